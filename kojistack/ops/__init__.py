@@ -1,0 +1,1 @@
+"""AWS operations on a launched stack: upload, deploy, client config, status, users, delete, chaos."""

@@ -1,0 +1,1 @@
+"""The scaling simulator: replays workloads against the controller's own decision functions."""
