@@ -1,0 +1,71 @@
+"""Console quick-create links and the Markdown "Launch Stack" button; `Key=Value` parameter parsing.
+
+Format (AWS docs, "Create quick-create links for stacks"):
+https://<region>.console.aws.amazon.com/cloudformation/home?region=<region>#/stacks/create/review
+?templateURL=<S3 URL>&stackName=<name>&param_<Name>=<value>; every value is URL-encoded.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+
+from ..errors import UserError
+
+BUTTON_IMAGE = "https://s3.amazonaws.com/cloudformation-examples/cloudformation-launch-stack.png"
+DEFAULT_STACK_NAME = "koji"
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+
+def check_stack_name(name: str) -> str:
+    """Return `name` if CloudFormation accepts it as a stack name, else raise UserError."""
+    if not _STACK_NAME.match(name):
+        raise UserError(f"stack name {name!r} is invalid: it must start with a letter and hold only "
+                        "letters, digits and hyphens (at most 128 characters)")
+    return name
+
+
+def parse_params(pairs: Iterable[str]) -> dict[str, str]:
+    """Parse repeated `Key=Value` flags into a dict (later flags win); raises UserError on a bad pair."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--param {pair!r} must look like Key=Value")
+        params[key] = value
+    return params
+
+
+def check_params(params: Mapping[str, str], known: Iterable[str], template: str) -> None:
+    """Raise UserError naming every parameter in `params` that the template does not declare."""
+    known = sorted(known)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise UserError(f"{template} has no parameter {', '.join(unknown)}; "
+                        f"its parameters are: {', '.join(known) or '(none)'}")
+
+
+def console_host(region: str) -> str:
+    """The CloudFormation console host for `region` (China and GovCloud have their own domains)."""
+    if region.startswith("cn-"):
+        return "console.amazonaws.cn"
+    if region.startswith("us-gov-"):
+        return "console.amazonaws-us-gov.com"
+    return f"{region}.console.aws.amazon.com"
+
+
+def launch_url(template_url: str, region: str, stack_name: str = DEFAULT_STACK_NAME,
+               params: Mapping[str, str] | None = None) -> str:
+    """The console quick-create link that opens `template_url` in `region` with `params` filled in."""
+    check_stack_name(stack_name)
+    query = [("templateURL", template_url), ("stackName", stack_name)]
+    query += [(f"param_{key}", value) for key, value in sorted((params or {}).items())]
+    fragment = "/stacks/create/review?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="")
+    return (f"https://{console_host(region)}/cloudformation/home?"
+            f"{urllib.parse.urlencode({'region': region})}#{fragment}")
+
+
+def markdown_button(url: str, label: str = "Launch Stack") -> str:
+    """A Markdown image link using AWS's "Launch Stack" button picture."""
+    return f"[![{label}]({BUTTON_IMAGE})]({url})"

@@ -1,0 +1,41 @@
+"""Reading templates for the ops commands: local files, their parameters and size, and uploaded ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from ..errors import OperationError, UserError
+from .session import Aws, error_code
+
+INLINE_LIMIT = 51_200  # bytes: larger template bodies must go through S3 (CloudFormation quota)
+
+
+def load_template(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The bytes and the parsed JSON of a template file; raises UserError naming the file."""
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"template {path} does not exist: run `kojistack generate` or pass --template") from None
+    try:
+        return body, json.loads(body)
+    except json.JSONDecodeError as err:
+        raise UserError(f"template {path} is not JSON: {err}") from None
+
+
+def remote_parameters(aws: Aws, template_url: str) -> list[str]:
+    """The parameter names of the template at `template_url`, as CloudFormation reads it."""
+    try:
+        summary = aws.client("cloudformation").get_template_summary(TemplateURL=template_url)
+    except botocore.exceptions.ClientError as err:
+        code = error_code(err)
+        message = err.response.get("Error", {}).get("Message", "")
+        if code == "ValidationError" or code.startswith("NoSuch"):
+            raise UserError(f"cannot read the template at {template_url}: {message or code}") from None
+        raise OperationError(f"cannot read the template at {template_url}: {code}: {message}") from None
+    except Exception as err:  # moto raises plain errors for URLs it cannot map to an object
+        raise UserError(f"cannot read the template at {template_url}: {err}") from None
+    return [p["ParameterKey"] for p in summary.get("Parameters", [])]

@@ -1,0 +1,81 @@
+"""Launch links: well-formed, URL-encoded, and only with parameters the template has."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from kojistack.errors import UserError
+from kojistack.ops import launch
+
+TEMPLATE = {"Parameters": {"AccessCidr": {"Type": "String"}, "AdminUser": {"Type": "String"}},
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+
+
+def parse_launch(url: str) -> tuple[urllib.parse.ParseResult, dict[str, str]]:
+    parsed = urllib.parse.urlparse(url)
+    path, _, query = parsed.fragment.partition("?")
+    assert path == "/stacks/create/review"
+    return parsed, dict(urllib.parse.parse_qsl(query, strict_parsing=True))
+
+
+def test_launch_url_is_encoded_and_round_trips():
+    template_url = "https://b.s3.eu-west-1.amazonaws.com/kojistack/0.1.0-abc/kojistack.json?x=1&y=2"
+    url = launch.launch_url(template_url, "eu-west-1", "my-koji", {"AccessCidr": "10.0.0.0/8", "AdminUser": "a b&c"})
+    parsed, query = parse_launch(url)
+    assert parsed.netloc == "eu-west-1.console.aws.amazon.com"
+    assert urllib.parse.parse_qs(parsed.query) == {"region": ["eu-west-1"]}
+    assert query == {"templateURL": template_url, "stackName": "my-koji",
+                     "param_AccessCidr": "10.0.0.0/8", "param_AdminUser": "a b&c"}
+    assert "&y=2" not in parsed.fragment and " " not in url
+
+
+@pytest.mark.parametrize("name", ["1koji", "koji_stack", "", "k" * 129])
+def test_bad_stack_names_are_refused(name):
+    with pytest.raises(UserError, match="must start with a letter"):
+        launch.launch_url("https://b.s3.us-east-1.amazonaws.com/t.json", "us-east-1", name)
+
+
+def test_markdown_button_links_to_the_url():
+    assert launch.markdown_button("https://x/y?a=1") == f"[![Launch Stack]({launch.BUTTON_IMAGE})](https://x/y?a=1)"
+
+
+@pytest.mark.parametrize("pair", ["NoEquals", "=value"])
+def test_bad_param_pairs(pair):
+    with pytest.raises(UserError, match="must look like Key=Value"):
+        launch.parse_params([pair])
+
+
+def test_param_values_may_hold_equals():
+    assert launch.parse_params(["A=b=c", "A=d"]) == {"A": "d"}
+
+
+def test_launch_url_command(run, aws, aws_env):
+    aws("s3").create_bucket(Bucket="tpl")
+    aws("s3").put_object(Bucket="tpl", Key="t.json", Body=json.dumps(TEMPLATE))
+    template_url = f"{aws_env['AWS_ENDPOINT_URL']}/tpl/t.json"
+    result = run("launch-url", "--template-url", template_url, "--param", "AccessCidr=1.2.3.4/32",
+                 "--stack-name", "build")
+    assert result.exit_code == 0, result.output
+    _, query = parse_launch(result.stdout.strip())
+    assert query == {"templateURL": template_url, "stackName": "build", "param_AccessCidr": "1.2.3.4/32"}
+    result = run("launch-url", "--template-url", template_url, "--markdown")
+    assert result.stdout.startswith("[![Launch Stack](")
+
+
+def test_launch_url_rejects_unknown_parameter(run, aws, aws_env):
+    aws("s3").create_bucket(Bucket="tpl")
+    aws("s3").put_object(Bucket="tpl", Key="t.json", Body=json.dumps(TEMPLATE))
+    result = run("launch-url", "--template-url", f"{aws_env['AWS_ENDPOINT_URL']}/tpl/t.json",
+                 "--param", "AccesCidr=1.2.3.4/32")
+    assert result.exit_code == 2
+    assert "has no parameter AccesCidr; its parameters are: AccessCidr, AdminUser" in result.stderr
+
+
+def test_launch_url_missing_template(run, aws, aws_env):
+    aws("s3").create_bucket(Bucket="tpl")
+    result = run("launch-url", "--template-url", f"{aws_env['AWS_ENDPOINT_URL']}/tpl/none.json", "--param", "A=1")
+    assert result.exit_code == 2
+    assert "cannot read the template at" in result.stderr
