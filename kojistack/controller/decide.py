@@ -1,0 +1,566 @@
+"""The controller's decisions, as pure functions over an observed state.
+
+Nothing here does I/O or reads a clock: the shell (`loop.py`) observes Koji and AWS into an
+`Observed`, calls `plan()`, and carries out the returned `Plan`. The simulator (`kojistack.sim`)
+calls the same functions. Every rule of the builder fleet lives here:
+
+- demand: weight of FREE, ASSIGNED and OPEN tasks in the builders' channels per arch (waiting
+  parents weigh 0, noarch counted once, tasks no group serves reported, not scaled for), plus
+  headroom, over one builder's capacity, clamped to the group's min/max;
+- scale-in: only idle builders (no task for `Policy.idle_seconds`), out-of-date ones first;
+  disable, then terminate with a decrement once Koji confirms no task; busy builders are never
+  chosen; a group whose max is 0 (stack deletion) is drained completely;
+- the terminate hook as a backstop: disable, heartbeat while tasks run up to a limit, complete;
+- repair: tasks OPEN/ASSIGNED on a host whose instance is gone are freed, its host disabled;
+- registration: a CSR is signed only when its key hash equals the instance's own tag and no
+  other instance carries that hash; slots come from a fixed pool per arch and are re-used.
+
+The controller keeps no memory between loops: a drain in progress is visible as the instance tag
+`kojistack:drain-started` (seconds since the epoch), so a restarted controller finishes it.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+# Koji task states (koji.TASK_STATES), kept here so this module imports nothing.
+FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
+ACTIVE_STATES = (FREE, OPEN, ASSIGNED)
+
+# Auto Scaling lifecycle states the rules look at.
+PENDING_WAIT = "Pending:Wait"
+IN_SERVICE = "InService"
+TERMINATING_WAIT = "Terminating:Wait"
+#: states in which the instance still runs a kojid that may hold tasks
+LIVE_STATES = frozenset(
+    {"Pending", PENDING_WAIT, "Pending:Proceed", IN_SERVICE, "Standby", "EnteringStandby",
+     "Terminating", TERMINATING_WAIT, "Detaching"}
+)
+#: EC2 states in which the machine (and its kojid) can still be running
+RUNNING_EC2_STATES = frozenset({"pending", "running"})
+
+ARCH_SLOT_PREFIX = {"x86_64": "x86-64", "aarch64": "aarch64"}
+SLOT_PATTERN = re.compile(r"^(x86-64|aarch64)-[0-9]{2}$")
+NOARCH = "noarch"
+
+TAG_CSR_SHA256 = "kojistack:csr-sha256"
+TAG_SLOT = "kojistack:slot"
+TAG_DRAIN_STARTED = "kojistack:drain-started"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One Koji task in state FREE, OPEN or ASSIGNED (others are not observed)."""
+
+    id: int
+    method: str
+    arch: str
+    channel: str
+    state: int
+    weight: float
+    host: Optional[str] = None  # host name, None when FREE
+    waiting: bool = False  # a parent waiting on children adds nothing to task_load
+
+
+@dataclass(frozen=True)
+class Host:
+    """One Koji host (build machine); builders' hosts are named after their slot."""
+
+    name: str
+    enabled: bool
+    ready: bool = False
+    capacity: float = 2.0
+    #: seconds since the epoch when its latest task finished (None: never ran one)
+    last_task_end: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance of a builder group, as Auto Scaling, EC2 and SSM see it."""
+
+    id: str
+    arch: str
+    lifecycle: str  # Auto Scaling LifecycleState, e.g. "Pending:Wait", "InService"
+    launched_at: float
+    ec2_state: str = "running"
+    healthy: bool = True
+    up_to_date: bool = True  # launched from the group's current launch template version
+    slot: Optional[str] = None  # tag kojistack:slot, set by the controller at registration
+    drain_started: Optional[float] = None  # tag kojistack:drain-started
+    tag_key_sha256: Optional[str] = None  # tag kojistack:csr-sha256, set by the instance itself
+    csr_key_sha256: Optional[str] = None  # SHA-256 of the public key in SSM .../csr/<id>
+    vcpus: int = 2
+
+
+@dataclass(frozen=True)
+class Group:
+    """One builder Auto Scaling group (`${STACK}-builders-<arch>`)."""
+
+    name: str
+    arch: str
+    min_size: int
+    max_size: int
+    desired: int
+    capacity_per_builder: float  # Koji capacity (weight units) of one builder
+    launch_failures: int = 0  # failed scaling activities in the last metric period
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything one loop observed. `now` is seconds since the epoch."""
+
+    now: float
+    tasks: Tuple[Task, ...]
+    hosts: Tuple[Host, ...]
+    instances: Tuple[Instance, ...]
+    groups: Tuple[Group, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The tunables. Defaults match the stack's parameters' defaults."""
+
+    idle_seconds: float = 600.0
+    headroom_weight: float = 0.0
+    drain_limit_seconds: float = 6 * 3600.0
+    builder_channels: Tuple[str, ...] = ("default",)
+    primary_arch: str = "x86_64"
+    max_slots: int = 99
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Register `instance_id` as koji host `slot`, sign its CSR, complete its launch hook."""
+
+    instance_id: str
+    arch: str
+    slot: str
+    capacity: float
+    host_exists: bool
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A CSR that is not signed; the launch hook is completed with ABANDON."""
+
+    instance_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Termination:
+    """Terminate a drained, empty builder (TerminateInstanceInAutoScalingGroup)."""
+
+    instance_id: str
+    slot: Optional[str]
+    decrement: bool
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One CloudWatch datum; `arch` becomes the `Arch` dimension."""
+
+    name: str
+    arch: str
+    value: float
+    unit: str = "Count"
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Per-arch figures behind a desired capacity."""
+
+    queued_weight: float = 0.0
+    running_weight: float = 0.0
+    target: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one loop does. Each field is a set of idempotent actions."""
+
+    desired: Mapping[str, int]  # arch -> desired capacity to set (only where it changes)
+    register: Tuple[Registration, ...] = ()
+    refuse: Tuple[Refusal, ...] = ()
+    start_drain: Tuple[Instance, ...] = ()  # disable host + tag drain-started
+    disable_hosts: Tuple[str, ...] = ()  # hosts to disable (drains, vanished instances)
+    terminate: Tuple[Termination, ...] = ()
+    complete_terminate: Tuple[str, ...] = ()  # instance ids in Terminating:Wait: CONTINUE
+    heartbeat: Tuple[str, ...] = ()  # instance ids in Terminating:Wait still busy
+    free_tasks: Tuple[int, ...] = ()
+    metrics: Tuple[Metric, ...] = ()
+    notes: Tuple[str, ...] = field(default=())
+
+
+# --- slots -------------------------------------------------------------------------------------
+
+def slot_name(arch: str, number: int) -> str:
+    """`x86_64`, 3 -> `x86-64-03`."""
+    return f"{ARCH_SLOT_PREFIX[arch]}-{number:02d}"
+
+
+def slot_arch(name: str) -> Optional[str]:
+    """The arch a slot name belongs to, or None for hosts that are not builder slots."""
+    if not SLOT_PATTERN.fullmatch(name):
+        return None
+    prefix = name.rsplit("-", 1)[0]
+    return {v: k for k, v in ARCH_SLOT_PREFIX.items()}[prefix]
+
+
+def is_live(inst: Instance) -> bool:
+    """True while the instance may still run kojid (its slot is held)."""
+    return inst.lifecycle in LIVE_STATES and inst.ec2_state in RUNNING_EC2_STATES
+
+
+def free_slots(arch: str, instances: Iterable[Instance], max_slots: int = 99) -> List[str]:
+    """Slot names of `arch` not held by a live instance, lowest first (hosts are re-used)."""
+    held = {i.slot for i in instances if i.slot and is_live(i)}
+    return [s for s in (slot_name(arch, n) for n in range(1, max_slots + 1)) if s not in held]
+
+
+# --- registration ------------------------------------------------------------------------------
+
+def check_csr(inst: Instance, instances: Sequence[Instance]) -> Optional[str]:
+    """Why `inst`'s CSR must not be signed, or None if its origin is proven.
+
+    Proof: the SHA-256 of the CSR's public key equals the tag the instance put on itself (IAM lets
+    an instance tag only itself), and no other instance carries that hash (a replayed CSR).
+    Returns "" (empty) when there is nothing to decide yet (no CSR or no tag so far).
+    """
+    if inst.csr_key_sha256 is None or inst.tag_key_sha256 is None:
+        return ""
+    if inst.csr_key_sha256.lower() != inst.tag_key_sha256.lower():
+        return "CSR key does not match the instance's own kojistack:csr-sha256 tag"
+    for other in instances:
+        if other.id != inst.id and (other.tag_key_sha256 or "").lower() == inst.tag_key_sha256.lower():
+            return f"CSR key already used by instance {other.id} (replay)"
+    return None
+
+
+def check_cn(cn: str, arch: str) -> None:
+    """Raise ValueError unless `cn` is a slot name of `arch` (the only CNs the builder CA signs)."""
+    if not SLOT_PATTERN.fullmatch(cn) or slot_arch(cn) != arch:
+        raise ValueError(f"refusing to sign CN {cn!r}: not a {arch} builder slot name")
+
+
+def registrations(state: Observed, policy: Policy) -> Tuple[List[Registration], List[Refusal]]:
+    """Slots for instances in Pending:Wait whose CSR is proven; refusals for forged ones."""
+    regs: List[Registration] = []
+    refusals: List[Refusal] = []
+    hosts = {h.name for h in state.hosts}
+    taken: Set[str] = set()
+    for inst in sorted(state.instances, key=lambda i: (i.launched_at, i.id)):
+        if inst.lifecycle != PENDING_WAIT or not is_live(inst):
+            continue
+        reason = check_csr(inst, state.instances)
+        if reason:
+            refusals.append(Refusal(inst.id, reason))
+            continue
+        if reason == "":
+            continue  # the builder has not handed its CSR over yet
+        slot = inst.slot
+        if slot is None:
+            pool = [s for s in free_slots(inst.arch, state.instances, policy.max_slots) if s not in taken]
+            if not pool:
+                refusals.append(Refusal(inst.id, f"no free {inst.arch} slot (all {policy.max_slots} in use)"))
+                continue
+            slot = pool[0]
+        taken.add(slot)
+        regs.append(Registration(inst.id, inst.arch, slot, builder_capacity(inst.vcpus), slot in hosts))
+    return regs, refusals
+
+
+def builder_capacity(vcpus: int) -> float:
+    """Koji capacity of a builder: its vCPUs (Koji requires capacity > 1)."""
+    return float(max(2, vcpus))
+
+
+# --- demand ------------------------------------------------------------------------------------
+
+def task_weight(task: Task) -> float:
+    """Weight a task puts on a builder: a waiting parent adds nothing."""
+    return 0.0 if task.waiting else task.weight
+
+
+def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str, float]]:
+    """Per-arch demand of the builder groups, and the weight of FREE tasks no group can serve.
+
+    Only tasks in `policy.builder_channels` count (coordination tasks run in the light channel on
+    the hub). Running tasks count for their host's arch. A FREE noarch task counts once: for the
+    arch with spare in-service capacity, else the primary arch.
+    """
+    groups = {g.arch: g for g in state.groups if g.max_size > 0}
+    queued: Dict[str, float] = {a: 0.0 for a in groups}
+    running: Dict[str, float] = {a: 0.0 for a in groups}
+    unservable: Dict[str, float] = {}
+    noarch_free: List[Task] = []
+    for t in state.tasks:
+        if t.channel not in policy.builder_channels:
+            continue
+        if t.state in (OPEN, ASSIGNED) and t.host:
+            arch = slot_arch(t.host)
+            if arch in running:
+                running[arch] += task_weight(t)
+            continue
+        if t.state != FREE:
+            continue
+        if t.arch == NOARCH:
+            noarch_free.append(t)
+        elif t.arch in queued:
+            queued[t.arch] += task_weight(t)
+        else:
+            unservable[t.arch] = unservable.get(t.arch, 0.0) + task_weight(t)
+    spare = _spare_capacity(state, groups, running)
+    for t in sorted(noarch_free, key=lambda t: t.id):
+        arch = _noarch_home(t, spare, groups, policy)
+        if arch is None:
+            unservable[NOARCH] = unservable.get(NOARCH, 0.0) + task_weight(t)
+            continue
+        queued[arch] += task_weight(t)
+        spare[arch] = spare.get(arch, 0.0) - task_weight(t)
+    result = {}
+    for arch, g in groups.items():
+        total = queued[arch] + running[arch]
+        need = total + policy.headroom_weight if total > 0 or policy.headroom_weight > 0 else 0.0
+        target = math.ceil(round(need / g.capacity_per_builder, 9)) if need > 0 else 0
+        result[arch] = Demand(queued[arch], running[arch], _clamp(target, g.min_size, g.max_size))
+    for g in state.groups:
+        if g.max_size <= 0:
+            result[g.arch] = Demand(0.0, 0.0, 0)
+    return result, unservable
+
+
+def _spare_capacity(state: Observed, groups: Mapping[str, Group], running: Mapping[str, float]) -> Dict[str, float]:
+    spare = {}
+    for arch, g in groups.items():
+        serving = [i for i in state.instances if i.arch == arch and i.lifecycle == IN_SERVICE
+                   and i.drain_started is None and is_live(i)]
+        spare[arch] = len(serving) * g.capacity_per_builder - running[arch]
+    return spare
+
+
+def _noarch_home(t: Task, spare: Mapping[str, float], groups: Mapping[str, Group], policy: Policy) -> Optional[str]:
+    for arch in sorted(groups, key=lambda a: (a != policy.primary_arch, a)):
+        if spare.get(arch, 0.0) >= task_weight(t) and spare.get(arch, 0.0) > 0:
+            return arch
+    if policy.primary_arch in groups:
+        return policy.primary_arch
+    return min(groups) if groups else None
+
+
+def _clamp(n: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, n))
+
+
+# --- scale-in, drains, the terminate hook, repair ------------------------------------------------
+
+def host_tasks(state: Observed) -> Dict[str, List[Task]]:
+    """OPEN/ASSIGNED tasks per host name (any channel: a draining host must finish them all)."""
+    out: Dict[str, List[Task]] = {}
+    for t in state.tasks:
+        if t.state in (OPEN, ASSIGNED) and t.host:
+            out.setdefault(t.host, []).append(t)
+    return out
+
+
+def idle_since(inst: Instance, host: Optional[Host]) -> float:
+    """When the builder last became idle: its latest task's end, or its launch."""
+    end = host.last_task_end if host and host.last_task_end is not None else 0.0
+    return max(inst.launched_at, end)
+
+
+def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]) -> List[Tuple[Instance, bool]]:
+    """Builders to start draining, each with whether its termination lowers the group's size.
+
+    Per group: surplus = builders kept (live, not draining, not terminating) minus the target.
+    Only idle builders qualify (no OPEN/ASSIGNED task, idle for `idle_seconds`, host enabled),
+    out-of-date first, then longest idle. Idle out-of-date builders beyond the surplus are retired
+    without a decrement, so the group replaces them from the current launch template. A group
+    whose max is 0 drains every builder, idle or not (the busy ones finish their tasks first).
+    """
+    busy = host_tasks(state)
+    hosts = {h.name: h for h in state.hosts}
+    chosen: List[Tuple[Instance, bool]] = []
+    for g in state.groups:
+        kept = [i for i in state.instances if i.arch == g.arch and is_live(i) and i.drain_started is None
+                and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+        if g.max_size <= 0:
+            chosen.extend((i, False) for i in kept if i.lifecycle == IN_SERVICE)
+            continue
+        surplus = len(kept) - targets[g.arch].target if g.arch in targets else 0
+        idle = []
+        for i in kept:
+            if i.lifecycle != IN_SERVICE or not i.slot or busy.get(i.slot):
+                continue
+            host = hosts.get(i.slot)
+            if host is None or not host.enabled:
+                continue
+            since = idle_since(i, host)
+            if state.now - since >= policy.idle_seconds:
+                idle.append((i.up_to_date, since, i.slot, i))
+        idle.sort(key=lambda x: (x[0], x[1], x[2]))
+        for up_to_date, _since, _slot, inst in idle:
+            if surplus > 0:
+                chosen.append((inst, True))
+                surplus -= 1
+            elif not up_to_date:
+                chosen.append((inst, False))
+    return chosen
+
+
+def drain_progress(state: Observed, policy: Policy) -> Tuple[List[Termination], List[str], List[str], List[str]]:
+    """For builders already draining: (terminations, hooks to complete, heartbeats, hosts to disable).
+
+    A controller-chosen drain (tag set, InService) ends in a termination once Koji shows no task.
+    An instance in Terminating:Wait (any termination, e.g. a health replacement or spot) has its
+    host disabled, gets heartbeats while tasks run, and its hook is completed when the host is
+    empty, when the drain limit is reached (kojid is stopped by the shutdown, which frees its
+    tasks; repair frees any left), or at once when the machine is already gone.
+    """
+    busy = host_tasks(state)
+    hosts = {h.name: h for h in state.hosts}
+    by_arch = {g.arch: g for g in state.groups}
+    terms: List[Termination] = []
+    complete: List[str] = []
+    beats: List[str] = []
+    disable: List[str] = []
+    for g in state.groups:
+        live = [i for i in state.instances if i.arch == g.arch and is_live(i)
+                and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+        desired = g.desired
+        for i in sorted(live, key=lambda i: i.id):
+            if i.drain_started is None or i.lifecycle != IN_SERVICE:
+                continue
+            host = hosts.get(i.slot) if i.slot else None
+            if host is not None and host.enabled:
+                disable.append(host.name)
+                continue  # disable first; confirm emptiness on a later loop
+            if i.slot and busy.get(i.slot):
+                continue
+            decrement = desired > g.min_size and desired >= len(live)
+            terms.append(Termination(i.id, i.slot, decrement))
+            if decrement:
+                desired -= 1
+            live = [x for x in live if x.id != i.id]
+    for i in sorted(state.instances, key=lambda i: i.id):
+        if i.lifecycle != TERMINATING_WAIT or i.arch not in by_arch:
+            continue
+        host = hosts.get(i.slot) if i.slot else None
+        if i.ec2_state not in RUNNING_EC2_STATES or not i.slot or host is None:
+            complete.append(i.id)
+            continue
+        if host.enabled:
+            disable.append(host.name)
+        started = i.drain_started if i.drain_started is not None else state.now
+        if busy.get(i.slot) and state.now - started < policy.drain_limit_seconds:
+            beats.append(i.id)
+        else:
+            complete.append(i.id)
+    return terms, complete, beats, disable
+
+
+def repairs(state: Observed) -> Tuple[List[int], List[str]]:
+    """(tasks to free, hosts to disable) for builder slots no live instance holds.
+
+    A vanished builder's OPEN and ASSIGNED tasks would otherwise wait for Koji's HostTimeout, and
+    forever if its host was disabled (koji.md §9). Its host is disabled so the scheduler gives it
+    nothing; the slot itself is free for the next registration.
+    """
+    held = {i.slot for i in state.instances if i.slot and is_live(i)}
+    busy = host_tasks(state)
+    free: List[int] = []
+    disable: List[str] = []
+    for h in sorted(state.hosts, key=lambda h: h.name):
+        if slot_arch(h.name) is None or h.name in held:
+            continue
+        free.extend(sorted(t.id for t in busy.get(h.name, [])))
+        if h.enabled:
+            disable.append(h.name)
+    return free, disable
+
+
+# --- metrics and the plan ----------------------------------------------------------------------
+
+METRIC_NAMES = (
+    "QueuedTaskWeight", "RunningTaskWeight", "BuildersInService", "BuildersDraining",
+    "DesiredBuilders", "UnservableTaskWeight", "LaunchFailures", "RefusedRegistrations",
+    "FreedTasks",
+)
+
+
+def metrics(state: Observed, targets: Mapping[str, Demand], unservable: Mapping[str, float],
+            refused: int, freed: int) -> List[Metric]:
+    """The CloudWatch data of one loop (dimension Arch; stack-wide counts use Arch=all)."""
+    out: List[Metric] = []
+    for g in sorted(state.groups, key=lambda g: g.arch):
+        d = targets.get(g.arch, Demand())
+        insvc = [i for i in state.instances if i.arch == g.arch and i.lifecycle == IN_SERVICE and is_live(i)]
+        out += [
+            Metric("QueuedTaskWeight", g.arch, d.queued_weight, "None"),
+            Metric("RunningTaskWeight", g.arch, d.running_weight, "None"),
+            Metric("BuildersInService", g.arch, float(sum(1 for i in insvc if i.drain_started is None))),
+            Metric("BuildersDraining", g.arch, float(sum(
+                1 for i in state.instances if i.arch == g.arch and is_live(i)
+                and (i.drain_started is not None or i.lifecycle == TERMINATING_WAIT)))),
+            Metric("DesiredBuilders", g.arch, float(max(d.target, g.desired if g.max_size > 0 else 0))),
+            Metric("LaunchFailures", g.arch, float(g.launch_failures)),
+        ]
+    for arch in sorted(unservable):
+        out.append(Metric("UnservableTaskWeight", arch, unservable[arch], "None"))
+    out.append(Metric("RefusedRegistrations", "all", float(refused)))
+    out.append(Metric("FreedTasks", "all", float(freed)))
+    return out
+
+
+def desired_capacity(state: Observed, targets: Mapping[str, Demand], terms: Sequence[Termination]) -> Dict[str, int]:
+    """Desired capacity to set now, per arch, only where it differs from the group's.
+
+    Scale-out is immediate: max(target, live builders). Desired is never set below the live,
+    not-yet-terminating builders (they are protected from scale-in, draining ones included);
+    scale-in happens only through drains and terminations with a decrement. A group whose max is
+    0 is set to 0.
+    """
+    out: Dict[str, int] = {}
+    ids = {i.id: i for i in state.instances}
+    for g in state.groups:
+        decrements = sum(1 for t in terms if t.decrement and t.instance_id in ids
+                         and ids[t.instance_id].arch == g.arch)
+        current = g.desired - decrements
+        if g.max_size <= 0:
+            want = 0
+        else:
+            live = sum(1 for i in state.instances if i.arch == g.arch and is_live(i)
+                       and i.lifecycle not in (TERMINATING_WAIT, "Terminating"))
+            want = _clamp(max(targets[g.arch].target, live - decrements), g.min_size, g.max_size)
+        if want != current:
+            out[g.arch] = want
+    return out
+
+
+def plan(state: Observed, policy: Policy = Policy()) -> Plan:
+    """The one entry point: everything the controller does in one loop, from one observation."""
+    targets, unservable = demand(state, policy)
+    regs, refusals = registrations(state, policy)
+    terms, complete, beats, disable = drain_progress(state, policy)
+    drains = choose_drains(state, policy, targets)
+    free, vanished = repairs(state)
+    notes = [f"{a}: queued {d.queued_weight:g}, running {d.running_weight:g}, target {d.target}"
+             for a, d in sorted(targets.items())]
+    notes += [f"drain {i.id} ({i.slot}): {'surplus' if dec else 'out of date or group max 0'}"
+              for i, dec in drains]
+    return Plan(
+        desired=desired_capacity(state, targets, terms),
+        register=tuple(regs),
+        refuse=tuple(refusals),
+        start_drain=tuple(i for i, _ in drains) + tuple(
+            i for i in sorted(state.instances, key=lambda i: i.id)
+            if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i)),
+        disable_hosts=tuple(sorted(set(disable) | set(vanished) | {i.slot for i, _ in drains if i.slot})),
+        terminate=tuple(terms),
+        complete_terminate=tuple(complete),
+        heartbeat=tuple(beats),
+        free_tasks=tuple(free),
+        metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free))),
+        notes=tuple(notes),
+    )

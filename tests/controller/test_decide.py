@@ -1,0 +1,275 @@
+"""Decision-table tests for kojistack.controller.decide: one table per rule of issue 4."""
+
+from dataclasses import replace
+from typing import Iterable, Optional
+
+import pytest
+
+from kojistack.controller import decide as d
+from kojistack.controller.decide import (ASSIGNED, FREE, IN_SERVICE, OPEN, PENDING_WAIT, TERMINATING_WAIT,
+                                         Group, Host, Instance, Observed, Policy, Task)
+
+NOW = 1_800_000_000.0
+POLICY = Policy(idle_seconds=600, drain_limit_seconds=3600)
+
+
+def group(arch: str = "x86_64", lo: int = 0, hi: int = 10, desired: int = 0, cap: float = 4.0) -> Group:
+    return Group(f"s-builders-{arch}", arch, lo, hi, desired, cap)
+
+
+def inst(n: int, arch: str = "x86_64", lifecycle: str = IN_SERVICE, **kw) -> Instance:
+    slot = kw.pop("slot", d.slot_name(arch, n))
+    return Instance(id=f"i-{arch[:3]}{n:03d}", arch=arch, lifecycle=lifecycle, launched_at=kw.pop("launched_at", NOW - 7200),
+                    slot=slot, vcpus=4, **kw)
+
+
+def host(name: str, enabled: bool = True, last: Optional[float] = NOW - 3600) -> Host:
+    return Host(name=name, enabled=enabled, ready=True, capacity=4.0, last_task_end=last)
+
+
+def task(i: int, arch: str = "x86_64", state: int = FREE, weight: float = 1.0, host_name: Optional[str] = None,
+         channel: str = "default", method: str = "buildArch", waiting: bool = False) -> Task:
+    return Task(i, method, arch, channel, state, weight, host_name, waiting)
+
+
+def obs(tasks: Iterable[Task] = (), hosts: Iterable[Host] = (), instances: Iterable[Instance] = (),
+        groups: Iterable[Group] = (group(),)) -> Observed:
+    return Observed(NOW, tuple(tasks), tuple(hosts), tuple(instances), tuple(groups))
+
+
+# --- demand -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tasks,expected_target,why", [
+    ([], 0, "empty queue wants nothing"),
+    ([task(1)], 1, "one task, one builder"),
+    ([task(i) for i in range(4)], 1, "weights sum to one builder's capacity"),
+    ([task(i) for i in range(5)], 2, "one over capacity needs a second builder"),
+    ([task(1, weight=2.5), task(2, weight=2.5)], 2, "weights, not counts"),
+    ([task(i, state=OPEN, host_name="x86-64-01") for i in range(8)], 2, "running tasks count too"),
+    ([task(i, state=ASSIGNED, host_name="x86-64-01") for i in range(3)] + [task(9)], 1, "assigned + free"),
+    ([task(1, waiting=True, weight=5.0, state=OPEN, host_name="x86-64-01")], 0, "a waiting parent weighs 0"),
+    ([task(1, channel="light", method="build")], 0, "light channel is the hub's"),
+    ([task(1, channel="createrepo", arch="noarch", method="createrepo")], 0, "createrepo channel is the hub's"),
+    ([task(i) for i in range(100)], 10, "clamped to max"),
+])
+def test_demand_target(tasks, expected_target, why):
+    targets, _ = d.demand(obs(tasks), POLICY)
+    assert targets["x86_64"].target == expected_target, why
+
+
+def test_demand_min_size_and_headroom():
+    targets, _ = d.demand(obs(groups=[group(lo=2)]), POLICY)
+    assert targets["x86_64"].target == 2
+    targets, _ = d.demand(obs([task(1)]), replace(POLICY, headroom_weight=4.0))
+    assert targets["x86_64"].target == 2  # 1 + 4 over 4 per builder
+
+
+def test_noarch_counted_once_on_primary_arch_without_spare_capacity():
+    groups = [group("x86_64"), group("aarch64")]
+    targets, unservable = d.demand(obs([task(1, arch="noarch")], groups=groups), POLICY)
+    assert (targets["x86_64"].target, targets["aarch64"].target) == (1, 0)
+    assert unservable == {}
+
+
+def test_noarch_goes_where_capacity_is_idle():
+    groups = [group("x86_64"), group("aarch64", desired=1)]
+    state = obs([task(1, arch="noarch")], hosts=[host("aarch64-01")], instances=[inst(1, "aarch64")], groups=groups)
+    targets, _ = d.demand(state, POLICY)
+    assert (targets["x86_64"].queued_weight, targets["aarch64"].queued_weight) == (0.0, 1.0)
+    assert (targets["x86_64"].target, targets["aarch64"].target) == (0, 1)
+
+
+def test_unservable_arch_is_a_metric_not_scale_out():
+    targets, unservable = d.demand(obs([task(1, arch="ppc64le", weight=2.0)]), POLICY)
+    assert targets["x86_64"].target == 0
+    assert unservable == {"ppc64le": 2.0}
+    p = d.plan(obs([task(1, arch="ppc64le", weight=2.0)]), POLICY)
+    assert d.Metric("UnservableTaskWeight", "ppc64le", 2.0, "None") in p.metrics
+    assert p.desired == {}
+
+
+def test_burst_scales_out_at_once():
+    state = obs([task(i) for i in range(12)], groups=[group(desired=0)])
+    assert d.plan(state, POLICY).desired == {"x86_64": 3}
+
+
+# --- scale-in -----------------------------------------------------------------------------------
+
+def test_empty_queue_drains_idle_builders_but_not_busy_ones():
+    instances = [inst(1), inst(2), inst(3)]
+    hosts = [host("x86-64-01"), host("x86-64-02"), host("x86-64-03")]
+    tasks = [task(7, state=OPEN, host_name="x86-64-02")]
+    p = d.plan(obs(tasks, hosts, instances, [group(desired=3)]), POLICY)
+    drained = {i.slot for i in p.start_drain}
+    assert drained == {"x86-64-01", "x86-64-03"}
+    assert "x86-64-02" not in p.disable_hosts
+    assert p.desired == {}  # scale-in only through terminations with a decrement
+
+
+@pytest.mark.parametrize("last_end,launched,drained", [
+    (NOW - 599, NOW - 7200, False),  # a task ended less than idle time ago
+    (NOW - 601, NOW - 7200, True),
+    (None, NOW - 300, False),  # a new builder that never ran a task gets the idle time too
+    (None, NOW - 900, True),
+])
+def test_idle_time(last_end, launched, drained):
+    state = obs(hosts=[host("x86-64-01", last=last_end)], instances=[inst(1, launched_at=launched)],
+                groups=[group(desired=1)])
+    assert bool(d.plan(state, POLICY).start_drain) is drained
+
+
+def test_out_of_date_builders_retire_first():
+    instances = [inst(1), inst(2, up_to_date=False), inst(3)]
+    hosts = [host("x86-64-01", last=NOW - 5000), host("x86-64-02", last=NOW - 700), host("x86-64-03", last=NOW - 4000)]
+    tasks = [task(i) for i in range(8)]  # target 2 of 3 -> surplus 1
+    p = d.plan(obs(tasks, hosts, instances, [group(desired=3)]), POLICY)
+    assert [i.slot for i in p.start_drain] == ["x86-64-02"]
+
+
+def test_idle_out_of_date_builder_is_retired_even_without_surplus():
+    state = obs([task(i) for i in range(4)], [host("x86-64-01")], [inst(1, up_to_date=False)], [group(desired=1)])
+    assert [i.slot for i in d.plan(state, POLICY).start_drain] == ["x86-64-01"]
+
+
+def test_min_size_is_kept():
+    state = obs(hosts=[host("x86-64-01")], instances=[inst(1)], groups=[group(lo=1, desired=1)])
+    assert d.plan(state, POLICY).start_drain == ()
+
+
+def test_draining_builder_is_disabled_then_terminated_when_empty_with_decrement():
+    draining = inst(1, drain_started=NOW - 30)
+    p = d.plan(obs(hosts=[host("x86-64-01")], instances=[draining], groups=[group(desired=1)]), POLICY)
+    assert p.disable_hosts == ("x86-64-01",) and p.terminate == ()
+    p = d.plan(obs(hosts=[host("x86-64-01", enabled=False)], instances=[draining], groups=[group(desired=1)]), POLICY)
+    assert p.terminate == (d.Termination(draining.id, "x86-64-01", True),)
+    assert p.desired == {}
+
+
+def test_draining_builder_that_caught_a_task_waits():
+    draining = inst(1, drain_started=NOW - 30)
+    state = obs([task(1, state=OPEN, host_name="x86-64-01")], [host("x86-64-01", enabled=False)], [draining],
+                [group(desired=1)])
+    p = d.plan(state, POLICY)
+    assert p.terminate == () and p.free_tasks == ()
+
+
+def test_restart_mid_drain_finishes_from_tags_alone():
+    """A new controller sees only the drain tag and the disabled host, and terminates."""
+    state = obs(hosts=[host("x86-64-01", enabled=False)], instances=[inst(1, drain_started=NOW - 9999)],
+                groups=[group(desired=1)])
+    assert [t.instance_id for t in d.plan(state, POLICY).terminate] == ["i-x86001"]
+
+
+def test_max_zero_drains_everything_busy_ones_after_their_tasks():
+    instances = [inst(1), inst(2)]
+    hosts = [host("x86-64-01", last=NOW), host("x86-64-02", last=NOW)]
+    tasks = [task(1, state=OPEN, host_name="x86-64-02")]
+    p = d.plan(obs(tasks, hosts, instances, [group(lo=0, hi=0, desired=0)]), POLICY)
+    assert {i.slot for i in p.start_drain} == {"x86-64-01", "x86-64-02"}
+    # next loop: both disabled and tagged; only the empty one is terminated, without decrement
+    instances = [replace(i, drain_started=NOW) for i in instances]
+    hosts = [replace(h, enabled=False) for h in hosts]
+    p = d.plan(obs(tasks, hosts, instances, [group(lo=0, hi=0, desired=0)]), POLICY)
+    assert p.terminate == (d.Termination("i-x86001", "x86-64-01", False),)
+
+
+# --- terminate hook -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tasks,started,ec2_state,expect", [
+    ([], NOW - 10, "running", "complete"),
+    ([task(1, state=OPEN, host_name="x86-64-01")], NOW - 10, "running", "heartbeat"),
+    ([task(1, state=OPEN, host_name="x86-64-01")], NOW - 3601, "running", "complete"),  # drain limit
+    ([task(1, state=OPEN, host_name="x86-64-01")], NOW - 10, "shutting-down", "complete"),  # machine gone
+])
+def test_terminate_hook(tasks, started, ec2_state, expect):
+    i = inst(1, lifecycle=TERMINATING_WAIT, drain_started=started, ec2_state=ec2_state)
+    p = d.plan(obs(tasks, [host("x86-64-01", enabled=False)], [i], [group(desired=0)]), POLICY)
+    assert (i.id in p.complete_terminate, i.id in p.heartbeat) == (expect == "complete", expect == "heartbeat")
+
+
+def test_terminate_hook_first_sight_tags_and_disables():
+    i = inst(1, lifecycle=TERMINATING_WAIT)
+    p = d.plan(obs([task(1, state=OPEN, host_name="x86-64-01")], [host("x86-64-01")], [i], [group()]), POLICY)
+    assert p.start_drain == (i,) and "x86-64-01" in p.disable_hosts and p.heartbeat == (i.id,)
+
+
+# --- repair -------------------------------------------------------------------------------------
+
+def test_vanished_instance_tasks_are_freed_and_host_disabled():
+    tasks = [task(1, state=OPEN, host_name="x86-64-01"), task(2, state=ASSIGNED, host_name="x86-64-01"),
+             task(3, state=OPEN, host_name="x86-64-02")]
+    hosts = [host("x86-64-01"), host("x86-64-02"), host("kojihub-builder")]
+    tasks.append(task(4, state=OPEN, host_name="kojihub-builder", channel="light"))
+    p = d.plan(obs(tasks, hosts, [inst(2)], [group(desired=1)]), POLICY)
+    assert p.free_tasks == (1, 2)
+    assert "x86-64-01" in p.disable_hosts and "kojihub-builder" not in p.disable_hosts
+
+
+def test_dead_machine_still_in_service_is_repaired():
+    p = d.plan(obs([task(1, state=OPEN, host_name="x86-64-01")], [host("x86-64-01")],
+                   [inst(1, ec2_state="terminated")], [group(desired=1)]), POLICY)
+    assert p.free_tasks == (1,)
+
+
+# --- registration -------------------------------------------------------------------------------
+
+KEY_A, KEY_B = "a" * 64, "b" * 64
+
+
+def pending(n: int, tag: Optional[str], csr: Optional[str], arch: str = "x86_64") -> Instance:
+    return Instance(id=f"i-new{n}", arch=arch, lifecycle=PENDING_WAIT, launched_at=NOW - n, tag_key_sha256=tag,
+                    csr_key_sha256=csr, vcpus=8)
+
+
+def test_registration_takes_lowest_free_slot_and_reuses_hosts():
+    state = obs(hosts=[host("x86-64-01"), host("x86-64-02")], instances=[inst(1), pending(1, KEY_A, KEY_A)],
+                groups=[group(desired=2)])
+    (reg,) = d.plan(state, POLICY).register
+    assert (reg.slot, reg.host_exists, reg.capacity) == ("x86-64-02", True, 8.0)
+
+
+def test_two_registrations_get_distinct_slots():
+    state = obs(instances=[pending(1, KEY_A, KEY_A), pending(2, KEY_B, KEY_B)], groups=[group(desired=2)])
+    assert sorted(r.slot for r in d.plan(state, POLICY).register) == ["x86-64-01", "x86-64-02"]
+
+
+@pytest.mark.parametrize("tag,csr,outcome", [
+    (KEY_A, KEY_A, "register"),
+    (KEY_A, KEY_B, "refuse"),  # forged: someone else's key under this instance id
+    (None, KEY_A, "wait"),  # the instance has not tagged itself yet
+    (KEY_A, None, "wait"),  # no CSR yet
+])
+def test_csr_origin(tag, csr, outcome):
+    p = d.plan(obs(instances=[pending(1, tag, csr)], groups=[group(desired=1)]), POLICY)
+    assert (bool(p.register), bool(p.refuse)) == (outcome == "register", outcome == "refuse")
+
+
+def test_replayed_csr_is_refused():
+    old = inst(1, tag_key_sha256=KEY_A)
+    p = d.plan(obs(hosts=[host("x86-64-01")], instances=[old, pending(2, KEY_A, KEY_A)], groups=[group(desired=2)]),
+               POLICY)
+    assert p.register == () and "replay" in p.refuse[0].reason
+
+
+def test_registration_after_restart_keeps_its_slot():
+    i = replace(pending(1, KEY_A, KEY_A), slot="x86-64-07")
+    (reg,) = d.plan(obs(instances=[i], groups=[group(desired=1)]), POLICY).register
+    assert reg.slot == "x86-64-07"
+
+
+@pytest.mark.parametrize("cn,arch,ok", [
+    ("x86-64-01", "x86_64", True), ("aarch64-99", "aarch64", True), ("kojiadmin", "x86_64", False),
+    ("x86-64-1", "x86_64", False), ("aarch64-01", "x86_64", False), ("x86-64-01\n", "x86_64", False),
+])
+def test_cn_pattern(cn, arch, ok):
+    if ok:
+        d.check_cn(cn, arch)
+    else:
+        with pytest.raises(ValueError):
+            d.check_cn(cn, arch)
+
+
+def test_plan_is_deterministic():
+    state = obs([task(i) for i in range(9)], [host("x86-64-01")], [inst(1), pending(2, KEY_A, KEY_A)],
+                [group(desired=2)])
+    assert d.plan(state, POLICY) == d.plan(state, POLICY)
