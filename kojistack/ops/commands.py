@@ -67,7 +67,44 @@ def launch_url(aws: Aws, template_url: str, stack_name: str, params: tuple[str, 
     click.echo(launch.markdown_button(url) if markdown else url)
 
 
-COMMANDS = [upload, launch_url]
+@click.command()
+@click.option("--stack-name", required=True, help="Stack to create or update.")
+@click.option("--template", "template", type=click.Path(path_type=Path), default=None,
+              help="Template file (default: templates/kojistack.json, or the existing-VPC one when "
+                   "the config's vpc is 'existing').")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="kojistack.yaml whose vpc choice picks the template (default: ./kojistack.yaml if any).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Stack parameter, repeatable.")
+@click.option("--bucket", default=None, help="S3 bucket for templates over 51,200 bytes (same region).")
+@click.option("--yes", is_flag=True, help="Do not ask before replacing or deleting stateful resources.")
+@click.option("--disable-rollback", is_flag=True, help="Keep failed resources for inspection (first creates).")
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True, hidden=True)
+@aws_options
+def deploy(aws: Aws, stack_name: str, template: Path | None, config_path: Path | None, params: tuple[str, ...],
+           bucket: str | None, yes: bool, disable_rollback: bool, poll_seconds: float) -> None:
+    """Create or update a stack through a change set, following its events; print its outputs."""
+    from .deploy import DeployRequest, deploy as run_deploy, format_outputs
+
+    request = DeployRequest(stack_name, template or default_template(config_path), launch.parse_params(params),
+                            bucket, yes, disable_rollback, poll_seconds)
+    final = run_deploy(aws, request, click.echo, lambda q: click.confirm(q, default=False, err=True))
+    click.echo(f"stack {stack_name}: {final['StackStatus']}")
+    for line in format_outputs(final):
+        click.echo(f"  {line}")
+
+
+def default_template(config_path: Path | None) -> Path:
+    """templates/kojistack.json, or templates/kojistack-existing-vpc.json when the config says vpc: existing."""
+    from ..config import load_config
+
+    if config_path is None and Path("kojistack.yaml").exists():
+        config_path = Path("kojistack.yaml")
+    variant = load_config(config_path).vpc if config_path else "new"
+    name = "kojistack-existing-vpc.json" if variant == "existing" else "kojistack.json"
+    return DEFAULT_TEMPLATES / name
+
+
+COMMANDS = [upload, launch_url, deploy]
 
 
 def register(main: click.Group) -> None:
