@@ -1,0 +1,113 @@
+"""Adds one builder fleet per arch: a launch template (IMDSv2, encrypted gp3 root, user data from
+cloud-init/builder/, payload in Metadata) and an Auto Scaling group the controller owns.
+
+No DesiredCapacity and no UpdatePolicy (the controller owns capacity; a new launch template
+reaches new instances and idle out-of-date builders are retired first); hooks on launch
+(registration) and terminate (drain) in LifecycleHookSpecificationList; new instances protected
+from scale-in; 1-minute metrics; mixed instances, price-capacity-optimized spot above an
+on-demand base; a creation signal per minimum builder; created after the hub group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import autoscaling as asg
+from troposphere import ec2
+from troposphere.policies import CreationPolicy, ResourceSignal
+
+from .. import ids
+from ..config import ArchConfig, Config
+from .amis import Images
+from .hub import Hub, imdsv2, root_volume, tag_specs
+from .iam import Roles
+from .loadbalancers import LoadBalancers
+from .network import Network
+from .parameters import Params, max_param, min_param
+from .payload import Payload, builder_payload
+from .security import SecurityGroups
+from .userdata import BootContext, render, stack_env, to_user_data
+
+BUILDER_USER_DATA = "builder/user-data.yaml.j2"
+REGISTER_HEARTBEAT = 900  # the controller registers within a few periods; ABANDON after 15 min
+DRAIN_HEARTBEAT = 3600  # the controller heartbeats while a build finishes (max 7200 per heartbeat)
+BOOT_TIMEOUT = "PT30M"
+
+
+@dataclass(frozen=True)
+class BuilderFleet:
+    arch: str
+    launch_template: ec2.LaunchTemplate
+    group: asg.AutoScalingGroup
+    user_data_text: str
+    payload: Payload
+
+
+def builder_env(cfg: Config, arch: str, payload: Payload) -> dict[str, str]:
+    return {
+        "STACK_NAME": "${AWS::StackName}", "REGION": "${AWS::Region}", "URL_SUFFIX": "${AWS::URLSuffix}",
+        "ARCH": arch, "GROUP": ids.builder_group_name(arch),
+        "SIGNAL_RESOURCE": ids.builder_group(arch),
+        "LAUNCH_TEMPLATE_RESOURCE": ids.builder_launch_template(arch),
+        "PAYLOAD_SHA256": payload.sha256, "INTERNAL_NLB_DNS": "${InternalNlbDns}",
+        "KOJI_VERSION": "${KojiVersion}", "ALLOWED_SCMS": "${AllowedScms}", "DISTRO": cfg.distro,
+        "SSM_PREFIX": ids.SSM_PREFIX,
+    }
+
+
+def builder_user_data_text(cfg: Config, arch: str, payload: Payload) -> str:
+    ctx = BootContext(role="builder", distro=cfg.distro, arches=cfg.arches,
+                      stack_env=stack_env(builder_env(cfg, arch, payload)),
+                      payload_sha256=payload.sha256, arch=arch)
+    return render(BUILDER_USER_DATA, ctx)
+
+
+def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs: SecurityGroups,
+                      roles: Roles, lbs: LoadBalancers, images: Images, hub: Hub, p: Params) -> BuilderFleet:
+    arch = b.arch
+    payload = builder_payload()
+    text = builder_user_data_text(cfg, arch, payload)
+    values = {"InternalNlbDns": GetAtt(lbs.internal, "DNSName"), "KojiVersion": p.ref("KojiVersion"),
+              "AllowedScms": p.ref("AllowedScms")}
+    lt = t.add_resource(ec2.LaunchTemplate(
+        ids.builder_launch_template(arch),
+        LaunchTemplateName=Sub("${AWS::StackName}-builders-" + arch),
+        LaunchTemplateData=ec2.LaunchTemplateData(
+            ImageId=images.by_arch[arch],
+            IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(roles.builder_profile, "Arn")),
+            SecurityGroupIds=[GetAtt(sgs.builder, "GroupId")], MetadataOptions=imdsv2(),
+            BlockDeviceMappings=[root_volume(images.root_device[arch], p.ref("BuilderVolumeGiB"))],
+            UserData=to_user_data(text, values), TagSpecifications=tag_specs("builder-" + arch)),
+        Metadata=payload.metadata()))
+    on_demand_pct = p.ref("BuilderOnDemandPercentage") if cfg.spot else 100
+    group = t.add_resource(asg.AutoScalingGroup(
+        ids.builder_group(arch), AutoScalingGroupName=Sub(ids.builder_group_name(arch)),
+        MinSize=p.ref(min_param(arch)), MaxSize=p.ref(max_param(arch)),
+        MixedInstancesPolicy=asg.MixedInstancesPolicy(
+            InstancesDistribution=asg.InstancesDistribution(
+                OnDemandAllocationStrategy="lowest-price", OnDemandBaseCapacity=p.ref("BuilderOnDemandBase"),
+                OnDemandPercentageAboveBaseCapacity=on_demand_pct,
+                SpotAllocationStrategy="price-capacity-optimized"),
+            LaunchTemplate=asg.LaunchTemplate(
+                LaunchTemplateSpecification=asg.LaunchTemplateSpecification(
+                    LaunchTemplateId=Ref(lt), Version=GetAtt(lt, "LatestVersionNumber")),
+                Overrides=[asg.LaunchTemplateOverrides(InstanceType=it) for it in b.instance_types])),
+        VPCZoneIdentifier=list(net.private_subnets), HealthCheckType="EC2", HealthCheckGracePeriod=300,
+        NewInstancesProtectedFromScaleIn=True, CapacityRebalance=cfg.spot,
+        LifecycleHookSpecificationList=[
+            asg.LifecycleHookSpecification(
+                LifecycleHookName=ids.BUILDER_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                HeartbeatTimeout=REGISTER_HEARTBEAT, DefaultResult="ABANDON"),
+            asg.LifecycleHookSpecification(
+                LifecycleHookName=ids.BUILDER_TERMINATE_HOOK,
+                LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+                HeartbeatTimeout=DRAIN_HEARTBEAT, DefaultResult="CONTINUE"),
+        ],
+        MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
+        Tags=asg.Tags(Name=Sub("${AWS::StackName}-builder-" + arch)),
+        DependsOn=[hub.group.title, ids.BUILDER_POLICY],
+        CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=p.ref(min_param(arch)),
+                                                                    Timeout=BOOT_TIMEOUT)),
+    ))
+    return BuilderFleet(arch, lt, group, text, payload)

@@ -1,0 +1,45 @@
+"""Adds the CloudWatch dashboard: the controller's per-arch metrics (queued and running task
+weight, builders in service, unservable tasks, launch failures) and each group's instance counts."""
+
+from __future__ import annotations
+
+import json
+
+from troposphere import Sub, Template
+from troposphere.cloudwatch import Dashboard
+
+from .. import ids
+from ..config import Config
+
+# Metric names the controller publishes (kojistack/controller), dimension Arch.
+CONTROLLER_METRICS = (
+    ("QueuedTaskWeight", "Queued task weight"),
+    ("RunningTaskWeight", "Running task weight"),
+    ("BuildersInService", "Builders in service"),
+    ("UnservableTasks", "Tasks no group can serve"),
+    ("LaunchFailures", "Failed launches (quota, spot)"),
+)
+
+
+def _widget(title: str, metrics: list, x: int, y: int) -> dict:
+    return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {"title": title, "metrics": metrics, "view": "timeSeries", "stat": "Maximum",
+                           "period": 60, "region": "${AWS::Region}"}}
+
+
+def dashboard_body(cfg: Config) -> str:
+    widgets = []
+    for i, (metric, title) in enumerate(CONTROLLER_METRICS):
+        series = [[ids.METRICS_NAMESPACE, metric, "Arch", arch] for arch in cfg.arches]
+        widgets.append(_widget(title, series, 12 * (i % 2), 6 * (i // 2)))
+    groups = [["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", ids.builder_group_name(a)]
+              for a in cfg.arches]
+    groups.append(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", ids.HUB_GROUP_NAME])
+    widgets.append(_widget("Instances in service per group", groups, 12 * (len(widgets) % 2),
+                           6 * (len(widgets) // 2)))
+    return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
+
+
+def add_dashboard(t: Template, cfg: Config) -> Dashboard:
+    return t.add_resource(Dashboard(ids.DASHBOARD, DashboardName=Sub("${AWS::StackName}-kojistack"),
+                                    DashboardBody=Sub(dashboard_body(cfg))))

@@ -1,0 +1,78 @@
+"""Adds RDS PostgreSQL: private, encrypted on the stack key, TLS forced, backups, storage
+autoscaling, deletion protection by parameter, Snapshot on delete and replace, Extended Support
+off unless opted in, restorable from a retained snapshot.
+
+The engine minor and its parameter-group family live in one constant (a test ties them); bump
+them on purpose when cfn-lint deprecates the minor (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, If, NoValue, Ref, Sub, Tags, Template
+from troposphere import iam, rds
+
+from .. import ids
+from . import parameters as P
+from .network import Network
+from .parameters import Params
+from .secrets import Secrets
+from .security import SecurityGroups
+
+POSTGRES = ("16.9", "postgres16")  # (engine version, parameter group family)
+DB_PORT = 5432
+
+
+@dataclass(frozen=True)
+class Database:
+    instance: rds.DBInstance
+    monitoring_role: iam.Role
+
+
+def add_database(t: Template, net: Network, sgs: SecurityGroups, secrets: Secrets, key, p: Params) -> Database:
+    version, family = POSTGRES
+    subnets = t.add_resource(rds.DBSubnetGroup(
+        ids.DB_SUBNET_GROUP, DBSubnetGroupDescription=Sub("kojistack ${AWS::StackName} database subnets"),
+        SubnetIds=list(net.private_subnets)))
+    params = t.add_resource(rds.DBParameterGroup(
+        ids.DB_PARAMETER_GROUP, Family=family, Description=Sub("kojistack ${AWS::StackName}: TLS forced"),
+        Parameters={"rds.force_ssl": "1"}))
+    monitoring = t.add_resource(iam.Role(
+        ids.DB_MONITORING_ROLE,
+        AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]},
+        ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")]))
+    master = f"{{{{resolve:secretsmanager:${{{ids.DB_MASTER_SECRET}}}:SecretString:%s}}}}"
+    restoring = P.HAS_DB_SNAPSHOT
+    db = t.add_resource(rds.DBInstance(
+        ids.DATABASE,
+        Engine="postgres", EngineVersion=version, AutoMinorVersionUpgrade=True,
+        EngineLifecycleSupport=If(P.DB_EXTENDED_SUPPORT, "open-source-rds-extended-support",
+                                  "open-source-rds-extended-support-disabled"),
+        DBInstanceClass=p.ref("DbInstanceClass"),
+        AllocatedStorage=p.ref("DbAllocatedStorageGiB"), MaxAllocatedStorage=p.ref("DbMaxAllocatedStorageGiB"),
+        StorageType="gp3", StorageEncrypted=If(restoring, NoValue, True),
+        KmsKeyId=If(restoring, NoValue, GetAtt(key, "Arn")),
+        DBSnapshotIdentifier=If(restoring, p.ref("DbSnapshotIdentifier"), NoValue),
+        MasterUsername=If(restoring, NoValue, Sub(master % "username")),
+        MasterUserPassword=Sub(master % "password"),
+        Port=str(DB_PORT),
+        DBSubnetGroupName=Ref(subnets), VPCSecurityGroups=[GetAtt(sgs.database, "GroupId")],
+        DBParameterGroupName=Ref(params), PubliclyAccessible=False,
+        MultiAZ=p.ref("DbMultiAZ"), DeletionProtection=p.ref("DbDeletionProtection"),
+        BackupRetentionPeriod=p.ref("DbBackupRetentionDays"), PreferredBackupWindow="03:00-04:00",
+        PreferredMaintenanceWindow="sun:04:30-sun:05:30", CopyTagsToSnapshot=True,
+        EnableIAMDatabaseAuthentication=True,
+        MonitoringInterval=60, MonitoringRoleArn=GetAtt(monitoring, "Arn"),
+        EnablePerformanceInsights=True, PerformanceInsightsKMSKeyId=GetAtt(key, "Arn"),
+        PerformanceInsightsRetentionPeriod=7,
+        Tags=Tags(Name=Sub("${AWS::StackName}-koji-db")),
+        DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot",
+        Metadata={"checkov": {"skip": [{
+            "id": "CKV_AWS_157",
+            "comment": "Multi-AZ is the DbMultiAZ parameter (default false: a standby doubles the "
+                       "database cost; an AZ outage then means a restore, docs/operations.md)"}]}},
+    ))
+    return Database(db, monitoring)

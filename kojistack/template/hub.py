@@ -1,0 +1,161 @@
+"""Adds the hub: its launch template (IMDSv2, encrypted gp3 root on the AMI's root device, user
+data from cloud-init/hub/, the payload in Metadata) and its Auto Scaling group of exactly one.
+
+The group (review finding 1): a launch hook the hub completes itself after its smoke test (so the
+load balancers see it only when ready), ELB health checks with a 300 s grace, a rolling update
+that replaces the one hub in place (never two hubs: two kojiras), a creation signal, and
+DependsOn on its IAM policy, the mount targets and the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Sub, Tags, Template
+from troposphere import autoscaling as asg
+from troposphere import ec2
+from troposphere.policies import (AutoScalingRollingUpdate, CreationPolicy, ResourceSignal, UpdatePolicy)
+
+from .. import ids
+from ..config import Config
+from .amis import Images
+from .database import DB_PORT, Database
+from .iam import Roles
+from .loadbalancers import LoadBalancers
+from .network import Network
+from .parameters import Params, max_param
+from .payload import Payload, hub_payload
+from .secrets import Secrets
+from .security import SecurityGroups
+from .storage import Storage
+from .userdata import BootContext, render, stack_env, to_user_data
+
+BOOT_TIMEOUT = "PT60M"
+BOOT_TIMEOUT_SECONDS = 3600
+HUB_USER_DATA = "hub/user-data.yaml.j2"
+
+
+@dataclass(frozen=True)
+class Hub:
+    launch_template: ec2.LaunchTemplate
+    group: asg.AutoScalingGroup
+    user_data_text: str  # rendered, before Fn::Sub (for budgets and tests)
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class HubInputs:
+    net: Network
+    sgs: SecurityGroups
+    roles: Roles
+    lbs: LoadBalancers
+    db: Database
+    storage: Storage
+    secrets: Secrets
+    images: Images
+    p: Params
+
+
+def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
+    """The hub's stack.env entries (names without the KOJISTACK_ prefix -> value or ${SubName})."""
+    env = {
+        "STACK_NAME": "${AWS::StackName}", "REGION": "${AWS::Region}", "URL_SUFFIX": "${AWS::URLSuffix}",
+        "STACK_ID": "${AWS::StackId}",
+        "SIGNAL_RESOURCE": ids.HUB_GROUP, "LAUNCH_TEMPLATE_RESOURCE": ids.HUB_LAUNCH_TEMPLATE,
+        "PAYLOAD_SHA256": payload.sha256,
+        "HUB_GROUP": ids.HUB_GROUP_NAME, "HUB_LAUNCH_HOOK": ids.HUB_LAUNCH_HOOK,
+        "FILE_SYSTEM_ID": "${FileSystemId}",
+        "DB_ADDRESS": "${DbAddress}", "DB_PORT": "${DbPort}", "DB_CLASS": "${DbInstanceClass}",
+        "DB_MASTER_SECRET": "${DbMasterSecret}", "KOJI_DB_SECRET": "${KojiDbSecret}",
+        "WEB_SECRET": "${WebSecret}", "CA_SECRET": "${CaSecret}", "BUILDER_CA_SECRET": "${BuilderCaSecret}",
+        "ADMIN_SECRET": "${AdminSecret}",
+        "RESTORE_CA_SECRET": "${RestoreCaSecretArn}", "RESTORE_BUILDER_CA_SECRET": "${RestoreBuilderCaSecretArn}",
+        "PUBLIC_NLB_DNS": "${PublicNlbDns}", "INTERNAL_NLB_DNS": "${InternalNlbDns}",
+        "PUBLIC_TARGET_GROUP": "${PublicTargetGroup}", "INTERNAL_TARGET_GROUP": "${InternalTargetGroup}",
+        "CUSTOM_DOMAIN": "${CustomDomain}", "ADMIN_USER": "${AdminUserName}", "KOJI_VERSION": "${KojiVersion}",
+        "ALLOWED_SCMS": "${AllowedScms}", "SEED_BUILD_ENV": "${SeedBuildEnvironment}",
+        "DISTRO": cfg.distro, "ARCHES": " ".join(cfg.arches),
+        "BUILDER_IDLE_MINUTES": "${BuilderIdleMinutes}",
+        "METRICS_NAMESPACE": ids.METRICS_NAMESPACE, "SSM_PREFIX": ids.SSM_PREFIX,
+    }
+    for arch in cfg.arches:
+        env[f"BUILDER_MAX_{arch.upper()}"] = "${" + max_param(arch) + "}"
+    return env
+
+
+def _values(x: HubInputs, cfg: Config) -> dict[str, object]:
+    p = x.p
+    values: dict[str, object] = {
+        "FileSystemId": x.storage.file_system_id,
+        "DbAddress": GetAtt(x.db.instance, "Endpoint.Address"), "DbPort": str(DB_PORT),
+        "DbMasterSecret": Ref(x.secrets.db_master), "KojiDbSecret": Ref(x.secrets.koji_db),
+        "WebSecret": Ref(x.secrets.web), "CaSecret": Ref(x.secrets.ca),
+        "BuilderCaSecret": Ref(x.secrets.builder_ca), "AdminSecret": Ref(x.secrets.admin),
+        "PublicNlbDns": GetAtt(x.lbs.public, "DNSName"), "InternalNlbDns": GetAtt(x.lbs.internal, "DNSName"),
+        "PublicTargetGroup": Ref(x.lbs.public_targets), "InternalTargetGroup": Ref(x.lbs.internal_targets),
+    }
+    for name in ("DbInstanceClass", "RestoreCaSecretArn", "RestoreBuilderCaSecretArn", "CustomDomain",
+                 "AdminUserName", "KojiVersion", "AllowedScms", "SeedBuildEnvironment", "BuilderIdleMinutes",
+                 *(max_param(a) for a in cfg.arches)):
+        values[name] = p.ref(name)
+    return values
+
+
+def hub_user_data_text(cfg: Config, payload: Payload) -> str:
+    env = hub_env(cfg, payload)
+    ctx = BootContext(role="hub", distro=cfg.distro, arches=cfg.arches, stack_env=stack_env(env),
+                      payload_sha256=payload.sha256)
+    return render(HUB_USER_DATA, ctx)
+
+
+def root_volume(device, size) -> ec2.LaunchTemplateBlockDeviceMapping:
+    return ec2.LaunchTemplateBlockDeviceMapping(DeviceName=device, Ebs=ec2.EBSBlockDevice(
+        VolumeSize=size, VolumeType="gp3", Encrypted=True, DeleteOnTermination=True))
+
+
+def imdsv2() -> ec2.MetadataOptions:
+    return ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled", HttpPutResponseHopLimit=1)
+
+
+def tag_specs(name: str) -> list[ec2.TagSpecifications]:
+    return [ec2.TagSpecifications(ResourceType=kind, Tags=Tags(Name=Sub("${AWS::StackName}-" + name),
+                                                              **{"kojistack:stack": Sub("${AWS::StackName}")}))
+            for kind in ("instance", "volume")]
+
+
+def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
+    payload = hub_payload()
+    text = hub_user_data_text(cfg, payload)
+    lt = t.add_resource(ec2.LaunchTemplate(
+        ids.HUB_LAUNCH_TEMPLATE,
+        LaunchTemplateName=Sub("${AWS::StackName}-hub"),
+        LaunchTemplateData=ec2.LaunchTemplateData(
+            ImageId=x.images.by_arch["x86_64"], InstanceType=x.p.ref("HubInstanceType"),
+            IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(x.roles.hub_profile, "Arn")),
+            SecurityGroupIds=[GetAtt(x.sgs.hub, "GroupId")], MetadataOptions=imdsv2(),
+            BlockDeviceMappings=[root_volume(x.images.root_device["x86_64"], x.p.ref("HubRootVolumeGiB"))],
+            UserData=to_user_data(text, _values(x, cfg)), TagSpecifications=tag_specs("hub")),
+        Metadata=payload.metadata()))
+    depends = [ids.HUB_POLICY, ids.DATABASE, *(m.title for m in x.storage.mount_targets),
+               *(r.title for r in x.net.egress_ready)]
+    group = t.add_resource(asg.AutoScalingGroup(
+        ids.HUB_GROUP, AutoScalingGroupName=Sub(ids.HUB_GROUP_NAME),
+        MinSize="1", MaxSize="1", DesiredCapacity="1",
+        LaunchTemplate=asg.LaunchTemplateSpecification(LaunchTemplateId=Ref(lt),
+                                                       Version=GetAtt(lt, "LatestVersionNumber")),
+        VPCZoneIdentifier=list(x.net.private_subnets),
+        TargetGroupARNs=[Ref(x.lbs.public_targets), Ref(x.lbs.internal_targets)],
+        HealthCheckType="ELB", HealthCheckGracePeriod=300,
+        LifecycleHookSpecificationList=[asg.LifecycleHookSpecification(
+            LifecycleHookName=ids.HUB_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+            HeartbeatTimeout=BOOT_TIMEOUT_SECONDS, DefaultResult="ABANDON")],
+        MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
+        Tags=asg.Tags(Name=Sub("${AWS::StackName}-hub")),
+        DependsOn=depends,
+        CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=1, Timeout=BOOT_TIMEOUT)),
+        UpdatePolicy=UpdatePolicy(AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+            MinInstancesInService=0, MaxBatchSize=1, WaitOnResourceSignals=True, PauseTime=BOOT_TIMEOUT,
+            SuspendProcesses=["HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AlarmNotification",
+                              "ScheduledActions"])),
+    ))
+    return Hub(lt, group, text, payload)

@@ -1,0 +1,35 @@
+"""Adds the stack KMS key (rotation on, Retain/Retain): RDS, EFS, secrets and logs use it.
+
+EBS volumes use the AWS managed key instead (calibration C4: a customer key for Auto Scaling
+launches needs a key-policy principal that checkov rejects or that does not exist in new accounts).
+Without this key the retained snapshot, file system and secrets cannot be read: it is never deleted.
+"""
+
+from __future__ import annotations
+
+from awacs import kms as akms
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringLike
+from troposphere import Sub, Template
+from troposphere import kms
+
+from .. import ids
+
+
+def add_stack_key(t: Template) -> kms.Key:
+    root = Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+    logs = Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com"))
+    policy = PolicyDocument(Version="2012-10-17", Statement=[
+        Statement(Sid="AccountAdministersTheKeyThroughIam", Effect=Allow, Principal=root,
+                  Action=[akms.Action("*")], Resource=["*"]),
+        Statement(Sid="CloudWatchLogsOfThisStack", Effect=Allow, Principal=logs,
+                  Action=[akms.Encrypt, akms.Decrypt, akms.ReEncryptFrom, akms.ReEncryptTo,
+                          akms.GenerateDataKey, akms.GenerateDataKeyWithoutPlaintext, akms.DescribeKey],
+                  Resource=["*"],
+                  Condition=Condition(StringLike(
+                      "kms:EncryptionContext:aws:logs:arn",
+                      Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")))),
+    ])
+    return t.add_resource(kms.Key(
+        ids.STACK_KEY, Description=Sub("kojistack ${AWS::StackName}: RDS, EFS, secrets, logs"),
+        EnableKeyRotation=True, KeyPolicy=policy, PendingWindowInDays=30,
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))

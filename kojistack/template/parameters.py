@@ -1,0 +1,287 @@
+"""Adds the CloudFormation parameters, their console groups and labels, conditions and Rules.
+
+Every parameter has a description, a label, a group, and a constraint (AWS type, AllowedValues,
+or AllowedPattern with a ConstraintDescription). Optional overrides are Strings with an
+`^(...)?$` pattern and a condition. Rules enumerate small AllowedValues sets because Rules
+have no `<=` (calibration C1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import Equals, Not, Parameter, Ref, Template
+
+from ..config import Config
+from ..ids import arch_title
+
+BUILDER_MIN_VALUES = ("0", "1", "2", "4")
+BUILDER_MAX_VALUES = ("0", "1", "2", "4", "8", "12", "16", "20", "30", "40", "50")
+DB_CLASSES = ("db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large", "db.m7g.xlarge",
+              "db.m7g.2xlarge", "db.r7g.large", "db.r7g.xlarge")
+HUB_INSTANCE_TYPES = ("m7i.large", "m7i.xlarge", "m7i.2xlarge", "m6i.large", "m6i.xlarge",
+                      "m6i.2xlarge", "c7i.xlarge", "c7i.2xlarge", "r7i.large", "r7i.xlarge")
+RESERVED_USERS = ("kojira", "kojistack-ctl", "kojiweb", "kojihub-builder")
+DEFAULT_KOJI_VERSION = "1.35.3"
+OS_RELEASE_DEFAULTS = {"el9": "9", "el10": "10", "fedora": "43"}
+
+_ARN_OPT = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)?$"
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters as troposphere objects, keyed by their CloudFormation names."""
+
+    by_name: dict[str, Parameter]
+
+    def __getitem__(self, name: str) -> Parameter:
+        return self.by_name[name]
+
+    def ref(self, name: str) -> Ref:
+        return Ref(self.by_name[name])
+
+
+# condition names (declared once; compose adds them)
+HAS_DOMAIN = "HasCustomDomain"
+HAS_DB_SNAPSHOT = "HasDbSnapshot"
+HAS_EXISTING_FS = "HasExistingFileSystem"
+CREATE_FS = "CreateFileSystem"
+HAS_RESTORE_CA = "HasRestoreCaSecret"
+HAS_RESTORE_BUILDER_CA = "HasRestoreBuilderCaSecret"
+HAS_RESTORE_KEY = "HasRestoreKey"
+DB_EXTENDED_SUPPORT = "DbExtendedSupportOn"
+
+
+def has_image(arch: str) -> str:
+    return f"HasImageId{arch_title(arch)}"
+
+
+def lookup_image(arch: str) -> str:
+    return f"LookUpImage{arch_title(arch)}"
+
+
+def image_param(arch: str) -> str:
+    return f"ImageId{arch_title(arch)}"
+
+
+def min_param(arch: str) -> str:
+    return f"Builder{arch_title(arch)}MinSize"
+
+
+def max_param(arch: str) -> str:
+    return f"Builder{arch_title(arch)}MaxSize"
+
+
+def _add(t: Template, groups: dict[str, list[str]], group: str, label: str, name: str, **kw) -> Parameter:
+    p = t.add_parameter(Parameter(name, **kw))
+    t.set_parameter_label(p, label)
+    groups.setdefault(group, []).append(name)
+    return p
+
+
+def image_arches(cfg: Config) -> tuple[str, ...]:
+    """Arches that need an AMI: the hub is x86_64, builders are their own arch."""
+    return tuple(a for a in ("x86_64", "aarch64") if a == "x86_64" or a in cfg.arches)
+
+
+def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
+    """Add every parameter, its console group and label, the conditions and the Rules."""
+    g: dict[str, list[str]] = {}
+    P: dict[str, Parameter] = {}
+
+    def add(group: str, label: str, name: str, **kw) -> None:
+        P[name] = _add(t, g, group, label, name, **kw)
+
+    net = "Network"
+    if variant == "new":
+        add(net, "VPC CIDR block", "VpcCidr", Type="String", Default="10.80.0.0/16",
+            AllowedPattern=r"^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.0\.0/16$",
+            ConstraintDescription="a private IPv4 /16 block, like 10.80.0.0/16",
+            Description="Address range of the new VPC; six /19 subnets are cut from it "
+                        "(the first three private, the next three public).")
+    else:
+        add(net, "VPC", "VpcId", Type="AWS::EC2::VPC::Id",
+            Description="Existing VPC. It must have DNS support and DNS hostnames on, and NAT egress "
+                        "from its private subnets.")
+        add(net, "Public subnets", "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
+            Description=f"Exactly {cfg.availability_zones} public subnets of that VPC, one per AZ "
+                        "(the internet-facing load balancer lives here).")
+        add(net, "Private subnets", "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
+            Description=f"Exactly {cfg.availability_zones} private subnets of that VPC, one per AZ, in the "
+                        "same AZ order (hub, builders, database, file system).")
+    add(net, "Allowed client CIDR", "AccessCidr", Type="String",
+        AllowedPattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$",
+        ConstraintDescription="an IPv4 CIDR block like 203.0.113.0/24",
+        Description="Who may reach the hub and web UI on port 443 through the public load balancer.")
+
+    koji = "Koji"
+    add(koji, "Admin user name", "AdminUserName", Type="String", Default="kojiadmin",
+        AllowedPattern=r"^[a-z][a-z0-9_-]{2,31}$",
+        ConstraintDescription="3-32 characters: lower-case letters, digits, '_' or '-', starting with a letter",
+        Description="Koji user that gets the admin permission; its certificate lands in the "
+                    "admin-credentials secret.")
+    add(koji, "Koji version", "KojiVersion", Type="String", Default=DEFAULT_KOJI_VERSION,
+        AllowedPattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", ConstraintDescription="a version like 1.35.3",
+        Description="Koji release installed on the hub and builders (builders never newer than the hub).")
+    add(koji, "Custom domain (optional)", "CustomDomain", Type="String", Default=cfg.domain,
+        AllowedPattern=r"^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})?$",
+        ConstraintDescription="empty, or a lower-case DNS name like koji.example.com",
+        Description="A name you will point (CNAME) at the public load balancer; it is added to the "
+                    "hub certificate and used in the output URLs.")
+    add(koji, "Allowed SCMs (optional)", "AllowedScms", Type="String", Default="",
+        AllowedPattern=r"^[A-Za-z0-9.:/*_,~ -]{0,512}$",
+        ConstraintDescription="empty, or kojid allowed_scms entries like "
+                              "'src.fedoraproject.org:/rpms/*:no:fedpkg,sources'",
+        Description="kojid allowed_scms; when set, builds from these SCMs are allowed for every user "
+                    "(build_from_scm policy). Empty keeps SCM builds admin-only.")
+    add(koji, "Seed a build environment", "SeedBuildEnvironment", Type="String", Default="true",
+        AllowedValues=["true", "false"], ConstraintDescription="true or false",
+        Description="Create a build tag, target and build groups over the distro's repos, so a "
+                    "scratch build works right after launch.")
+
+    hub = "Hub"
+    add(hub, "Hub instance type", "HubInstanceType", Type="String", Default="m7i.large",
+        AllowedValues=list(HUB_INSTANCE_TYPES), ConstraintDescription="one of the listed x86_64 types",
+        Description="Instance type of the hub (httpd, kojira, createrepo, controller).")
+    add(hub, "Hub root volume (GiB)", "HubRootVolumeGiB", Type="Number", Default="50",
+        MinValue=40, MaxValue=1000, ConstraintDescription="40 to 1000 GiB",
+        Description="Root volume of the hub; it must leave kojid's minspace (8 GiB) plus 10 GiB free.")
+    for arch in image_arches(cfg):
+        add(hub if arch == "x86_64" else "Builders", f"AMI override, {arch} (optional)", image_param(arch),
+            Type="String", Default="", AllowedPattern=r"^(ami-[0-9a-f]{8,17})?$",
+            ConstraintDescription="empty, or an AMI id like ami-0123456789abcdef0",
+            Description=f"Use this {arch} AMI instead of the newest {cfg.distro} image found by the lookup "
+                        "(its root device must be /dev/sda1).")
+    add(hub, "OS release", "OsRelease", Type="String", Default=OS_RELEASE_DEFAULTS[cfg.distro],
+        AllowedPattern=r"^[0-9]{1,2}$", ConstraintDescription="a major release number like 9",
+        Description=f"Major release of the {cfg.distro} images the lookup picks.")
+
+    b = "Builders"
+    for arch in cfg.arches:
+        add(b, f"{arch} builders, minimum", min_param(arch), Type="Number", Default="0",
+            AllowedValues=list(BUILDER_MIN_VALUES), ConstraintDescription="one of 0, 1, 2, 4",
+            Description=f"Builders of {arch} kept running when the queue is empty.")
+        add(b, f"{arch} builders, maximum", max_param(arch), Type="Number", Default="8",
+            AllowedValues=list(BUILDER_MAX_VALUES), ConstraintDescription="one of the listed sizes, at least the minimum",
+            Description=f"Most {arch} builders the controller may run (0 switches the arch off).")
+    add(b, "On-demand base", "BuilderOnDemandBase", Type="Number", Default="0",
+        AllowedValues=["0", "1", "2", "4"], ConstraintDescription="one of 0, 1, 2, 4",
+        Description="Builders per group that are always on-demand, before any spot.")
+    if cfg.spot:
+        add(b, "On-demand percentage above base", "BuilderOnDemandPercentage", Type="Number", Default="0",
+            AllowedValues=["0", "25", "50", "75", "100"], ConstraintDescription="one of 0, 25, 50, 75, 100",
+            Description="Share of builders above the base that are on-demand; the rest are spot "
+                        "(price-capacity-optimized).")
+    add(b, "Builder volume (GiB)", "BuilderVolumeGiB", Type="Number", Default="100", MinValue=50,
+        MaxValue=2000, ConstraintDescription="50 to 2000 GiB",
+        Description="Root volume of each builder (mock roots and caches).")
+    add(b, "Idle minutes before scale-in", "BuilderIdleMinutes", Type="Number", Default="10",
+        AllowedValues=["5", "10", "15", "20", "30", "60"], ConstraintDescription="one of 5, 10, 15, 20, 30, 60",
+        Description="A builder with no task for this long is drained and terminated.")
+
+    d = "Database"
+    add(d, "Database instance class", "DbInstanceClass", Type="String", Default="db.t4g.small",
+        AllowedValues=list(DB_CLASSES), ConstraintDescription="one of the listed classes",
+        Description="RDS PostgreSQL class; the hub sizes httpd's threads from its max_connections.")
+    add(d, "Storage (GiB)", "DbAllocatedStorageGiB", Type="Number", Default="20", MinValue=20,
+        MaxValue=1000, ConstraintDescription="20 to 1000 GiB", Description="Initial database storage.")
+    add(d, "Storage autoscaling limit (GiB)", "DbMaxAllocatedStorageGiB", Type="Number", Default="200",
+        MinValue=40, MaxValue=4000, ConstraintDescription="40 to 4000 GiB",
+        Description="Storage autoscaling grows the database up to this size.")
+    add(d, "Backup retention (days)", "DbBackupRetentionDays", Type="Number", Default="7",
+        AllowedValues=["7", "14", "21", "35"], ConstraintDescription="one of 7, 14, 21, 35",
+        Description="Days of automated backups (point-in-time restore).")
+    add(d, "Multi-AZ", "DbMultiAZ", Type="String", Default="false", AllowedValues=["true", "false"],
+        ConstraintDescription="true or false",
+        Description="A standby in a second AZ (failover in 1-2 minutes) at twice the database cost.")
+    add(d, "Deletion protection", "DbDeletionProtection", Type="String", Default="true",
+        AllowedValues=["true", "false"], ConstraintDescription="true or false",
+        Description="Refuse to delete the database; turn off only right before deleting the stack.")
+    add(d, "RDS Extended Support", "DbExtendedSupport", Type="String", Default="false",
+        AllowedValues=["true", "false"], ConstraintDescription="true or false",
+        Description="Enrol in paid RDS Extended Support when the major version leaves standard support.")
+
+    s = "Storage"
+    add(s, "File system throughput", "FileSystemThroughputMode", Type="String", Default="elastic",
+        AllowedValues=["elastic", "bursting"], ConstraintDescription="elastic or bursting",
+        Description="EFS throughput mode of /mnt/koji (elastic: pay per use, no credit exhaustion).")
+
+    r = "Restore (optional)"
+    add(r, "Database snapshot", "DbSnapshotIdentifier", Type="String", Default="",
+        AllowedPattern=r"^([A-Za-z][A-Za-z0-9:_-]{0,254})?$",
+        ConstraintDescription="empty, or a DB snapshot identifier or ARN",
+        Description="Restore the database from this (retained) snapshot. Keep it set in later updates: "
+                    "removing it replaces the database with an empty one.")
+    add(r, "File system", "ExistingFileSystemId", Type="String", Default="",
+        AllowedPattern=r"^(fs-[0-9a-f]{8,40})?$", ConstraintDescription="empty, or an EFS id like fs-0123abcd",
+        Description="Use this retained file system for /mnt/koji instead of creating one.")
+    add(r, "CA secret", "RestoreCaSecretArn", Type="String", Default="", AllowedPattern=_ARN_OPT,
+        ConstraintDescription="empty, or a Secrets Manager secret ARN",
+        Description="The retained stack CA secret of the stack being restored (its CaSecretArn output).")
+    add(r, "Builder CA secret", "RestoreBuilderCaSecretArn", Type="String", Default="",
+        AllowedPattern=_ARN_OPT, ConstraintDescription="empty, or a Secrets Manager secret ARN",
+        Description="The retained builder CA secret of the stack being restored (its BuilderCaSecretArn output).")
+    add(r, "Key of the restored stack", "RestoreKeyArn", Type="String", Default="",
+        AllowedPattern=r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36})?$",
+        ConstraintDescription="empty, or a KMS key ARN",
+        Description="The retained stack key (StackKeyArn output) that encrypts the restored secrets.")
+
+    for group, names in g.items():
+        for name in names:
+            t.add_parameter_to_group(P[name], group)
+
+    _add_conditions(t, cfg, P)
+    _add_rules(t, cfg, variant, P)
+    return Params(P)
+
+
+def _add_conditions(t: Template, cfg: Config, P: dict[str, Parameter]) -> None:
+    def not_empty(name: str):
+        return Not(Equals(Ref(P[name]), ""))
+
+    t.add_condition(HAS_DOMAIN, not_empty("CustomDomain"))
+    t.add_condition(HAS_DB_SNAPSHOT, not_empty("DbSnapshotIdentifier"))
+    t.add_condition(HAS_EXISTING_FS, not_empty("ExistingFileSystemId"))
+    t.add_condition(CREATE_FS, Equals(Ref(P["ExistingFileSystemId"]), ""))
+    t.add_condition(HAS_RESTORE_CA, not_empty("RestoreCaSecretArn"))
+    t.add_condition(HAS_RESTORE_BUILDER_CA, not_empty("RestoreBuilderCaSecretArn"))
+    t.add_condition(HAS_RESTORE_KEY, not_empty("RestoreKeyArn"))
+    t.add_condition(DB_EXTENDED_SUPPORT, Equals(Ref(P["DbExtendedSupport"]), "true"))
+    for arch in image_arches(cfg):
+        t.add_condition(has_image(arch), not_empty(image_param(arch)))
+        t.add_condition(lookup_image(arch), Equals(Ref(P[image_param(arch)]), ""))
+
+
+def _add_rules(t: Template, cfg: Config, variant: str, P: dict[str, Parameter]) -> None:
+    rules: dict[str, dict] = {}
+    for arch in cfg.arches:
+        asserts = []
+        for k in BUILDER_MIN_VALUES[1:]:
+            smaller = [v for v in BUILDER_MAX_VALUES if int(v) < int(k)]
+            asserts.append({
+                "Assert": {"Fn::Or": [
+                    {"Fn::Not": [{"Fn::Equals": [{"Ref": min_param(arch)}, k]}]},
+                    {"Fn::Not": [{"Fn::Contains": [smaller, {"Ref": max_param(arch)}]}]},
+                ]},
+                "AssertDescription": f"{arch} builders: the minimum must not exceed the maximum",
+            })
+        rules[f"Builder{arch_title(arch)}MinNotAboveMax"] = {"Assertions": asserts}
+    rules["AdminUserNameNotReserved"] = {"Assertions": [{
+        "Assert": {"Fn::Not": [{"Fn::Contains": [list(RESERVED_USERS), {"Ref": "AdminUserName"}]}]},
+        "AssertDescription": "AdminUserName must not be one of the service users: " + ", ".join(RESERVED_USERS),
+    }]}
+    rules["RestoreSecretsNeedTheirKey"] = {"Assertions": [{
+        "Assert": {"Fn::Or": [
+            {"Fn::Equals": [{"Ref": "RestoreCaSecretArn"}, ""]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreKeyArn"}, ""]}]},
+        ]},
+        "AssertDescription": "RestoreCaSecretArn needs RestoreKeyArn (the retained key that encrypts it)",
+    }]}
+    if variant == "existing":
+        rules["SubnetsInVpc"] = {"Assertions": [
+            {"Assert": {"Fn::EachMemberEquals": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]},
+                                                 {"Ref": "VpcId"}]},
+             "AssertDescription": "All subnets must belong to the selected VPC"},
+        ]}
+    for name, body in rules.items():
+        t.add_rule(name, body)

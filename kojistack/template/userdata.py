@@ -1,0 +1,92 @@
+"""Renders user data: Jinja (build-time values, StrictUndefined) -> Fn::Sub with an explicit
+mapping (deploy-time values) -> Fn::Base64.
+
+Jinja only ever renders cloud-init/; it never writes CloudFormation. In the rendered text,
+`${Name}` is a deploy-time value and `${!NAME}` is literal shell. The mapping holds exactly the
+names the text uses (pseudo parameters `${AWS::...}` need none), so an unused or missing value is
+caught here, at generation time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import jinja2
+from troposphere import Base64, Sub
+
+from .payload import CLOUD_INIT
+
+USER_DATA_LIMIT = 16_384  # bytes, raw (EC2 limit before base64)
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(CLOUD_INIT)),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
+_SUB_VAR = re.compile(r"\$\{(?!!)([A-Za-z0-9_:.]+)\}")
+
+
+@dataclass(frozen=True)
+class BootContext:
+    """The only input of a user-data template (`ctx` in Jinja)."""
+
+    role: str  # "hub" or "builder"
+    distro: str
+    arches: tuple[str, ...]
+    stack_env: str  # lines KOJISTACK_NAME='${CfnVar}' for /etc/kojistack/stack.env
+    payload_sha256: str
+    arch: str = ""  # builders only
+
+
+def render(name: str, ctx: BootContext) -> str:
+    """Render cloud-init/<name> with `ctx`; an undefined variable is an error."""
+    return _ENV.get_template(name).render(ctx=ctx)
+
+
+def stack_env(entries: dict[str, str]) -> str:
+    """`{"DB_ADDRESS": "${DbAddress}"}` -> "KOJISTACK_DB_ADDRESS='${DbAddress}'" lines, sorted.
+
+    Values are single-quoted (systemd EnvironmentFile and bash `.` both read that); no parameter
+    pattern admits a single quote.
+    """
+    return "".join(f"KOJISTACK_{k}='{v}'\n" for k, v in sorted(entries.items()))
+
+
+def used_names(text: str) -> set[str]:
+    """Deploy-time names a rendered text uses (`${Name}`; `${!X}` is literal shell)."""
+    return set(_SUB_VAR.findall(text))
+
+
+def to_sub(text: str, values: dict[str, object]) -> Sub:
+    """Fn::Sub of `text` with a mapping of exactly the names it uses."""
+    used = {n for n in used_names(text) if not n.startswith("AWS::")}
+    missing = sorted(used - values.keys())
+    if missing:
+        raise ValueError(f"user data uses ${{{missing[0]}}} but no value is mapped for it "
+                         f"(known: {', '.join(sorted(values))})")
+    return Sub(text, **{k: values[k] for k in sorted(used)})
+
+
+def to_user_data(text: str, values: dict[str, object]) -> Base64:
+    return Base64(to_sub(text, values))
+
+
+# Longest value each deploy-time name can take, for the size budget (AWS limits, or the
+# parameter's pattern). Stack names are up to 128 characters.
+LONGEST = {
+    "AWS::StackName": 128, "AWS::Region": 14, "AWS::URLSuffix": 17, "AWS::AccountId": 12,
+    "AWS::Partition": 10, "AWS::StackId": 200,
+    "SecretArn": 2048 // 8,  # ARN of a generated-name secret (~110); generous
+    "TargetGroupArn": 140, "NlbDns": 82, "DbAddress": 120, "FileSystemId": 21, "DbPort": 5,
+    "Param": 512,  # free-text parameters (AllowedScms max 512)
+    "Short": 64,
+}
+
+
+def worst_case(text: str, longest_for: dict[str, int]) -> str:
+    """The text as EC2 would see it with every value at its longest (for the 16 KiB budget)."""
+    def repl(m: re.Match) -> str:
+        return "x" * longest_for.get(m.group(1), LONGEST.get(m.group(1), 256))
+    return _SUB_VAR.sub(repl, text).replace("${!", "${")
