@@ -133,9 +133,10 @@ def check(templates_dir: Path, **flags) -> None:
 
 def _register_wings() -> None:
     from .ops import commands as ops_commands
+    from .ops import drills as ops_drills
     from .sim import commands as sim_commands
 
-    for wing in (ops_commands, sim_commands):
+    for wing in (ops_commands, ops_drills, sim_commands):
         wing.register(main)
 
 
