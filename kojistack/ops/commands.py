@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import click
@@ -15,15 +16,21 @@ from .session import Aws, open_session
 DEFAULT_TEMPLATES = Path("templates")
 
 
-def aws_options(fn):
-    """--profile and --region, as the AWS CLI has them (AWS_PROFILE / AWS_REGION when not given)."""
-    @click.option("--profile", envvar="AWS_PROFILE", default=None, help="AWS profile (default: AWS_PROFILE).")
-    @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default=None,
-                  help="AWS region (default: AWS_REGION).")
-    @functools.wraps(fn)
-    def wrapper(*args, profile: str | None, region: str | None, **kwargs):
-        return fn(*args, aws=open_session(profile, region), **kwargs)
-    return wrapper
+def aws_options(fn=None, *, profile_flag: str = "--profile"):
+    """--profile and --region, as the AWS CLI has them (AWS_PROFILE / AWS_REGION when not given).
+
+    client-config calls the AWS one --aws-profile, because its --profile names the koji profile.
+    """
+    def decorate(fn):
+        @click.option(profile_flag, "aws_profile", envvar="AWS_PROFILE", default=None,
+                      help="AWS profile (default: AWS_PROFILE).")
+        @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default=None,
+                      help="AWS region (default: AWS_REGION).")
+        @functools.wraps(fn)
+        def wrapper(*args, aws_profile: str | None, region: str | None, **kwargs):
+            return fn(*args, aws=open_session(aws_profile, region), **kwargs)
+        return wrapper
+    return decorate(fn) if fn else decorate
 
 
 @click.command()
@@ -104,7 +111,30 @@ def default_template(config_path: Path | None) -> Path:
     return DEFAULT_TEMPLATES / name
 
 
-COMMANDS = [upload, launch_url, deploy]
+@click.command("client-config")
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--profile", "koji_profile", default=None, help="koji profile to write (default: the stack name).")
+@click.option("--user", default=None, help="Write the profile of a user made by `kojistack user add` "
+                                          "instead of the admin.")
+@click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
+@aws_options(profile_flag="--aws-profile")
+def client_config(aws: Aws, stack: str, koji_profile: str | None, user: str | None, force: bool) -> None:
+    """Write a koji client profile (certs 0600), a PKCS#12 for the browser and the stack CA."""
+    from .clientconfig import client_config as write_profile
+
+    profile = koji_profile or stack
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", profile):
+        raise UserError(f"--profile {profile!r}: use letters, digits, '.', '_' and '-'")
+    written = write_profile(aws, stack, profile, user, force)
+    for path in sorted(written.files):
+        click.echo(f"wrote {path}")
+    if written.p12:
+        click.echo(f"browser: import {written.p12} (password in {written.p12}.password) "
+                   f"and trust the CA {written.ca}")
+    click.echo(f"try it:  koji -p {profile} moshimoshi")
+
+
+COMMANDS = [upload, launch_url, deploy, client_config]
 
 
 def register(main: click.Group) -> None:
