@@ -1,0 +1,20 @@
+-- Run as koji on database koji after schema.sql. Seeds the users kojistack needs and their
+-- permissions (docs/architecture.md): the admin (psql variable admin_user) with admin, kojira
+-- with repo, the controller kojistack-ctl with host and admin. Idempotent: rows are inserted only
+-- when missing, so a second run changes nothing (not even the events table).
+\set ON_ERROR_STOP on
+BEGIN;
+INSERT INTO users (name, status, usertype)
+SELECT v.name, 0, 0  -- status NORMAL, usertype NORMAL
+  FROM (VALUES (:'admin_user'), ('kojira'), ('kojistack-ctl')) AS v(name)
+ WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.name = v.name);
+INSERT INTO user_perms (user_id, perm_id, creator_id)
+SELECT u.id, p.id, creator.id
+  FROM (VALUES (:'admin_user', 'admin'), ('kojira', 'repo'),
+               ('kojistack-ctl', 'host'), ('kojistack-ctl', 'admin')) AS g(user_name, perm_name)
+  JOIN users u ON u.name = g.user_name
+  JOIN permissions p ON p.name = g.perm_name
+  JOIN users creator ON creator.name = :'admin_user'
+ WHERE NOT EXISTS (SELECT 1 FROM user_perms up
+                    WHERE up.user_id = u.id AND up.perm_id = p.id AND up.active);
+COMMIT;
