@@ -1,0 +1,161 @@
+"""The fleets the simulator compares: the controller (its real `decide.plan`), fixed fleets, and
+the zero-boot oracle (the real-boot oracle is derived from it in `metrics`).
+
+`ControllerFleet` is the only place the simulator meets the controller: every loop it builds the
+`decide.Observed` the controller's shell would build from Koji and Auto Scaling, calls
+`decide.plan`, and carries the `Plan` out as the shell would (register, drain, disable, terminate
+with or without a decrement, free tasks, set desired capacity).
+"""
+
+from __future__ import annotations
+
+import math
+
+from kojistack.controller import decide
+
+from .engine import ARCHES, BUILDER_CHANNELS, Engine, Instance
+from .koji_model import ASSIGNED, FREE, OPEN
+
+TICK_ORACLE_S = 15.0
+
+
+def group_name(arch: str) -> str:
+    """The builder group's deterministic name, with a fixed stand-in stack name."""
+    return f"sim-builders-{arch}"
+
+
+class ControllerFleet:
+    """Autoscaling by the controller's own decisions, one `decide.plan` per controller period."""
+
+    name = "controller"
+
+    def __init__(self, policy: decide.Policy | None = None) -> None:
+        self.policy = policy
+        self.plans = 0
+
+    def start(self, eng: Engine) -> None:
+        if self.policy is None:
+            self.policy = decide.Policy(idle_seconds=eng.cfg.idle_s, headroom_weight=eng.cfg.headroom_weight)
+        for arch in ARCHES:
+            eng.set_desired(arch, eng.cfg.min_size)
+        eng.at(0.0, self._tick, eng)
+
+    def on_pending(self, eng: Engine, inst: Instance) -> None:
+        """The controller registers Pending:Wait instances on its next loop."""
+
+    def tail(self, eng: Engine) -> float:
+        return self.policy.idle_seconds + 3 * eng.cfg.period_s
+
+    def _tick(self, eng: Engine) -> None:
+        self.plans += 1
+        self.apply(eng, decide.plan(observe(eng), self.policy))
+        eng.at(eng.now + eng.cfg.period_s, self._tick, eng)
+
+    def apply(self, eng: Engine, plan: decide.Plan) -> None:
+        """Carry out a plan the way the controller's shell does."""
+        by_id = {i.id: i for i in eng.instances}
+        for reg in plan.register:
+            eng.register(by_id[reg.instance_id], reg.slot, reg.capacity)
+        for ref in plan.refuse:
+            eng.terminate(by_id[ref.instance_id], decrement=False)
+        for inst in plan.start_drain:
+            by_id[inst.id].drain_started = eng.now
+        for name in plan.disable_hosts:
+            if name in eng.hub.hosts:
+                eng.hub.hosts[name].enabled = False
+        for term in plan.terminate:
+            eng.terminate(by_id[term.instance_id], term.decrement)
+        for task_id in plan.free_tasks:
+            task = eng.hub.tasks.get(task_id)
+            if task is not None and task.state in (OPEN, ASSIGNED):
+                eng.hub.free_task(task, eng.now)
+        for arch, n in sorted(plan.desired.items()):
+            eng.set_desired(arch, n)
+
+
+def observe(eng: Engine) -> decide.Observed:
+    """What the controller's shell would observe now: Koji's active tasks and hosts, the groups."""
+    tasks = []
+    for t in eng.hub.tasks.values():
+        if t.state in (FREE, OPEN, ASSIGNED):
+            tasks.append(decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
+                                     t.host.name if t.host else None, t.waiting))
+    hosts = tuple(decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
+                  for h in eng.hub.hosts.values())
+    instances = []
+    for i in eng.instances:
+        if i.ended_at is not None:
+            continue
+        key = f"sha256-{i.id}" if i.csr_ready else None
+        instances.append(decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
+                                         i.slot, i.drain_started, key, key, eng.cfg.vcpus))
+    capacity = decide.builder_capacity(eng.cfg.vcpus)
+    groups = tuple(decide.Group(group_name(a), a, eng.cfg.min_size, eng.max_size, eng.desired[a], capacity)
+                   for a in ARCHES)
+    return decide.Observed(eng.now, tuple(tasks), hosts, tuple(instances), groups)
+
+
+def _lowest_free_slot(eng: Engine, arch: str) -> str:
+    held = {i.slot for i in eng.live(arch) if i.slot}
+    return next(s for s in (decide.slot_name(arch, n) for n in range(1, 100)) if s not in held)
+
+
+class FixedFleet:
+    """A fixed number of builders per arch, booted before the workload starts; spot losses are
+    replaced by the group (with the real boot time)."""
+
+    def __init__(self, name: str, sizes: dict[str, int]) -> None:
+        self.name, self.sizes = name, dict(sizes)
+
+    def start(self, eng: Engine) -> None:
+        for arch in ARCHES:
+            eng.desired[arch] = self.sizes.get(arch, 0)
+            for _ in range(self.sizes.get(arch, 0)):
+                inst = eng.launch(arch, boot_s=0.0)
+                inst.launched_at = 0.0
+
+    def on_pending(self, eng: Engine, inst: Instance) -> None:
+        start = 0.0 if inst.launched_at == 0.0 else None
+        eng.register(inst, _lowest_free_slot(eng, inst.arch), decide.builder_capacity(eng.cfg.vcpus), start)
+
+    def tail(self, eng: Engine) -> float:
+        return 0.0
+
+
+class OracleFleet:
+    """Perfect knowledge and zero boot time: every 15 s it holds exactly the builders the active
+    tasks' true weights need (launched ready at once) and terminates idle surplus at once."""
+
+    name = "oracle-zero-boot"
+
+    def start(self, eng: Engine) -> None:
+        eng.at(0.0, self._tick, eng)
+
+    def on_pending(self, eng: Engine, inst: Instance) -> None:
+        eng.register(inst, _lowest_free_slot(eng, inst.arch), decide.builder_capacity(eng.cfg.vcpus), 0.0)
+
+    def tail(self, eng: Engine) -> float:
+        return TICK_ORACLE_S
+
+    def _tick(self, eng: Engine) -> None:
+        need = {a: 0.0 for a in ARCHES}
+        for t in eng.hub.tasks.values():
+            if t.channel in BUILDER_CHANNELS and t.arch in need and t.state in (FREE, ASSIGNED, OPEN):
+                need[t.arch] += 0.0 if t.waiting else t.open_weight
+        capacity = decide.builder_capacity(eng.cfg.vcpus)
+        for arch in ARCHES:
+            target = min(eng.max_size, math.ceil(round(need[arch] / capacity, 9)))
+            live = [i for i in eng.live(arch) if i.lifecycle == "InService"]
+            surplus = len(live) - target
+            for inst in sorted(live, key=lambda i: i.slot or ""):
+                host = eng.hub.hosts.get(inst.slot) if inst.slot else None
+                if surplus <= 0:
+                    break
+                if host is not None and not host.tasks:
+                    eng.terminate(inst, decrement=True)
+                    surplus -= 1
+            if target > eng.live_count(arch):
+                eng.desired[arch] = target
+                for _ in range(target - eng.live_count(arch)):
+                    eng.launch(arch, boot_s=0.0)
+        eng.at(eng.now + TICK_ORACLE_S, self._tick, eng)

@@ -1,0 +1,53 @@
+"""One comparison: a workload against the controller and the reference fleets, in a fixed order.
+
+Order: the zero-boot oracle first (it sizes the fixed fleets: its peak and its mean), then the
+real-boot oracle derived from it, the fixed fleets, and the controller (driving `decide.plan`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kojistack.controller import decide
+
+from .engine import Engine, Record, SimConfig
+from .fleets import ControllerFleet, FixedFleet, OracleFleet
+from .metrics import Result, fixed_sizes, real_boot_oracle_hours, summarise
+from .workloads import Workload
+
+
+@dataclass
+class Comparison:
+    """Results per fleet, in table order, and the controller's run (for the plot)."""
+
+    workload: Workload
+    cfg: SimConfig
+    results: list[Result] = field(default_factory=list)
+    controller: Record | None = None
+    sizes: dict = field(default_factory=dict)
+
+    def result(self, fleet: str) -> Result:
+        return next(r for r in self.results if r.fleet == fleet)
+
+
+def simulate(workload: Workload, cfg: SimConfig = SimConfig(), policy: decide.Policy | None = None,
+             references: bool = True) -> Comparison:
+    """Run the workload against the controller and (unless `references` is off) the reference fleets."""
+    capacity = decide.builder_capacity(cfg.vcpus)
+    cmp = Comparison(workload, cfg)
+    if references:
+        oracle = Engine(workload, OracleFleet(), cfg).run()
+        peak, mean = fixed_sizes(oracle, oracle.last_close_s or 1.0)
+        cmp.sizes = {"fixed-peak": peak, "fixed-mean": mean}
+        boot_total = cfg.boot_s + cfg.start_s
+        cmp.results.append(summarise("oracle-real-boot", oracle, capacity,
+                                     real_boot_oracle_hours(oracle.instances, boot_total)))
+        cmp.results.append(summarise("oracle-zero-boot", oracle, capacity))
+        for name, sizes in (("fixed-peak", peak), ("fixed-mean", mean)):
+            rec = Engine(workload, FixedFleet(name, sizes), cfg).run()
+            cmp.results.append(summarise(name, rec, capacity))
+    ctl = ControllerFleet(policy)
+    rec = Engine(workload, ctl, cfg).run()
+    cmp.controller = rec
+    cmp.results.insert(0, summarise("controller", rec, capacity))
+    return cmp

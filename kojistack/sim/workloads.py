@@ -1,0 +1,148 @@
+"""The fixed, seeded workloads of issue 7 (mass-rebuild, diurnal, steady) as trees of task specs.
+
+A workload is a list of top-level `TaskSpec`s with arrival times. A `build` parent (noarch, light
+channel) spawns its `buildArch` children (default channel) when it opens, exactly as Koji's
+BuildTask does; the simulator gives each child the priority of its parent minus one, as the hub's
+`make_task` does for subtasks. Durations are lognormal with median 4 min and p95 40 min.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+WORKLOADS = ("steady", "diurnal", "mass-rebuild")
+ARCH_SHARE_X86 = 0.7            # 70 % of buildArch tasks are x86_64, 30 % aarch64 (issue 7)
+DURATION_MEDIAN_S = 240.0       # 4 min
+DURATION_P95_S = 2400.0         # 40 min
+_Z95 = 1.6448536269514722       # standard normal quantile of 0.95
+PRIO_DEFAULT = 20               # koji.PRIO_DEFAULT
+PARENT_PRE_S = 20.0             # a build parent's own work before it spawns children (assumption)
+PARENT_POST_S = 30.0            # ... and after its children finish: import and tagging (assumption)
+MASS_REBUILD_TASKS = 3000
+MASS_REBUILD_WINDOW_S = 600.0
+MASS_REBUILD_MAX_PER_ARCH = 50
+DIURNAL_BUILDS_PER_DAY = 600
+DIURNAL_PEAK_TO_NIGHT = 5.0
+DIURNAL_DAYS = 2
+STEADY_BUILDS_PER_HOUR = 20
+STEADY_HOURS = 24
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task to create: own run time, final weight when open, children spawned when it opens."""
+
+    method: str
+    arch: str
+    channel: str
+    duration_s: float
+    weight: float
+    arrival_s: float = 0.0              # top-level tasks only; children are created by their parent
+    priority: int = PRIO_DEFAULT
+    post_s: float = 0.0                 # own work after the children finish
+    children: tuple["TaskSpec", ...] = ()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named, seeded list of top-level tasks plus the fleet max it is meant to run against."""
+
+    name: str
+    seed: int
+    tasks: tuple[TaskSpec, ...]
+    max_per_arch: int = MASS_REBUILD_MAX_PER_ARCH
+    horizon_s: float = 0.0              # last arrival; the simulation runs until the queue drains
+    notes: tuple[str, ...] = field(default=())
+
+
+def build_arch_weight(duration_s: float) -> float:
+    """kojid's BuildArchTask weight once open: 1.5 + 0.75 per hour of the package's average build
+    (capped at +18); the package's history is taken to equal this build's duration."""
+    return 1.5 + min(18.0, duration_s / 4800.0)
+
+
+def sample_duration(rng: random.Random) -> float:
+    """Lognormal build time with median 4 min and p95 40 min (sigma = ln 10 / z0.95 = 1.40)."""
+    sigma = math.log(DURATION_P95_S / DURATION_MEDIAN_S) / _Z95
+    return rng.lognormvariate(math.log(DURATION_MEDIAN_S), sigma)
+
+
+def build(arrival_s: float, arches: tuple[str, ...], duration_s: float) -> TaskSpec:
+    """A `build` parent (noarch, light channel, weight 0.2) with one buildArch child per arch.
+
+    Every arch of one build gets the same duration (same package), so buildArch durations keep the
+    lognormal of the issue exactly."""
+    children = tuple(TaskSpec("buildArch", arch, "default", duration_s, build_arch_weight(duration_s),
+                              priority=PRIO_DEFAULT - 1) for arch in arches)
+    return TaskSpec("build", "noarch", "light", PARENT_PRE_S, 0.2, arrival_s=arrival_s,
+                    post_s=PARENT_POST_S, children=children)
+
+
+def _arches(rng: random.Random) -> tuple[str, ...]:
+    """x86_64 always; aarch64 for 3/7 of builds, so buildArch tasks split 70/30."""
+    aarch_share = (1 - ARCH_SHARE_X86) / ARCH_SHARE_X86
+    return ("x86_64", "aarch64") if rng.random() < aarch_share else ("x86_64",)
+
+
+def mass_rebuild(seed: int = 1) -> Workload:
+    """3,000 buildArch tasks (2,100 x86_64, 900 aarch64) under 2,100 build parents arriving
+    uniformly within 10 minutes; max 50 builders per arch."""
+    rng = random.Random(seed)
+    n_builds = round(MASS_REBUILD_TASKS * ARCH_SHARE_X86)
+    n_aarch = MASS_REBUILD_TASKS - n_builds
+    with_aarch = set(rng.sample(range(n_builds), n_aarch))
+    arrivals = sorted(rng.uniform(0, MASS_REBUILD_WINDOW_S) for _ in range(n_builds))
+    tasks = tuple(build(t, ("x86_64", "aarch64") if i in with_aarch else ("x86_64",), sample_duration(rng))
+                  for i, t in enumerate(arrivals))
+    return Workload("mass-rebuild", seed, tasks, MASS_REBUILD_MAX_PER_ARCH, MASS_REBUILD_WINDOW_S)
+
+
+def working_day_rate(hour: float) -> float:
+    """Relative arrival rate at an hour of the day: 1 at night, rising smoothly to 5 at 13:00
+    (sin^2 bump over 07:00-19:00)."""
+    h = hour % 24.0
+    bump = math.sin(math.pi * (h - 7.0) / 12.0) ** 2 if 7.0 <= h <= 19.0 else 0.0
+    return 1.0 + (DIURNAL_PEAK_TO_NIGHT - 1.0) * bump
+
+
+def _poisson_arrivals(rng: random.Random, per_hour_at: "callable", peak_per_hour: float,
+                      horizon_s: float) -> list[float]:
+    """Non-homogeneous Poisson arrivals by thinning (Lewis and Shedler)."""
+    out, t = [], 0.0
+    while True:
+        t += rng.expovariate(peak_per_hour / 3600.0)
+        if t >= horizon_s:
+            return out
+        if rng.random() * peak_per_hour <= per_hour_at(t):
+            out.append(t)
+
+
+def diurnal(seed: int = 1) -> Workload:
+    """600 builds a day for 2 days, arrivals following the working-day curve (peak 5x night)."""
+    rng = random.Random(seed)
+    mean_rel = sum(working_day_rate(m / 60.0) for m in range(24 * 60)) / (24 * 60)
+    scale = DIURNAL_BUILDS_PER_DAY / 24.0 / mean_rel          # builds per hour at relative rate 1
+    horizon = DIURNAL_DAYS * 86400.0
+    arrivals = _poisson_arrivals(rng, lambda t: scale * working_day_rate(t / 3600.0),
+                                 scale * DIURNAL_PEAK_TO_NIGHT, horizon)
+    tasks = tuple(build(t, _arches(rng), sample_duration(rng)) for t in arrivals)
+    return Workload("diurnal", seed, tasks, MASS_REBUILD_MAX_PER_ARCH, horizon)
+
+
+def steady(seed: int = 1) -> Workload:
+    """20 builds an hour around the clock (Poisson), for 24 hours."""
+    rng = random.Random(seed)
+    horizon = STEADY_HOURS * 3600.0
+    arrivals = _poisson_arrivals(rng, lambda t: STEADY_BUILDS_PER_HOUR, STEADY_BUILDS_PER_HOUR, horizon)
+    tasks = tuple(build(t, _arches(rng), sample_duration(rng)) for t in arrivals)
+    return Workload("steady", seed, tasks, MASS_REBUILD_MAX_PER_ARCH, horizon)
+
+
+def make_workload(name: str, seed: int = 1) -> Workload:
+    """The named workload for a seed; ValueError names the choices."""
+    makers = {"steady": steady, "diurnal": diurnal, "mass-rebuild": mass_rebuild}
+    if name not in makers:
+        raise ValueError(f"unknown workload {name!r}; choose one of {', '.join(WORKLOADS)}")
+    return makers[name](seed)
