@@ -134,7 +134,39 @@ def client_config(aws: Aws, stack: str, koji_profile: str | None, user: str | No
     click.echo(f"try it:  koji -p {profile} moshimoshi")
 
 
-COMMANDS = [upload, launch_url, deploy, client_config]
+@click.group()
+def user() -> None:
+    """Koji users with client certificates, minted and revoked on the hub."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--perm", "perms", multiple=True, help="koji permission to grant, repeatable (e.g. build, repo).")
+@aws_options
+def user_add(aws: Aws, name: str, stack: str, perms: tuple[str, ...]) -> None:
+    """Mint a certificate + PKCS#12 for NAME into a per-user secret and grant permissions."""
+    from .users import check_user, fetch_hint, run_on_hub
+
+    check_user(name, perms)
+    click.echo(run_on_hub(aws, stack, ["add", name, *perms]).rstrip())
+    for line in fetch_hint(aws, stack, name):
+        click.echo(line)
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.option("--stack", required=True, help="Stack name.")
+@aws_options
+def user_revoke(aws: Aws, name: str, stack: str) -> None:
+    """Revoke NAME's certificates (CRL checked by httpd) and disable the koji user."""
+    from .users import check_user, run_on_hub
+
+    check_user(name)
+    click.echo(run_on_hub(aws, stack, ["revoke", name]).rstrip())
+
+
+COMMANDS = [upload, launch_url, deploy, client_config, user]
 
 
 def register(main: click.Group) -> None:

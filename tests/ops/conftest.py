@@ -118,3 +118,21 @@ def no_aws_credentials(aws_env, monkeypatch):
 
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def make_group(aws, name: str, size: int, tags: dict[str, str] | None = None) -> list[str]:
+    """An auto scaling group of `size` moto instances; returns their ids."""
+    ec2 = aws("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    lt_name = f"lt-{name}"
+    try:
+        ec2.create_launch_template(LaunchTemplateName=lt_name,
+                                   LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"})
+    except ec2.exceptions.ClientError:
+        pass
+    aws("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName=name, MinSize=size, MaxSize=max(size, 1), DesiredCapacity=size,
+        AvailabilityZones=["us-east-1a"], LaunchTemplate={"LaunchTemplateName": lt_name},
+        Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in (tags or {}).items()])
+    group = aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    return [i["InstanceId"] for i in group["Instances"]]

@@ -1,0 +1,71 @@
+"""`kojistack user add/revoke`: runs kojistack-user on the hub through SSM Run Command and waits for it.
+
+The hub mints the certificate and PKCS#12 into `kojistack/<stack>/users/<name>` and grants the koji
+permissions; revoke puts the certificate on the CRL httpd checks. Nothing secret crosses SSM.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Callable, Sequence
+
+import botocore.exceptions
+
+from ..errors import OperationError, UserError
+from . import stackinfo
+from .session import Aws, aws_errors, error_code
+
+HUB_SCRIPT = "/opt/kojistack/files/bin/kojistack-user"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+_PERM = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
+_DONE = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
+
+
+def check_user(name: str, perms: Sequence[str] = ()) -> None:
+    """Raise UserError unless `name` is a koji user name and each perm a permission name."""
+    if not _NAME.match(name):
+        raise UserError(f"user name {name!r} is invalid: use letters, digits, '_', '.', '@' and '-' "
+                        "(starting with a letter or digit, at most 64)")
+    for perm in perms:
+        if not _PERM.match(perm):
+            raise UserError(f"--perm {perm!r} is not a koji permission name (like build, repo, admin)")
+
+
+def run_on_hub(aws: Aws, stack: str, args: Sequence[str], poll_seconds: float = 2.0,
+               sleep: Callable[[float], None] = time.sleep) -> str:
+    """Run kojistack-user ARGS on the hub; return its output, or raise OperationError with its error output."""
+    instance = stackinfo.hub_instance(aws, stack)
+    command = " ".join(shlex.quote(a) for a in (HUB_SCRIPT, *args))
+    ssm = aws.client("ssm")
+    with aws_errors(f"sending the command to the hub {instance}"):
+        sent = ssm.send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",
+                                Comment=f"kojistack user {args[0]} {args[1] if len(args) > 1 else ''}"[:100],
+                                Parameters={"commands": [command]}, TimeoutSeconds=600)
+    command_id = sent["Command"]["CommandId"]
+    while True:
+        try:
+            result = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance)
+        except botocore.exceptions.ClientError as err:
+            if error_code(err) != "InvocationDoesNotExist":
+                with aws_errors("reading the command's result"):
+                    raise
+            result = {"Status": "Pending"}
+        if result["Status"] in _DONE:
+            break
+        sleep(poll_seconds)
+    if result["Status"] != "Success":
+        tail = (result.get("StandardErrorContent") or "").strip().splitlines()[-5:]
+        detail = "; ".join(tail) or "no error output (is the SSM agent running on the hub?)"
+        raise OperationError(f"kojistack-user on the hub {instance} ended {result['Status']} "
+                             f"(command {command_id}): {detail}")
+    return str(result.get("StandardOutputContent") or "")
+
+
+def fetch_hint(aws: Aws, stack: str, name: str) -> list[str]:
+    """How the user gets their credentials."""
+    secret = stackinfo.user_secret_name(stack, name)
+    return [f"{name} fetches the credentials (needs secretsmanager:GetSecretValue on {secret}-*) with:",
+            f"  kojistack client-config --stack {stack} --user {name} --region {aws.region}",
+            f"or: aws secretsmanager get-secret-value --region {aws.region} --secret-id {secret}"]

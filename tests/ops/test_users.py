@@ -1,0 +1,60 @@
+"""`kojistack user add/revoke` against a moto server: the SSM command the hub gets, and the error paths.
+
+moto records SSM Run Command invocations as successful without running them; the hub-side script
+itself is tested for real in test_kojistack_user.py."""
+
+from __future__ import annotations
+
+from .conftest import make_group
+
+
+def sent_commands(aws) -> list[list[str]]:
+    return [c["Parameters"]["commands"] for c in aws("ssm").list_commands()["Commands"]]
+
+
+def test_user_add_runs_the_hub_script(run, aws):
+    (hub,) = make_group(aws, "koji-hub", 1)
+    result = run("user", "add", "alice", "--stack", "koji", "--perm", "build", "--perm", "repo")
+    assert result.exit_code == 0, result.output
+    assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user add alice build repo"]]
+    assert aws("ssm").list_commands()["Commands"][0]["InstanceIds"] == [hub]
+    assert "kojistack client-config --stack koji --user alice --region us-east-1" in result.stdout
+    assert "--secret-id kojistack/koji/users/alice" in result.stdout
+
+
+def test_user_revoke_runs_the_hub_script(run, aws):
+    make_group(aws, "koji-hub", 1)
+    result = run("user", "revoke", "alice", "--stack", "koji")
+    assert result.exit_code == 0, result.output
+    assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user revoke alice"]]
+
+
+def test_bad_user_name_never_reaches_the_hub(run, aws):
+    make_group(aws, "koji-hub", 1)
+    result = run("user", "add", "alice;reboot", "--stack", "koji")
+    assert result.exit_code == 2
+    assert "user name 'alice;reboot' is invalid" in result.stderr
+    bad_perm = run("user", "add", "alice", "--stack", "koji", "--perm", "$(id)")
+    assert bad_perm.exit_code == 2 and "is not a koji permission name" in bad_perm.stderr
+    assert sent_commands(aws) == []
+
+
+def test_no_hub_group(run, aws):
+    result = run("user", "add", "alice", "--stack", "ghost")
+    assert result.exit_code == 1
+    assert "there is no hub group ghost-hub" in result.stderr
+
+
+def test_hub_not_in_service(run, aws):
+    make_group(aws, "koji-hub", 0)
+    result = run("user", "add", "alice", "--stack", "koji")
+    assert result.exit_code == 1
+    assert "has 0 InService instances, not 1" in result.stderr
+
+
+def test_user_add_access_denied(run, aws, restrict):
+    make_group(aws, "koji-hub", 1)
+    restrict()
+    result = run("user", "add", "alice", "--stack", "koji")
+    assert result.exit_code == 1
+    assert "access denied while reading auto scaling group koji-hub" in result.stderr
