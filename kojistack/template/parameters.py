@@ -25,7 +25,7 @@ RESERVED_USERS = ("kojira", "kojistack-ctl", "kojiweb", "kojihub-builder")
 DEFAULT_KOJI_VERSION = "1.35.3"
 OS_RELEASE_DEFAULTS = {"el9": "9", "el10": "10", "fedora": "43"}
 
-_ARN_OPT = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+)?$"
+_ARN_OPT = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})?$"
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         Description="A name you will point (CNAME) at the public load balancer; it is added to the "
                     "hub certificate and used in the output URLs.")
     add(koji, "Allowed SCMs (optional)", "AllowedScms", Type="String", Default="",
-        AllowedPattern=r"^[A-Za-z0-9.:/*_,~ -]{0,512}$",
+        AllowedPattern=r"^([A-Za-z0-9.:/*_,~ -]{1,512})?$",
         ConstraintDescription="empty, or kojid allowed_scms entries like "
                               "'src.fedoraproject.org:/rpms/*:no:fedpkg,sources'",
         Description="kojid allowed_scms; when set, builds from these SCMs are allowed for every user "

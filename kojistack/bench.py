@@ -1,0 +1,71 @@
+"""`make bench`: generation and check times, template and user-data sizes, and the simulator's
+table for the three fixed workloads. Figures are printed, never asserted."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+from .config import Config
+from .template.builders import builder_user_data_text
+from .template.compose import build_template, render_all
+from .template.hub import hub_user_data_text
+from .template.payload import builder_payload, hub_payload
+from .template.userdata import USER_DATA_LIMIT
+
+
+def _timed(fn, runs: int = 3) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    cfg = Config()
+    took, rendered = _timed(lambda: render_all(cfg))
+    print(f"generate (both templates, median of 3): {took:.3f} s")
+    for name, text in rendered.items():
+        t = json.loads(text)
+        minified = json.dumps(t, separators=(",", ":"), sort_keys=True)
+        print(f"  {name}: {len(text.encode()):,} B pretty, {len(minified.encode()):,} B minified; "
+              f"{len(t['Resources'])} resources, {len(t['Parameters'])} parameters, "
+              f"{len(t['Outputs'])} outputs, {len(t.get('Rules', {}))} rules")
+    hp, bp = hub_payload(), builder_payload()
+    print(f"payload in launch-template Metadata: hub {len(hp.tgz):,} B tar.gz, builder {len(bp.tgz):,} B tar.gz")
+    sizes = {"hub": len(hub_user_data_text(cfg, hp).encode())}
+    for arch in cfg.arches:
+        sizes[f"builder {arch}"] = len(builder_user_data_text(cfg, arch, bp).encode())
+    for role, size in sizes.items():
+        print(f"user data {role}: {size:,} B of {USER_DATA_LIMIT:,} (headroom {USER_DATA_LIMIT - size:,} B)")
+    took, _ = _timed(lambda: build_template(cfg, "new"), runs=5)
+    print(f"build_template(new), median of 5: {took * 1000:.1f} ms")
+
+    from .checks import all_checks
+    from .checks.freshness import use_config
+
+    use_config(cfg)
+    templates = Path("templates")
+    total = 0.0
+    for check in all_checks():
+        start = time.perf_counter()
+        result = check(templates)
+        took = time.perf_counter() - start
+        total += took
+        print(f"check {result.name}: {took:.2f} s ({'ok' if result.ok else 'FAIL'}: {result.summary})")
+    print(f"kojistack check total: {total:.2f} s")
+
+    try:
+        from .sim.bench import print_table
+    except ImportError as err:  # the simulator wing is optional for this figure
+        print(f"simulator table unavailable: {err}")
+    else:
+        print_table()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""cfn-lint (pinned, informational rules on, four regions) finds nothing in any configuration;
+the templates and every user data stay within their budgets, measured with the longest values."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kojistack.checks.lint import lint_text
+from kojistack.config import Config
+from kojistack.template.builders import builder_user_data_text
+from kojistack.template.hub import hub_user_data_text
+from kojistack.template.payload import builder_payload, hub_payload
+from kojistack.template.userdata import USER_DATA_LIMIT, used_names, worst_case
+
+from .conftest import CONFIGS
+
+TEMPLATE_LIMIT = 1_000_000
+
+
+@pytest.mark.parametrize("key", [("default", "new"), ("default", "existing"),
+                                 ("x86-only-3az-per-az-nat", "new"), ("aarch64-no-spot-fedora", "existing"),
+                                 ("el10-domain", "new")], ids=lambda k: "-".join(k))
+def test_cfn_lint_finds_nothing(templates, key):
+    findings = lint_text(json.dumps(templates[key]))
+    assert not findings, "\n".join(findings)
+
+
+def test_lint_would_catch_a_deprecated_engine(default):
+    bad = json.loads(json.dumps(default))
+    bad["Resources"]["Database"]["Properties"]["EngineVersion"] = "16"
+    assert any(f.startswith("W3691") for f in lint_text(json.dumps(bad), ("us-east-1",)))
+
+
+def test_template_size_budget(templates):
+    for key, t in templates.items():
+        pretty = json.dumps(t, indent=1, sort_keys=True)
+        assert len(pretty.encode()) < TEMPLATE_LIMIT, key
+
+
+LONGEST = {"FileSystemId": 21, "DbAddress": 120, "DbPort": 5, "DbInstanceClass": 14,
+           "PublicNlbDns": 82, "InternalNlbDns": 82, "PublicTargetGroup": 140, "InternalTargetGroup": 140,
+           "CustomDomain": 253, "AdminUserName": 32, "KojiVersion": 12, "AllowedScms": 512,
+           "SeedBuildEnvironment": 5, "BuilderIdleMinutes": 2,
+           # secret ARNs: partition, region, account, generated name "<LogicalId>-<12>-<6>"
+           **{k: 160 for k in ("DbMasterSecret", "KojiDbSecret", "WebSecret", "CaSecret", "BuilderCaSecret",
+                               "AdminSecret")},
+           "RestoreCaSecretArn": 600, "RestoreBuilderCaSecretArn": 600}
+
+
+def user_data_texts():
+    for name, cfg in CONFIGS.items():
+        yield f"{name}-hub", hub_user_data_text(cfg, hub_payload())
+        for arch in cfg.arches:
+            yield f"{name}-builder-{arch}", builder_user_data_text(cfg, arch, builder_payload())
+
+
+@pytest.mark.parametrize("name,text", list(user_data_texts()), ids=lambda x: x if isinstance(x, str) and
+                         len(x) < 60 else "")
+def test_user_data_fits_16k_with_longest_values(name, text):
+    size = len(worst_case(text, LONGEST).encode())
+    assert size < USER_DATA_LIMIT, f"{name}: {size} bytes"
+    for var in used_names(text):
+        assert var.startswith("AWS::") or var in LONGEST or var.startswith("Builder"), var
