@@ -15,9 +15,10 @@ from .engine import BUILDER_CHANNELS, Instance, Record
 from .koji_model import CLOSED
 
 # On-demand Linux prices, us-east-1, USD per hour, from the AWS EC2 On-Demand pricing page
-# (https://aws.amazon.com/ec2/pricing/on-demand/) as taken on PRICES_TAKEN; spot is cheaper but
+# (https://aws.amazon.com/ec2/pricing/on-demand/), the list prices recorded on PRICES_TAKEN (from the
+# published list, not re-fetched: this machine has no network; re-check before quoting); spot is cheaper but
 # varies by hour and pool, so costs here are the on-demand upper bound.
-PRICES_TAKEN = "2025-06-30"
+PRICES_TAKEN = "2026-11-26"
 PRICE_REGION = "us-east-1"
 PRICE_PER_HOUR = {"x86_64": ("c6i.2xlarge", 0.340), "aarch64": ("c7g.2xlarge", 0.289)}
 
