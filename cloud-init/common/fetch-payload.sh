@@ -2,6 +2,7 @@
 # kojistack-fetch-payload: bring this instance's payload (scripts, units, configs, controller)
 # from its launch template's Metadata, check its SHA-256, unpack it to /opt/kojistack/.
 # Used by the hub and the builders. Installs the AWS CLI first when it is missing.
+# Sourced with KOJISTACK_FETCH_LIB=1 it only defines its functions (log, retry, step, load_env).
 # This file travels inside the user data and so through Fn::Sub: it must never contain a
 # dollar sign followed by a brace (a test checks that).
 set -euo pipefail
@@ -10,7 +11,8 @@ ENV_FILE=/etc/kojistack/stack.env
 DEST=/opt/kojistack
 RUN_DIR=/run/kojistack
 
-log() { echo "kojistack-fetch-payload: $*" >&2; }
+LOG_TAG=kojistack-fetch-payload
+log() { echo "$LOG_TAG: $*" >&2; }
 
 # Values come from systemd's EnvironmentFile; when run by hand, read the same file.
 load_env() {
@@ -118,4 +120,7 @@ main() {
   log "payload $KOJISTACK_PAYLOAD_SHA256 unpacked to $DEST"
 }
 
-main "$@"
+# Sourced with KOJISTACK_FETCH_LIB=1 (the hub's scripts reuse log, retry, step, load_env).
+if [ -z "$(printenv KOJISTACK_FETCH_LIB || true)" ]; then
+  main "$@"
+fi
