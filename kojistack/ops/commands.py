@@ -166,7 +166,21 @@ def user_revoke(aws: Aws, name: str, stack: str) -> None:
     click.echo(run_on_hub(aws, stack, ["revoke", name]).rstrip())
 
 
-COMMANDS = [upload, launch_url, deploy, client_config, user]
+@click.command()
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@aws_options
+def status(aws: Aws, stack: str, as_json: bool) -> None:
+    """Stack state, hub health, builders per arch, queue depth, unservable work, launch failures."""
+    import json
+
+    from .status import gather, render
+
+    found = gather(aws, stack)
+    click.echo(json.dumps(found, indent=2, sort_keys=True) if as_json else "\n".join(render(found)))
+
+
+COMMANDS = [upload, launch_url, deploy, client_config, user, status]
 
 
 def register(main: click.Group) -> None:
