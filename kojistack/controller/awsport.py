@@ -1,0 +1,140 @@
+"""The controller's AWS ports: Auto Scaling (`AutoScaling`) and EC2/SSM/CloudWatch (`Cloud`).
+
+Thin wrappers over boto3, one method per API call, so tests can put moto behind `Cloud` and the
+in-repo fake (tests/fakes/autoscaling.py: lifecycle hooks, Pending:Wait, Terminating:Wait,
+heartbeats) behind `AutoScaling`. `API_CALLS` lists every call with the resource it touches, for
+the stack's IAM policy.
+"""
+
+import datetime
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from .decide import Metric
+
+API_CALLS = (
+    ("autoscaling:DescribeAutoScalingGroups", "*"),
+    ("autoscaling:DescribeScalingActivities", "*"),
+    ("autoscaling:SetDesiredCapacity", "group ${STACK}-builders-*"),
+    ("autoscaling:TerminateInstanceInAutoScalingGroup", "group ${STACK}-builders-*"),
+    ("autoscaling:CompleteLifecycleAction", "group ${STACK}-builders-*"),
+    ("autoscaling:RecordLifecycleActionHeartbeat", "group ${STACK}-builders-*"),
+    ("autoscaling:SuspendProcesses", "group ${STACK}-builders-*"),
+    ("ec2:DescribeInstances", "*"),
+    ("ec2:DescribeInstanceTypes", "*"),
+    ("ec2:DescribeLaunchTemplateVersions", "*"),
+    ("ec2:CreateTags", "instance/* with aws:ResourceTag/aws:autoscaling:groupName = ${STACK}-builders-*"),
+    ("ssm:GetParameter", "parameter${SSM_PREFIX}/csr/*"),
+    ("ssm:DeleteParameter", "parameter${SSM_PREFIX}/csr/*"),
+    ("ssm:PutParameter", "parameter${SSM_PREFIX}/cert/*"),
+    ("cloudwatch:PutMetricData", "* with cloudwatch:namespace = kojistack/${STACK}"),
+)
+
+
+class AutoScaling:
+    """Auto Scaling calls on the builder groups."""
+
+    def __init__(self, client: Any):
+        self.c = client
+
+    def describe_groups(self, names: Sequence[str]) -> List[Dict[str, Any]]:
+        """DescribeAutoScalingGroups rows (boto3 shape) of the named groups that exist."""
+        out: List[Dict[str, Any]] = []
+        for page in self.c.get_paginator("describe_auto_scaling_groups").paginate(AutoScalingGroupNames=list(names)):
+            out.extend(page["AutoScalingGroups"])
+        return out
+
+    def set_desired(self, name: str, desired: int) -> None:
+        self.c.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=desired, HonorCooldown=False)
+
+    def terminate(self, instance_id: str, decrement: bool) -> None:
+        self.c.terminate_instance_in_auto_scaling_group(InstanceId=instance_id,
+                                                        ShouldDecrementDesiredCapacity=decrement)
+
+    def complete_hook(self, group: str, hook: str, instance_id: str, result: str) -> None:
+        self.c.complete_lifecycle_action(AutoScalingGroupName=group, LifecycleHookName=hook,
+                                         InstanceId=instance_id, LifecycleActionResult=result)
+
+    def heartbeat(self, group: str, hook: str, instance_id: str) -> None:
+        self.c.record_lifecycle_action_heartbeat(AutoScalingGroupName=group, LifecycleHookName=hook,
+                                                 InstanceId=instance_id)
+
+    def suspend_az_rebalance(self, name: str) -> None:
+        self.c.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["AZRebalance"])
+
+    def failed_launches(self, name: str, since: datetime.datetime) -> int:
+        """Failed or cancelled scaling activities (quota, spot shortage) started after `since`."""
+        rows = self.c.describe_scaling_activities(AutoScalingGroupName=name, MaxRecords=50)["Activities"]
+        return sum(1 for a in rows if a.get("StatusCode") in ("Failed", "Cancelled") and a["StartTime"] >= since)
+
+
+class Cloud:
+    """EC2, SSM and CloudWatch calls."""
+
+    def __init__(self, ec2: Any, ssm: Any, cloudwatch: Any):
+        self.ec2, self.ssm, self.cw = ec2, ssm, cloudwatch
+        self._vcpus: Dict[str, int] = {}
+
+    def describe_instances(self, ids: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+        """id -> {state, type, launched (epoch), tags}."""
+        ids = sorted(set(ids))
+        out: Dict[str, Dict[str, Any]] = {}
+        for start in range(0, len(ids), 200):
+            resp = self.ec2.describe_instances(InstanceIds=ids[start:start + 200])
+            for res in resp["Reservations"]:
+                for i in res["Instances"]:
+                    out[i["InstanceId"]] = {
+                        "state": i["State"]["Name"], "type": i["InstanceType"],
+                        "launched": i["LaunchTime"].timestamp(),
+                        "tags": {t["Key"]: t["Value"] for t in i.get("Tags", [])},
+                    }
+        return out
+
+    def vcpus(self, types: Iterable[str]) -> Dict[str, int]:
+        """Instance type -> default vCPUs (cached: types do not change)."""
+        missing = sorted(set(types) - set(self._vcpus))
+        if missing:
+            for row in self.ec2.describe_instance_types(InstanceTypes=missing)["InstanceTypes"]:
+                self._vcpus[row["InstanceType"]] = int(row["VCpuInfo"]["DefaultVCpus"])
+        return {t: self._vcpus[t] for t in types if t in self._vcpus}
+
+    def launch_template(self, lt_id: str, version: str) -> Tuple[str, Optional[str]]:
+        """(version number, instance type) of a launch template version ("$Latest" resolved)."""
+        row = self.ec2.describe_launch_template_versions(LaunchTemplateId=lt_id, Versions=[version])
+        v = row["LaunchTemplateVersions"][0]
+        return str(v["VersionNumber"]), v["LaunchTemplateData"].get("InstanceType")
+
+    def tag(self, instance_id: str, key: str, value: str) -> None:
+        self.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": key, "Value": value}])
+
+    def get_parameter(self, name: str) -> Optional[str]:
+        try:
+            return self.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except self.ssm.exceptions.ParameterNotFound:
+            return None
+
+    def put_parameter(self, name: str, value: str) -> None:
+        self.ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+
+    def delete_parameter(self, name: str) -> None:
+        try:
+            self.ssm.delete_parameter(Name=name)
+        except self.ssm.exceptions.ParameterNotFound:
+            pass
+
+    def put_metrics(self, namespace: str, metrics: Sequence[Metric], now: datetime.datetime) -> None:
+        data = [{"MetricName": m.name, "Dimensions": [{"Name": "Arch", "Value": m.arch}],
+                 "Timestamp": now, "Value": m.value, "Unit": m.unit} for m in metrics]
+        for start in range(0, len(data), 500):
+            self.cw.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
+
+
+def group_launch_template(group: Mapping[str, Any]) -> Tuple[Optional[str], Optional[str], List[str]]:
+    """(launch template id, version, override instance types) of a DescribeAutoScalingGroups row."""
+    if group.get("LaunchTemplate"):
+        lt = group["LaunchTemplate"]
+        return lt.get("LaunchTemplateId"), lt.get("Version", "$Default"), []
+    mip = group.get("MixedInstancesPolicy") or {}
+    spec = mip.get("LaunchTemplate", {})
+    lt = spec.get("LaunchTemplateSpecification", {})
+    types = [o["InstanceType"] for o in spec.get("Overrides", []) if o.get("InstanceType")]
+    return lt.get("LaunchTemplateId"), lt.get("Version", "$Default"), types

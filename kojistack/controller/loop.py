@@ -1,0 +1,181 @@
+"""The controller's shell: observe Koji and AWS, `decide.plan()`, carry the plan out, repeat.
+
+Each action is idempotent and guarded on its own, so one failing call (a throttle, a hub restart)
+delays only that action to the next loop. Nothing is remembered between loops except caches of
+facts that cannot change (instance types' vCPUs): drains live in instance tags, slots in tags and
+Koji hosts.
+"""
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import decide
+from .awsport import AutoScaling, Cloud, group_launch_template
+from .decide import Group, Instance, Observed, Plan
+from .kojiport import KojiPort
+from .pki import CsrError, csr_key_sha256, sign_builder_csr
+from .settings import LAUNCH_HOOK, TERMINATE_HOOK, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Controller:
+    """One controller: settings plus its three ports and a clock."""
+
+    settings: Settings
+    koji: KojiPort
+    asg: AutoScaling
+    cloud: Cloud
+    clock: Callable[[], float] = time.time
+    csrs: Dict[str, str] = field(default_factory=dict)  # instance id -> CSR PEM read this loop
+    suspended: bool = False
+
+    # --- observe ----------------------------------------------------------------------------
+
+    def observe(self) -> Observed:
+        """One consistent-enough picture of Koji and the builder groups."""
+        s = self.settings
+        now = self.clock()
+        names = {s.group_name(a): a for a in s.arches}
+        rows = self.asg.describe_groups(sorted(names))
+        ids = [i["InstanceId"] for g in rows for i in g.get("Instances", [])]
+        ec2 = self.cloud.describe_instances(ids) if ids else {}
+        vcpus = self.cloud.vcpus(sorted({e["type"] for e in ec2.values()}))
+        since = datetime.datetime.fromtimestamp(now - 300, tz=datetime.timezone.utc)
+        groups: List[Group] = []
+        instances: List[Instance] = []
+        self.csrs = {}
+        for g in rows:
+            arch = names[g["AutoScalingGroupName"]]
+            lt_id, lt_version, types = group_launch_template(g)
+            current_version, lt_type = (self.cloud.launch_template(lt_id, lt_version or "$Default")
+                                        if lt_id else (None, None))
+            group_vcpus = self.cloud.vcpus(types or ([lt_type] if lt_type else []))
+            per_builder = decide.builder_capacity(min(group_vcpus.values()) if group_vcpus else 2)
+            groups.append(Group(g["AutoScalingGroupName"], arch, g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
+                                per_builder, self._launch_failures(g["AutoScalingGroupName"], since)))
+            for i in g.get("Instances", []):
+                instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
+        tasks, hosts = self.koji.observe()
+        return Observed(now, tasks, hosts, tuple(instances), tuple(groups))
+
+    def _launch_failures(self, name: str, since: datetime.datetime) -> int:
+        try:
+            return self.asg.failed_launches(name, since)
+        except Exception as exc:  # a metric is not worth failing the loop for
+            log.warning("describe scaling activities of %s: %s", name, exc)
+            return 0
+
+    def _instance(self, row: Dict[str, Any], arch: str, ec2: Optional[Dict[str, Any]], vcpus: Dict[str, int],
+                  current_version: Optional[str], now: float) -> Instance:
+        iid = row["InstanceId"]
+        tags = ec2["tags"] if ec2 else {}
+        version = (row.get("LaunchTemplate") or {}).get("Version")
+        csr_hash = None
+        if row["LifecycleState"] == decide.PENDING_WAIT:
+            csr = self.cloud.get_parameter(f"{self.settings.ssm_prefix}/csr/{iid}")
+            if csr:
+                try:
+                    csr_hash = csr_key_sha256(csr)
+                    self.csrs[iid] = csr
+                except CsrError as exc:
+                    log.warning("CSR of %s is unreadable: %s", iid, exc)
+                    csr_hash = "unreadable"
+        drain = tags.get(decide.TAG_DRAIN_STARTED)
+        return Instance(
+            id=iid, arch=arch, lifecycle=row["LifecycleState"],
+            launched_at=ec2["launched"] if ec2 else now, ec2_state=ec2["state"] if ec2 else "terminated",
+            healthy=row.get("HealthStatus", "Healthy") == "Healthy",
+            up_to_date=current_version is None or version is None or version == current_version,
+            slot=tags.get(decide.TAG_SLOT), drain_started=float(drain) if drain else None,
+            tag_key_sha256=tags.get(decide.TAG_CSR_SHA256), csr_key_sha256=csr_hash,
+            vcpus=vcpus.get(ec2["type"], 2) if ec2 else 2,
+        )
+
+    # --- act --------------------------------------------------------------------------------
+
+    def execute(self, state: Observed, plan: Plan) -> List[str]:
+        """Carry out `plan`; returns the errors met (each action is tried independently)."""
+        s = self.settings
+        errors: List[str] = []
+        by_id = {i.id: i for i in state.instances}
+        group_of = {g.arch: g.name for g in state.groups}
+
+        def attempt(what: str, fn: Callable[[], Any]) -> bool:
+            try:
+                fn()
+                return True
+            except Exception as exc:  # noqa: BLE001 - logged, retried next loop
+                errors.append(f"{what}: {exc}")
+                log.error("%s failed: %s", what, exc)
+                return False
+
+        for reg in plan.register:
+            attempt(f"register {reg.instance_id} as {reg.slot}", lambda reg=reg: self._register(reg, group_of[reg.arch]))
+        for ref in plan.refuse:
+            log.warning("refusing %s: %s", ref.instance_id, ref.reason)
+            inst = by_id[ref.instance_id]
+            attempt(f"abandon {ref.instance_id}", lambda i=inst: self.asg.complete_hook(
+                group_of[i.arch], LAUNCH_HOOK, i.id, "ABANDON"))
+        for arch, n in sorted(plan.desired.items()):
+            log.info("set desired capacity of %s to %d", group_of[arch], n)
+            attempt(f"set desired {arch}", lambda a=arch, n=n: self.asg.set_desired(group_of[a], n))
+        for inst in plan.start_drain:
+            attempt(f"tag drain {inst.id}", lambda i=inst: self.cloud.tag(
+                i.id, decide.TAG_DRAIN_STARTED, str(int(state.now))))
+        for name in plan.disable_hosts:
+            attempt(f"disable {name}", lambda n=name: self.koji.disable(n))
+        for term in plan.terminate:
+            log.info("terminate %s (%s), decrement %s", term.instance_id, term.slot, term.decrement)
+            attempt(f"terminate {term.instance_id}", lambda t=term: self.asg.terminate(t.instance_id, t.decrement))
+        for iid in plan.complete_terminate:
+            attempt(f"complete drain hook {iid}", lambda i=by_id[iid]: self.asg.complete_hook(
+                group_of[i.arch], TERMINATE_HOOK, i.id, "CONTINUE"))
+        for iid in plan.heartbeat:
+            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(group_of[i.arch], TERMINATE_HOOK, i.id))
+        if plan.free_tasks:
+            log.info("freeing tasks of vanished builders: %s", list(plan.free_tasks))
+            attempt("free tasks", lambda: self.koji.free(plan.free_tasks))
+        attempt("put metrics", lambda: self.cloud.put_metrics(
+            s.metrics_namespace, plan.metrics,
+            datetime.datetime.fromtimestamp(state.now, tz=datetime.timezone.utc)))
+        return errors
+
+    def _register(self, reg: decide.Registration, group: str) -> None:
+        s = self.settings
+        csr = self.csrs[reg.instance_id]
+        cert = sign_builder_csr(csr, reg.slot, reg.arch, s.builder_ca_crt, s.builder_ca_key)
+        self.cloud.tag(reg.instance_id, decide.TAG_SLOT, reg.slot)  # first: a restart keeps the slot
+        self.koji.register(reg, reg.instance_id)
+        self.cloud.put_parameter(f"{s.ssm_prefix}/cert/{reg.instance_id}", cert)
+        self.asg.complete_hook(group, LAUNCH_HOOK, reg.instance_id, "CONTINUE")
+        self.cloud.delete_parameter(f"{s.ssm_prefix}/csr/{reg.instance_id}")
+        log.info("registered %s as %s", reg.instance_id, reg.slot)
+
+    # --- run --------------------------------------------------------------------------------
+
+    def once(self) -> Tuple[Observed, Plan, List[str]]:
+        """One loop: observe, plan, execute."""
+        if not self.suspended:
+            for arch in self.settings.arches:
+                self.asg.suspend_az_rebalance(self.settings.group_name(arch))
+            self.suspended = True
+        state = self.observe()
+        plan = decide.plan(state, self.settings.policy)
+        for note in plan.notes:
+            log.debug("%s", note)
+        return state, plan, self.execute(state, plan)
+
+    def forever(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Loop until killed; an exception in one loop is logged and the session renewed."""
+        while True:
+            try:
+                self.once()
+            except Exception:  # noqa: BLE001 - systemd restarts us only on a crash we cannot survive
+                log.exception("controller loop failed; retrying")
+                self.koji.session = None
+            sleep(self.settings.interval_seconds)
