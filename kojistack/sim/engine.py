@@ -83,8 +83,8 @@ class Record:
     end_s: float = 0.0
     last_close_s: float = 0.0
     busy_weight_s: dict[str, float] = field(default_factory=dict)
-    max_load_excess: float = 0.0        # worst (load - capacity) seen right after a task opened
-    max_jobs_seen: int = 0
+    max_load_over_capacity: float = -1e9  # worst (load before an open - capacity); Koji needs <= 0
+    max_jobs_over: int = -10**9           # worst (tasks held - maxjobs) at an open; Koji needs <= 0
     truncated: bool = False             # stopped at the time limit with tasks unfinished
 
 
@@ -154,11 +154,10 @@ class Engine:
 
     def _on_open(self, task: Task, now: float) -> None:
         host = task.host
-        excess = host.load() - host.capacity
-        if excess > self.rec.max_load_excess and task.channel in BUILDER_CHANNELS:
-            self.rec.max_load_excess = excess
-        self.rec.max_jobs_seen = max(self.rec.max_jobs_seen, len(host.tasks)) if host.name != HUB_HOST \
-            else self.rec.max_jobs_seen
+        task.ran_on.append(host.name)
+        before = host.load() - (0.0 if task.waiting else task.weight)
+        self.rec.max_load_over_capacity = max(self.rec.max_load_over_capacity, before - host.capacity)
+        self.rec.max_jobs_over = max(self.rec.max_jobs_over, len(host.open_tasks()) - host.maxjobs)
         if task.channel in BUILDER_CHANNELS:
             self._mark_capped(task)
         self.at(now + task.duration_s, self._own_work_done, task, task.run_token)

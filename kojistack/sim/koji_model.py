@@ -64,6 +64,7 @@ class Task:
     capped: bool = False              # waited while its arch's fleet was at its max
     refused: dict = field(default_factory=dict)   # host name -> refusal time
     run_token: int = 0                # bumps on every (re)start; stale completion events are ignored
+    ran_on: list[str] = field(default_factory=list)   # host of every run, in order
 
     @property
     def sort_key(self) -> tuple:
@@ -88,7 +89,12 @@ class Host:
     last_task_end: float | None = None
 
     def load(self) -> float:
+        """kojid's task_load: the weights of its open tasks that are not waiting."""
         return sum(t.weight for t in self.tasks if t.state == OPEN and not t.waiting)
+
+    def scheduler_load(self) -> float:
+        """The scheduler's view: weights of all active (ASSIGNED or OPEN) tasks not waiting."""
+        return sum(t.weight for t in self.tasks if not t.waiting)
 
     def open_tasks(self) -> list[Task]:
         return [t for t in self.tasks if t.state == OPEN]
@@ -149,7 +155,7 @@ class Hub:
 
     # --- kojid ------------------------------------------------------------------------------
     def _ready_for_task(self, host: Host) -> bool:
-        return host.enabled and host.load() <= host.capacity and len(host.tasks) < host.maxjobs
+        return host.enabled and host.load() <= host.capacity and len(host.open_tasks()) < host.maxjobs
 
     def poll(self, host: Host, now: float) -> None:
         """One pass of kojid's loop: updateHost, getTasks (maybe a scheduler run), take tasks."""
@@ -192,7 +198,7 @@ class Hub:
         return True
 
     def _assign(self, hosts: list[Host], now: float) -> None:
-        state = {h.name: [h.load(), len(h.tasks)] for h in hosts}
+        state = {h.name: [h.scheduler_load(), len(h.tasks)] for h in hosts}
         full_bins: set[tuple[str, str]] = set()
         bins: dict[tuple[str, str], list[Host]] = {}
         taken: list[Task] = []

@@ -35,8 +35,9 @@ class TraceError(ValueError):
     """A trace file the simulator cannot read; the message names the line."""
 
 
-def export_rows(session, since_ts: float, page: int = PAGE) -> list[dict]:
+def export_rows(session, since_ts: float, page: int | None = None) -> list[dict]:
     """Every task created after `since_ts` (seconds since the epoch), oldest first."""
+    page = page or PAGE
     channels = {c["id"]: c["name"] for c in session.listChannels()}
     rows: list[dict] = []
     offset = 0

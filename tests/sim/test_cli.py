@@ -1,0 +1,50 @@
+"""`kojistack simulate` from the command line: the table, JSON, the plot file, errors."""
+
+import json
+
+from click.testing import CliRunner
+
+from kojistack.cli import main
+
+
+def test_simulate_prints_the_table_and_writes_the_plot(tmp_path):
+    png = tmp_path / "steady.png"
+    res = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--plot", str(png)])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("workload steady (seed 1)")
+    assert [ln.split()[0] for ln in lines[2:7]] == ["controller", "oracle-real-boot", "oracle-zero-boot",
+                                                   "fixed-peak", "fixed-mean"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_simulate_json_is_deterministic_and_carries_the_price_date():
+    args = ["simulate", "--workload", "steady", "--no-reference", "--json", "--spot-rate", "0.5"]
+    a, b = CliRunner().invoke(main, args), CliRunner().invoke(main, args)
+    assert a.exit_code == 0, a.output
+    assert a.stdout == b.stdout
+    doc = json.loads(a.stdout)
+    assert doc["prices"]["taken"] and doc["prices"]["per_hour"]["x86_64"]["type"] == "c6i.2xlarge"
+    assert [r["fleet"] for r in doc["results"]] == ["controller"]
+    assert doc["config"]["spot_rate_per_hour"] == 0.5
+
+
+def test_simulate_refuses_bad_input_in_the_users_terms(tmp_path):
+    cases = [
+        ([], "give exactly one of --workload"),
+        (["--workload", "steady", "--trace", str(tmp_path / "t.csv")], "give exactly one of --workload"),
+        (["--trace", str(tmp_path / "missing.csv")], "no such file"),
+        (["--workload", "steady", "--max", "120"], "--max must be 1..99"),
+        (["--workload", "steady", "--light-capacity", "1"], "Koji capacity > 1"),
+        (["--workload", "steady", "--min", "60"], "--min 60 is above the max 50"),
+    ]
+    for args, message in cases:
+        res = CliRunner().invoke(main, ["simulate", *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert message in res.output, (args, res.output)
+
+
+def test_trace_refuses_a_bad_date(tmp_path):
+    res = CliRunner().invoke(main, ["trace", "--hub", "https://k/kojihub", "--since", "last week",
+                                    "-o", str(tmp_path / "t.csv")])
+    assert res.exit_code == 2 and "give a date like 2026-11-01" in res.output
