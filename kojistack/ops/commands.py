@@ -180,7 +180,22 @@ def status(aws: Aws, stack: str, as_json: bool) -> None:
     click.echo(json.dumps(found, indent=2, sort_keys=True) if as_json else "\n".join(render(found)))
 
 
-COMMANDS = [upload, launch_url, deploy, client_config, user, status]
+@click.command()
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--skip-drain", is_flag=True, help="Do not wait for running builds to finish.")
+@click.option("--drain-timeout", type=float, default=3600, show_default=True, help="Seconds to wait for draining.")
+@click.option("--poll-seconds", type=float, default=10.0, show_default=True, hidden=True)
+@aws_options
+def delete(aws: Aws, stack: str, yes: bool, skip_drain: bool, drain_timeout: float, poll_seconds: float) -> None:
+    """Drain the builders, then delete the stack after listing what is retained and its cost."""
+    from .delete import delete as run_delete
+
+    run_delete(aws, stack, click.echo, lambda q: click.confirm(q, default=False, err=True), yes, skip_drain,
+               drain_timeout, poll_seconds)
+
+
+COMMANDS = [upload, launch_url, deploy, client_config, user, status, delete]
 
 
 def register(main: click.Group) -> None:
