@@ -1,20 +1,17 @@
 #!/bin/bash
-# kojistack-fetch-payload: bring this instance's payload (scripts, units, configs, controller)
-# from its launch template's Metadata, check its SHA-256, unpack it to /opt/kojistack/.
-# Used by the hub and the builders. Installs the AWS CLI first when it is missing.
-# Sourced with KOJISTACK_FETCH_LIB=1 it only defines its functions (log, retry, step, load_env).
-# This file travels inside the user data and so through Fn::Sub: it must never contain a
-# dollar sign followed by a brace (a test checks that).
+# kojistack-fetch-payload: fetch the payload from the launch template's Metadata, check its
+# SHA-256, unpack it to /opt/kojistack/ (hub and builders). With KOJISTACK_FETCH_LIB=1, sourcing
+# only defines log, retry, step, load_env. Travels through Fn::Sub: no dollar-brace in here.
 set -euo pipefail
 
 ENV_FILE=/etc/kojistack/stack.env
-DEST=/opt/kojistack
-RUN_DIR=/run/kojistack
+DEST=$(printenv KOJISTACK_DEST || echo /opt/kojistack)
+RUN_DIR=$(printenv KOJISTACK_RUN_DIR || echo /run/kojistack)
 
 LOG_TAG=kojistack-fetch-payload
 log() { echo "$LOG_TAG: $*" >&2; }
 
-# Values come from systemd's EnvironmentFile; when run by hand, read the same file.
+# systemd's EnvironmentFile sets these; by hand, read the same file
 load_env() {
   local key value
   [ -r "$ENV_FILE" ] || return 0
@@ -28,7 +25,7 @@ load_env() {
   done < "$ENV_FILE"
 }
 
-# retry ATTEMPTS COMMAND...: run COMMAND until it succeeds, sleeping 2, 4, 8 ... 60 s between tries.
+# retry ATTEMPTS COMMAND...: sleeps 2, 4, 8 ... 60 s between tries
 retry() {
   local attempts=$1 n=1 delay=2
   shift
@@ -77,7 +74,7 @@ describe_metadata() {
     --query StackResourceDetail.Metadata --output text > "$1"
 }
 
-# extract_payload METADATA_JSON OUT_TGZ: writes the tar.gz, prints the sha256 the Metadata claims.
+# extract_payload METADATA_JSON OUT_TGZ: prints the sha256 the Metadata claims
 extract_payload() {
   python3 - "$1" "$2" <<'PY'
 import base64, json, sys
@@ -120,7 +117,6 @@ main() {
   log "payload $KOJISTACK_PAYLOAD_SHA256 unpacked to $DEST"
 }
 
-# Sourced with KOJISTACK_FETCH_LIB=1 (the hub's scripts reuse log, retry, step, load_env).
 if [ -z "$(printenv KOJISTACK_FETCH_LIB || true)" ]; then
   main "$@"
 fi

@@ -1,16 +1,12 @@
 #!/bin/bash
-# kojistack-report: tell CloudFormation and the stack's SSM parameters how this instance's
-# bootstrap went. Used by the hub and the builders.
-#   kojistack-report exit UNIT   (ExecStopPost of the bootstrap units) on failure: write
-#                                {step, exit_code, log_tail} to SSM_PREFIX/bootstrap/<instance-id>,
-#                                then signal FAILURE unless this instance already signalled.
-#   kojistack-report success     signal SUCCESS, on this instance's first success only.
-# This file travels inside the user data and so through Fn::Sub: it must never contain a
-# dollar sign followed by a brace (a test checks that).
+# kojistack-report exit UNIT: (ExecStopPost) if UNIT failed, write {step, exit_code, log_tail}
+#   to SSM_PREFIX/bootstrap/<instance-id>, then signal FAILURE unless already signalled.
+# kojistack-report success: signal SUCCESS, on this instance's first success only.
+# Hub and builders. Travels through Fn::Sub: no dollar-brace in here.
 set -euo pipefail
 
-RUN_DIR=/run/kojistack
-STATE_DIR=/var/lib/kojistack
+RUN_DIR=$(printenv KOJISTACK_RUN_DIR || echo /run/kojistack)
+STATE_DIR=$(printenv KOJISTACK_STATE_DIR || echo /var/lib/kojistack)
 SIGNALLED=$STATE_DIR/signalled
 
 log() { echo "kojistack-report: $*" >&2; }
@@ -37,7 +33,7 @@ signal() {
   log "signalled $status for $iid"
 }
 
-# failure_record STEP CODE LOGFILE: the JSON value, at most 4,000 bytes (SSM Standard tier).
+# failure_record STEP CODE LOGFILE: JSON of at most 4,000 bytes (SSM Standard tier)
 failure_record() {
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
