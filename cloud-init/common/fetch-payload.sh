@@ -98,7 +98,8 @@ main() {
   step fetch-payload
   local work claimed actual entry name
   work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
+  WORK_DIR=$work
+  trap 'rm -rf "$WORK_DIR"' EXIT
   retry 8 describe_metadata "$work/metadata.json"
   claimed=$(extract_payload "$work/metadata.json" "$work/payload.tgz")
   actual=$(sha256sum "$work/payload.tgz" | cut -d' ' -f1)
