@@ -195,7 +195,20 @@ def delete(aws: Aws, stack: str, yes: bool, skip_drain: bool, drain_timeout: flo
                drain_timeout, poll_seconds)
 
 
-COMMANDS = [upload, launch_url, deploy, client_config, user, status, delete]
+@click.command()
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("docs/architecture.png"),
+              show_default=True, help="Output file; the PNG and the SVG are both written (same stem).")
+@click.option("--template", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES / "kojistack.json",
+              show_default=True, help="Generated template to draw.")
+def diagram(out: Path, template: Path) -> None:
+    """Draw the architecture (PNG + SVG) from the template's resources and references, by network tier."""
+    from .diagram import draw_file
+
+    for path in draw_file(template, out):
+        click.echo(f"wrote {path}")
+
+
+COMMANDS = [upload, launch_url, deploy, client_config, user, status, delete, diagram]
 
 
 def register(main: click.Group) -> None:
