@@ -25,4 +25,5 @@ def all_checks() -> list[Check]:
     checks: list[Check] = [freshness.check, lint.check]
     # further wings append their checks here, one line each
     from . import checkov; checks.append(checkov.check)  # noqa: E702 (issue 6: security wing)
+    from . import cloudinit; checks.append(cloudinit.check)  # noqa: E702 (issue 3: hub wing)
     return checks

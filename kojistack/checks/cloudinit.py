@@ -1,0 +1,112 @@
+"""Adds the cloud-init and shell checks of `kojistack check`: `cloud-init schema` over every user
+data in the generated templates (the text inside each launch template's Fn::Base64/Fn::Sub, as
+EC2 will see it before substitution), and shellcheck over every shell script under cloud-init/.
+Both tools run for real; a missing tool is a failure, never a skip. cloud-init 22.4's schema
+allows unknown top-level keys, so those are checked here against the keys its modules define."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from . import CheckResult
+
+CLOUD_INIT_DIR = Path(__file__).resolve().parents[2] / "cloud-init"
+
+
+def user_data_texts(template: dict) -> Iterator[tuple[str, str]]:
+    """(logical id, cloud-config text) of every launch template's user data."""
+    for name, resource in sorted(template.get("Resources", {}).items()):
+        if resource.get("Type") != "AWS::EC2::LaunchTemplate":
+            continue
+        user_data = resource.get("Properties", {}).get("LaunchTemplateData", {}).get("UserData")
+        if not isinstance(user_data, dict) or "Fn::Base64" not in user_data:
+            continue
+        body = user_data["Fn::Base64"]
+        if isinstance(body, dict) and "Fn::Sub" in body:
+            body = body["Fn::Sub"]
+            body = body[0] if isinstance(body, list) else body
+        if isinstance(body, str):
+            yield name, body
+
+
+def shell_scripts(root: Path = CLOUD_INIT_DIR) -> list[Path]:
+    """Every shell script under root: *.sh files and files with a sh/bash shebang."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".sh":
+            found.append(path)
+            continue
+        with open(path, "rb") as f:
+            first = f.readline()
+        if first.startswith(b"#!") and first.split()[-1].rsplit(b"/", 1)[-1] in (b"sh", b"bash"):
+            found.append(path)
+    return found
+
+
+def _missing(tool: str) -> str | None:
+    return None if shutil.which(tool) else f"{tool} is not installed (CI installs it; so must you)"
+
+
+def known_top_level_keys() -> set[str]:
+    """The cloud-config keys the installed cloud-init's modules define (its own JSON schema)."""
+    cloud_init = shutil.which("cloud-init")
+    assert cloud_init
+    with open(cloud_init, "rb") as f:
+        interpreter = f.readline()[2:].decode().split()
+    path = subprocess.run(interpreter + ["-c", "import cloudinit.config.schema as s; print(s.get_schema_dir())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    schema = json.loads((Path(path) / "schema-cloud-config-v1.json").read_text())
+    return {key for d in schema["$defs"].values() for key in d.get("properties", {})}
+
+
+def schema_findings(templates_dir: Path) -> tuple[int, list[str]]:
+    """(user data checked, findings) for every *.json template in templates_dir."""
+    count, findings, known = 0, [], known_top_level_keys()
+    for template_path in sorted(Path(templates_dir).glob("*.json")):
+        template = json.loads(template_path.read_text())
+        for name, text in user_data_texts(template):
+            count += 1
+            doc = yaml.safe_load(text)
+            unknown = sorted(set(doc) - known) if isinstance(doc, dict) else []
+            if unknown:
+                findings.append(f"{template_path.name} {name}: unknown cloud-config keys {', '.join(unknown)}")
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+                f.write(text)
+                f.flush()
+                result = subprocess.run(["cloud-init", "schema", "-c", f.name],
+                                        capture_output=True, text=True)
+            if result.returncode != 0:
+                out = (result.stdout + result.stderr).strip().replace(f.name, "user data")
+                findings.append(f"{template_path.name} {name}: {out}")
+    return count, findings
+
+
+def shellcheck_findings(scripts: list[Path]) -> list[str]:
+    findings = []
+    for script in scripts:
+        result = subprocess.run(["shellcheck", "-x", "-f", "gcc", script.name], cwd=script.parent,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            findings += [f"{script}: {line}" for line in (result.stdout + result.stderr).splitlines() if line]
+    return findings
+
+
+def check(templates_dir: Path) -> CheckResult:
+    missing = [m for m in (_missing("cloud-init"), _missing("shellcheck")) if m]
+    if missing:
+        return CheckResult("cloud-init", False, "; ".join(missing))
+    count, findings = schema_findings(templates_dir)
+    if count == 0:
+        return CheckResult("cloud-init", False, f"no launch-template user data in {templates_dir}/*.json")
+    scripts = shell_scripts()
+    findings += shellcheck_findings(scripts)
+    return CheckResult("cloud-init", not findings,
+                       f"{count} user data (cloud-init schema), {len(scripts)} shell scripts "
+                       f"(shellcheck): {len(findings)} findings", findings)
