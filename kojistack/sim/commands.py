@@ -28,7 +28,7 @@ def _since(value: str) -> float:
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Replay a task trace written by `kojistack trace`.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Workload and spot seed.")
-@click.option("--period", type=float, default=60.0, show_default=True, help="Controller loop period, s.")
+@click.option("--period", type=float, default=20.0, show_default=True, help="Controller loop period, s.")
 @click.option("--boot", type=float, default=180.0, show_default=True,
               help="Launch to CSR handed over (EC2 start, cloud-init, packages), s.")
 @click.option("--start", "start_s", type=float, default=15.0, show_default=True,
@@ -42,7 +42,7 @@ def _since(value: str) -> float:
               help="Spot interruptions per builder-hour.")
 @click.option("--light-capacity", type=float, default=2.0, show_default=True,
               help="Capacity of the hub's kojid that serves the light channel.")
-@click.option("--light-maxjobs", type=int, default=10, show_default=True,
+@click.option("--light-maxjobs", type=int, default=2, show_default=True,
               help="maxjobs of the hub's kojid (waiting parents count).")
 @click.option("--no-reference", is_flag=True, help="Run the controller only (no oracle or fixed fleets).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,

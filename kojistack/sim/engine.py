@@ -27,13 +27,13 @@ ARCHES = ("x86_64", "aarch64")
 class SimConfig:
     """Everything about the system under test that is not the workload or the fleet policy."""
 
-    period_s: float = 60.0              # controller loop period
+    period_s: float = 20.0              # controller loop period (controller settings.py default)
     boot_s: float = 180.0               # launch -> CSR handed over (Pending:Wait)
     start_s: float = 15.0               # registered -> kojid's first poll
     vcpus: int = 8                      # one size per group: 2xlarge
     builder_maxjobs: int = 10           # kojid.conf default
     light_capacity: float = 2.0         # the hub's own kojid (docs/architecture.md)
-    light_maxjobs: int = 10             # kojid.conf default unless the hub sets it
+    light_maxjobs: int = 2              # cloud-init/hub/files/conf/kojid.conf.in
     spot_rate_per_hour: float = 0.0     # interruptions per builder-hour
     spot_notice_s: float = 120.0        # EC2's two-minute warning; kojid is stopped at once
     min_size: int = 0
