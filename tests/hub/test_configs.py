@@ -1,0 +1,159 @@
+"""The configs the bootstrap renders (files/conf/*.in), rendered by kojistack_hub.render as at
+boot, parsed the way each koji component parses them, and held against the keys koji 1.35.3
+accepts (reference/koji.md §10, read from koji's source: unknown keys are fatal for kojid and
+kojira and silently ignored by the hub and kojiweb)."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import HUB_FILES, run
+
+KOJID_KEYS = set("""sleeptime maxjobs buildroot_basic_cleanup_delay buildroot_final_cleanup_delay
+literal_task_arches minspace admin_emails log_level topdir topurl workdir chroot_tmpdir pluginpath
+mockdir mockuser packager vendor distribution mockhost smtphost smtp_user smtp_pass from_addr
+krb_principal host_principal_format keytab ccache server user password retry_interval max_retries
+offline_retry offline_retry_interval log_timestamps timeout no_ssl_verify use_fast_upload
+use_createrepo_c createrepo_skip_stat createrepo_update distrepo_skip_stat copy_old_repodata
+mock_bootstrap_image pkgurl allowed_scms allowed_scms_use_config allowed_scms_use_policy
+scm_credentials_dir support_rpm_source_layout yum_proxy maven_repo_ignore failed_buildroot_lifetime
+rpmbuild_timeout oz_install_timeout xz_options task_avail_delay cert serverca allow_noverifyssl
+allow_password_in_scm_url build_arch_can_fail plugin plugins""".split())
+KOJIRA_KEYS = set("""deleted_repo_lifetime retry_interval max_retries offline_retry_interval
+max_delete_processes dist_repo_lifetime sleeptime expired_repo_lifetime repo_lifetime recheck_period
+reference_recheck_period topdir server user password logfile principal keytab cert serverca ccache
+verbose debug ignore_stray_repos offline_retry no_ssl_verify check_external_repos
+ignore_other_volumes""".split())
+HUB_KEYS = set("""DBName DBUser DBHost DBhost DBPort DBPass DBConnectionString KojiDir ProxyPrincipals
+HostPrincipalFormat AllowedKrbRealms DisableURLSessions DNUsernameComponent ProxyDNs CheckClientIP
+LoginCreatesUser AllowProxyAuthType KojiWebURL EmailDomain NotifyOnSuccess DisableNotifications
+Plugins PluginPath KojiDebug KojiTraceback VerbosePolicy LogLevel LogFormat MissingPolicyOk
+EnableMaven EnableWin RLIMIT_AS RLIMIT_CORE RLIMIT_CPU RLIMIT_DATA RLIMIT_FSIZE RLIMIT_MEMLOCK
+RLIMIT_NOFILE RLIMIT_NPROC RLIMIT_OFILE RLIMIT_RSS RLIMIT_STACK MemoryWarnThreshold
+MaxRequestLength LockOut ServerOffline OfflineMessage MaxNameLengthInternal RegexNameInternal
+RegexUserName RPMDefaultChecksums SessionRenewalTimeout MaxJobs CapacityOvercommit ReadyTimeout
+AssignTimeout SoftRefusalTimeout HostTimeout RunInterval MaxRepoTasks MaxRepoTasksMaven RepoRetries
+RequestCleanTime AllowNewRepo RepoLag RepoAutoLag RepoLagWindow RepoQueueUser DebuginfoTags
+SourceTags SeparateSourceTags""".split())
+WEB_KEYS = set("""SiteName KojiHubURL KojiFilesURL KojiTheme KojiGreeting LiteralFooter WebPrincipal
+WebKeytab WebCCache KrbService KrbRDNS KrbCanonHost KrbServerRealm WebAuthType WebCert KojiHubCA
+PythonDebug LoginTimeout Secret LoginDisabled LibPath LogLevel LogFormat Tasks ToplevelTasks
+ParentTasks MBS_WEB_URL""".split())
+# util/koji-gc cfgmap (koji-1.35.3), section [main]
+GC_KEYS = set("""test debug keytab principal runas user password noauth cert serverca server weburl
+smtp_host smtp_user smtp_pass from_addr cc_addr bcc_addr email_template email_domain mail delay
+unprotected_keys tag_filter ignore_tags pkg_filter bypass_locks grace_period trashcan_tag purge
+no_ssl_verify timeout lock_file exit_on_lock ccache key_aliases""".split())
+
+VALUES = {
+    "KOJISTACK_DB_ADDRESS": "koji.abc.eu-west-1.rds.amazonaws.com", "KOJISTACK_DB_PORT": "5432",
+    "KOJI_DB_PASSWORD_DSN": "'p\\\\w\\'d'", "KOJISTACK_PROXY_DNS": "CN=kojiweb,O=kojistack",
+    "KOJISTACK_PEOPLE_HOST": "koji.example.org", "KOJISTACK_INTERNAL_NLB_DNS": "koji-int.elb.amazonaws.com",
+    "KOJI_WEB_SECRET_CONF": "s3%%cret", "KOJISTACK_CHECK_EXTERNAL_REPOS": "true",
+    "KOJISTACK_BUILD_FROM_SCM_RULE": "all :: allow", "KOJISTACK_HTTPS_PORT": "443",
+    "KOJISTACK_PKI_DIR": "/etc/kojistack/pki", "KOJISTACK_DB_CLASS": "db.t4g.small",
+    "KOJISTACK_HTTPD_SERVER_LIMIT": "6", "KOJISTACK_HTTPD_THREADS_PER_CHILD": "25",
+    "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS": "150",
+}
+
+
+def render(name: str, tmp_path: Path, values: dict[str, str] = VALUES) -> Path:
+    out = tmp_path / name.removesuffix(".in")
+    env = dict(os.environ, **values, PYTHONPATH=str(HUB_FILES / "python"))
+    run("python3", "-m", "kojistack_hub", "render", HUB_FILES / "conf" / name, out, "--mode", "0640", env=env)
+    return out
+
+
+def parse(path: Path, raw: bool = True) -> configparser.ConfigParser:
+    parser = configparser.RawConfigParser() if raw else configparser.ConfigParser()
+    parser.optionxform = str  # keep the case, as koji does
+    parser.read(path)
+    return parser
+
+
+@pytest.mark.parametrize("name, section, known", [
+    ("kojid.conf.in", "kojid", KOJID_KEYS), ("kojira.conf.in", "kojira", KOJIRA_KEYS),
+    ("hub.conf.in", "hub", HUB_KEYS), ("web.conf.in", "web", WEB_KEYS),
+    ("koji-gc.conf.in", "main", GC_KEYS)])
+def test_only_keys_koji_accepts(name: str, section: str, known: set[str], tmp_path: Path):
+    conf = parse(render(name, tmp_path))
+    sections = set(conf.sections())
+    assert section in sections
+    assert sections <= {section, "prune"}  # kojid refuses any other section
+    assert set(conf[section]) <= known, set(conf[section]) - known
+    if name == "koji-gc.conf.in":
+        assert conf["prune"]["policy"].strip() == "all :: keep"
+
+
+def test_hub_conf_values(tmp_path: Path):
+    hub = parse(render("hub.conf.in", tmp_path))["hub"]
+    assert hub["CheckClientIP"] == "False" and hub["DNUsernameComponent"] == "CN"
+    assert hub["ProxyDNs"] == "CN=kojiweb,O=kojistack"
+    dsn = hub["DBConnectionString"]
+    assert "sslmode=verify-full" in dsn and "sslrootcert=/etc/kojistack/pki/rds-ca.pem" in dsn
+    assert "password='p\\\\w\\'d'" in dsn and "host=koji.abc.eu-west-1.rds.amazonaws.com" in dsn
+    assert hub["KojiWebURL"] == "https://koji.example.org/koji"
+
+
+def test_channel_policy_is_the_verified_one(tmp_path: Path):
+    policy = parse(render("hub-policy.conf.in", tmp_path))["policy"]
+    assert [line.strip() for line in policy["channel"].strip().splitlines()] == [
+        "has req_channel :: req",
+        "method build chainbuild waitrepo tagBuild tagNotification buildNotification dependantTask :: use light",
+        "method buildArch buildSRPMFromSCM rebuildSRPM :: use default",
+        "is_child_task :: parent",
+        "all :: use default"]
+    assert policy["build_from_scm"].strip() == "all :: allow"
+
+
+def test_web_secret_survives_kojiweb_interpolation(tmp_path: Path):
+    web = parse(render("web.conf.in", tmp_path), raw=False)["web"]
+    assert web["Secret"] == "s3%cret"  # kojiweb reads web.conf with interpolation
+    assert web["KojiHubURL"] == "https://koji-int.elb.amazonaws.com/kojihub"
+    assert web["WebCert"] == "/etc/kojistack/pki/kojiweb.pem"
+
+
+def test_hub_kojid_is_small_and_uses_the_internal_endpoint(tmp_path: Path):
+    kojid = parse(render("kojid.conf.in", tmp_path))["kojid"]
+    assert int(kojid["maxjobs"]) <= 4
+    assert kojid["server"] == "https://koji-int.elb.amazonaws.com/kojihub"
+    assert kojid["topurl"] == "https://koji-int.elb.amazonaws.com/kojifiles"
+    assert kojid["cert"].endswith("kojihub-builder.pem")
+
+
+@pytest.mark.parametrize("seeded", ["true", "false"])
+def test_kojira_checks_external_repos_when_seeded(seeded: str, tmp_path: Path):
+    kojira = parse(render("kojira.conf.in", tmp_path, dict(VALUES, KOJISTACK_CHECK_EXTERNAL_REPOS=seeded)))
+    assert kojira.getboolean("kojira", "check_external_repos") is (seeded == "true")
+
+
+def test_httpd_limits_are_rendered(tmp_path: Path):
+    text = render("kojistack-httpd.conf.in", tmp_path).read_text()
+    assert "ServerLimit 6" in text and "ThreadsPerChild 25" in text and "MaxRequestWorkers 150" in text
+    assert "EnableSendfile Off" in text and "EnableMMAP Off" in text
+
+
+def test_every_placeholder_is_provided_at_boot():
+    """Each @NAME@ is a stack.env value (the lead's hub_env), exported by the bootstrap, or printed
+    by `kojistack_hub httpd-limits`: no config can fail to render on a real hub."""
+    from kojistack.config import Config
+    from kojistack.template.hub import hub_env
+    from kojistack.template.payload import hub_payload
+
+    provided = {f"KOJISTACK_{name}" for name in hub_env(Config(), hub_payload())}
+    for script in (HUB_FILES / "bin" / "kojistack-bootstrap", HUB_FILES / "sh" / "common.sh"):
+        for line in script.read_text().splitlines():
+            match = re.match(r"\s*export (.*)", line)
+            if match:
+                provided |= {w.split("=")[0] for w in match.group(1).split() if re.match(r"[A-Z_]+", w)}
+    env = dict(os.environ, PYTHONPATH=str(HUB_FILES / "python"))
+    limits = run("python3", "-m", "kojistack_hub", "httpd-limits", "db.t4g.small", env=env).stdout
+    provided |= {line.split("=")[0] for line in limits.splitlines()}
+    for template in sorted((HUB_FILES / "conf").glob("*.in")):
+        used = set(re.findall(r"@([A-Z][A-Z0-9_]*)@", template.read_text()))
+        assert used <= provided, (template.name, used - provided)
