@@ -9,7 +9,8 @@ from kojistack.cli import main
 
 def test_simulate_prints_the_table_and_writes_the_plot(tmp_path):
     png = tmp_path / "steady.png"
-    res = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--plot", str(png)])
+    res = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--plot", str(png),
+                                     "--light-capacity", "200", "--light-maxjobs", "200"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
     assert lines[0].startswith("workload steady (seed 1)")
@@ -19,7 +20,8 @@ def test_simulate_prints_the_table_and_writes_the_plot(tmp_path):
 
 
 def test_simulate_json_is_deterministic_and_carries_the_price_date():
-    args = ["simulate", "--workload", "steady", "--no-reference", "--json", "--spot-rate", "0.5"]
+    args = ["simulate", "--workload", "steady", "--no-reference", "--json", "--spot-rate", "0.5",
+            "--light-capacity", "50", "--light-maxjobs", "50"]
     a, b = CliRunner().invoke(main, args), CliRunner().invoke(main, args)
     assert a.exit_code == 0, a.output
     assert a.stdout == b.stdout
