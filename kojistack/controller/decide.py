@@ -556,7 +556,8 @@ def plan(state: Observed, policy: Policy = Policy()) -> Plan:
         start_drain=tuple(i for i, _ in drains) + tuple(
             i for i in sorted(state.instances, key=lambda i: i.id)
             if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i)),
-        disable_hosts=tuple(sorted(set(disable) | set(vanished) | {i.slot for i, _ in drains if i.slot})),
+        disable_hosts=tuple(sorted((set(disable) | set(vanished) | {i.slot for i, _ in drains if i.slot})
+                                   - {r.slot for r in regs})),
         terminate=tuple(terms),
         complete_terminate=tuple(complete),
         heartbeat=tuple(beats),

@@ -273,3 +273,13 @@ def test_plan_is_deterministic():
     state = obs([task(i) for i in range(9)], [host("x86-64-01")], [inst(1), pending(2, KEY_A, KEY_A)],
                 [group(desired=2)])
     assert d.plan(state, POLICY) == d.plan(state, POLICY)
+
+
+def test_slot_of_a_dead_builder_is_reused_and_not_disabled_in_the_same_loop():
+    dead = inst(1, lifecycle=TERMINATING_WAIT, ec2_state="terminated", drain_started=NOW - 5)
+    new = pending(1, KEY_A, KEY_A)
+    p = d.plan(obs([task(1, state=OPEN, host_name="x86-64-01")], [host("x86-64-01")], [dead, new],
+                   [group(desired=1)]), POLICY)
+    assert [r.slot for r in p.register] == ["x86-64-01"]
+    assert p.free_tasks == (1,) and p.complete_terminate == (dead.id,)
+    assert "x86-64-01" not in p.disable_hosts
