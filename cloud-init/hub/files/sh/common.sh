@@ -2,7 +2,7 @@
 # Sourced by kojistack-bootstrap and kojistack-ready: paths, AWS and koji helpers.
 # log, retry, step and load_env come from the user data's kojistack-fetch-payload.
 export KOJISTACK_FETCH_LIB=1
-# shellcheck source=../../../common/fetch-payload.sh
+# shellcheck source=SCRIPTDIR/../../../common/fetch-payload.sh
 . "${KOJISTACK_FETCH_PAYLOAD:-/usr/local/sbin/kojistack-fetch-payload}"
 unset KOJISTACK_FETCH_LIB
 
@@ -19,9 +19,9 @@ die() { log "$*"; exit 1; }
 
 hub_python() { PYTHONPATH=$FILES/python python3 -m kojistack_hub "$@"; }
 
-# json_field FIELD: FIELD of the JSON object on stdin ("" when absent).
+# json_field FIELD: FIELD of the JSON object on stdin, verbatim ("" when absent).
 json_field() {
-  python3 -c 'import json, sys; v = json.load(sys.stdin).get(sys.argv[1], ""); print(v if isinstance(v, str) else json.dumps(v))' "$1"
+  python3 -c 'import json, sys; v = json.load(sys.stdin).get(sys.argv[1], ""); sys.stdout.write(v if isinstance(v, str) else json.dumps(v))' "$1"
 }
 
 secret_string() {
