@@ -88,11 +88,16 @@ PY
 
 main() {
   load_env
-  : "$KOJISTACK_REGION" "$KOJISTACK_STACK_NAME" "$KOJISTACK_LAUNCH_TEMPLATE_RESOURCE" "$KOJISTACK_PAYLOAD_SHA256"
+  : "$KOJISTACK_REGION" "$KOJISTACK_URL_SUFFIX" "$KOJISTACK_STACK_NAME" "$KOJISTACK_LAUNCH_TEMPLATE_RESOURCE" "$KOJISTACK_PAYLOAD_SHA256"
   if [ -f "$DEST/.payload-sha256" ] && [ "$(cat "$DEST/.payload-sha256")" = "$KOJISTACK_PAYLOAD_SHA256" ]; then
     log "payload $KOJISTACK_PAYLOAD_SHA256 already unpacked"
     return 0
   fi
+  step preflight
+  curl -sS -o /dev/null --max-time 20 "https://cloudformation.$KOJISTACK_REGION.$KOJISTACK_URL_SUFFIX/" || {
+    log "cannot reach the CloudFormation endpoint of $KOJISTACK_REGION (route to a NAT? proxy?)"
+    return 1
+  }
   step install-aws-cli
   ensure_aws_cli
   step fetch-payload

@@ -34,10 +34,12 @@ def sandbox(tmp_path: Path) -> dict[str, str]:
     metadata.write_text(json.dumps(hub_payload().metadata()))
     # describe-stack-resource --query StackResourceDetail.Metadata --output text prints the JSON
     fake(bin_dir, "aws", f'if [ "$1 $2" = "cloudformation describe-stack-resource" ]; then cat {metadata}; fi\n')
-    fake(bin_dir, "curl", 'case "$*" in *api/token*) echo token ;; *instance-id*) echo i-0123456789abcdef0 ;; esac\n')
+    fake(bin_dir, "curl", 'case "$*" in *api/token*) echo token ;; *instance-id*) echo i-0123456789abcdef0 ;;\n'
+         '  *cloudformation.*) [ -z "$FAKE_OFFLINE" ] || exit 7 ;; esac\n')
     fake(bin_dir, "journalctl", 'for i in $(seq 1 400); do echo "log line $i of the failed unit"; done\n')
     env_file = tmp_path / "stack.env"
     env_file.write_text("KOJISTACK_STACK_NAME='koji'\nKOJISTACK_REGION='eu-west-1'\n"
+                        "KOJISTACK_URL_SUFFIX='amazonaws.com'\n"
                         "KOJISTACK_LAUNCH_TEMPLATE_RESOURCE='HubLaunchTemplate'\n"
                         f"KOJISTACK_PAYLOAD_SHA256='{hub_payload().sha256}'\n"
                         "KOJISTACK_SIGNAL_RESOURCE='HubGroup'\nKOJISTACK_SSM_PREFIX='/koji/kojistack'\n")
@@ -81,6 +83,15 @@ def test_fetch_refuses_a_payload_with_another_hash(sandbox):
     assert result.returncode != 0 and "payload hash mismatch" in result.stderr
     assert not (Path(sandbox["KOJISTACK_DEST"]) / "files").exists()
     assert (Path(sandbox["KOJISTACK_RUN_DIR"]) / "step").read_text().strip() == "fetch-payload"
+
+
+def test_preflight_fails_fast_with_a_named_step(sandbox):
+    result = run(FETCH, env=dict(stack_env(sandbox), FAKE_OFFLINE="1"), check=False)
+    assert result.returncode != 0
+    assert "cannot reach the CloudFormation endpoint of eu-west-1" in result.stderr
+    assert (Path(sandbox["KOJISTACK_RUN_DIR"]) / "step").read_text().strip() == "preflight"
+    assert "curl -sS -o /dev/null --max-time 20 https://cloudformation.eu-west-1.amazonaws.com/" in calls(sandbox)
+    assert not [c for c in calls(sandbox) if c.startswith("aws")]
 
 
 def test_fetch_reads_stack_env_when_run_by_hand(sandbox, tmp_path):
