@@ -36,7 +36,8 @@ def _since(value: str) -> float:
 @click.option("--idle", type=float, default=600.0, show_default=True, help="Scale-in idle time, s.")
 @click.option("--headroom", type=float, default=0.0, show_default=True, help="Headroom task weight per arch.")
 @click.option("--min", "min_size", type=int, default=0, show_default=True, help="Group min size per arch.")
-@click.option("--max", "max_size", type=int, default=None, help="Group max size per arch (default: the workload's, 50).")
+@click.option("--max", "max_size", type=int, default=None,
+              help="Group max size per arch (default: the workload's, 50).")
 @click.option("--vcpus", type=int, default=8, show_default=True, help="vCPUs per builder (capacity).")
 @click.option("--spot-rate", type=float, default=0.0, show_default=True,
               help="Spot interruptions per builder-hour.")

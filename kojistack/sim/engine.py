@@ -14,7 +14,7 @@ import itertools
 import random
 from dataclasses import dataclass, field
 
-from .koji_model import ASSIGNED, CLOSED, FREE, KOJID_POLL_S, OPEN, Host, Hub, Task
+from .koji_model import ASSIGNED, CLOSED, KOJID_POLL_S, OPEN, Host, Hub, Task
 from .workloads import TaskSpec, Workload
 
 HUB_HOST = "kojihub-builder"

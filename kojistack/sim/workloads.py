@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 WORKLOADS = ("steady", "diurnal", "mass-rebuild")
@@ -107,7 +108,7 @@ def working_day_rate(hour: float) -> float:
     return 1.0 + (DIURNAL_PEAK_TO_NIGHT - 1.0) * bump
 
 
-def _poisson_arrivals(rng: random.Random, per_hour_at: "callable", peak_per_hour: float,
+def _poisson_arrivals(rng: random.Random, per_hour_at: Callable[[float], float], peak_per_hour: float,
                       horizon_s: float) -> list[float]:
     """Non-homogeneous Poisson arrivals by thinning (Lewis and Shedler)."""
     out, t = [], 0.0

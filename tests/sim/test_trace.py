@@ -4,7 +4,6 @@ PostgreSQL), through the real `koji` client library, round-trips into `simulate 
 import csv
 import io
 import json
-import threading
 
 import pytest
 from click.testing import CliRunner
