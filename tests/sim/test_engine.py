@@ -109,3 +109,24 @@ def test_reference_fleets_bracket_the_controller():
     assert by["fixed-peak"].p95_wait_s <= by["fixed-mean"].p95_wait_s
     peak, mean = cmp.sizes["fixed-peak"], cmp.sizes["fixed-mean"]
     assert all(peak[a] >= mean[a] >= 1 for a in peak)
+
+
+def test_the_fleet_is_whatever_decide_plan_says(workload, monkeypatch):
+    """The simulator carries out decide.plan's desired capacities; no plan, no builders."""
+    calls = []
+    real = decide.plan
+
+    def spy(state, policy):
+        p = real(state, policy)
+        calls.append((state.now, dict(p.desired)))
+        return p
+
+    monkeypatch.setattr(decide, "plan", spy)
+    rec = _run(workload, ControllerFleet())
+    assert len(calls) > 10 and any(d for _, d in calls)
+    first_launch = min(i.launched_at for i in rec.instances)
+    assert first_launch == min(t for t, d in calls if d)
+
+    monkeypatch.setattr(decide, "plan", lambda state, policy: decide.Plan(desired={}))
+    rec = Engine(workload, ControllerFleet(), SimConfig(limit_s=3600)).run()
+    assert rec.instances == [] and rec.truncated
