@@ -54,7 +54,7 @@ install_aws_cli() {
   case "$ID" in
     fedora) ;;
     *)
-      rpm -q epel-release >/dev/null 2>&1 || dnf -y install epel-release
+      rpm -q epel-release dnf-plugins-core >/dev/null 2>&1 || dnf -y install epel-release dnf-plugins-core
       dnf config-manager --set-enabled crb
       ;;
   esac
