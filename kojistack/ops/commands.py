@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from .. import ids
 from ..errors import UserError
 from . import launch
 from .session import Aws, open_session

@@ -20,6 +20,8 @@ from ..errors import OperationError, UserError
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
                  "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
                  "ExpiredToken", "ExpiredTokenException"}
+NO_CREDENTIALS = ("no AWS credentials found: run `aws configure`, pass --profile, "
+                  "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 
 
@@ -47,8 +49,7 @@ def open_session(profile: str | None, region: str | None) -> Aws:
     except botocore.exceptions.ProfileNotFound:
         raise UserError(f"AWS profile {profile!r} is not in ~/.aws/config or ~/.aws/credentials") from None
     if session.get_credentials() is None:
-        raise UserError("no AWS credentials found: run `aws configure`, pass --profile, "
-                        "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        raise UserError(NO_CREDENTIALS)
     if not session.region_name:
         raise UserError("no AWS region: pass --region or set AWS_REGION")
     return Aws(session, session.region_name)
@@ -65,8 +66,7 @@ def aws_errors(doing: str) -> Iterator[None]:
     try:
         yield
     except botocore.exceptions.NoCredentialsError:
-        raise UserError("no AWS credentials found: run `aws configure`, pass --profile, "
-                        "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
+        raise UserError(NO_CREDENTIALS) from None
     except botocore.exceptions.ClientError as err:
         code = error_code(err)
         message = err.response.get("Error", {}).get("Message", "") or str(err)

@@ -15,7 +15,7 @@ import botocore.exceptions
 
 from .. import __version__
 from ..errors import OperationError, UserError
-from .session import Aws, aws_errors, error_code
+from .session import NO_CREDENTIALS, Aws, aws_errors, error_code
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,7 @@ def check_bucket(aws: Aws, bucket: str) -> None:
         response = s3.head_bucket(Bucket=bucket)
         headers = response["ResponseMetadata"].get("HTTPHeaders", {})
     except botocore.exceptions.NoCredentialsError:
-        raise UserError("no AWS credentials found: run `aws configure`, pass --profile, "
-                        "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
+        raise UserError(NO_CREDENTIALS) from None
     except botocore.exceptions.ClientError as err:
         code = error_code(err)
         headers = err.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
