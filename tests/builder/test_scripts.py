@@ -1,0 +1,168 @@
+"""The builder's payload scripts run for real (bash, openssl, curl) against a fake `aws` CLI and a
+loopback IMDSv2; the certificate comes from the controller's own signing code, so this is the
+builder/controller registration contract end to end."""
+
+import configparser
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fakes.pki import TestPki
+from kojistack.controller import pki as ctl_pki
+
+from .fakes_cli import Imds, install_fake_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "cloud-init" / "builder" / "files" / "bin"
+FETCH_LIB = ROOT / "cloud-init" / "common" / "fetch-payload.sh"
+IID = "i-0123456789abcdef0"
+#: kojid.conf keys koji 1.35.3 accepts (builder/kojid get_options; reference/koji.md §10)
+KOJID_KEYS = set("""sleeptime maxjobs buildroot_basic_cleanup_delay buildroot_final_cleanup_delay
+literal_task_arches minspace admin_emails log_level topdir topurl workdir chroot_tmpdir pluginpath mockdir
+mockuser packager vendor distribution mockhost smtphost smtp_user smtp_pass from_addr krb_principal
+host_principal_format keytab ccache server user password retry_interval max_retries offline_retry
+offline_retry_interval log_timestamps timeout no_ssl_verify use_fast_upload use_createrepo_c
+createrepo_skip_stat createrepo_update distrepo_skip_stat copy_old_repodata mock_bootstrap_image pkgurl
+allowed_scms allowed_scms_use_config allowed_scms_use_policy scm_credentials_dir support_rpm_source_layout
+yum_proxy maven_repo_ignore failed_buildroot_lifetime rpmbuild_timeout oz_install_timeout xz_options
+task_avail_delay cert serverca allow_noverifyssl allow_password_in_scm_url build_arch_can_fail plugin
+plugins""".split())
+
+
+@pytest.fixture
+def box(tmp_path):
+    imds = Imds(IID)
+    install_fake_aws(tmp_path / "bin")
+    env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}", FAKE_AWS_DIR=str(tmp_path),
+               KOJISTACK_IMDS=imds.url, KOJISTACK_STATE_DIR=str(tmp_path / "state"),
+               KOJISTACK_KOJID_DIR=str(tmp_path / "kojid"), KOJISTACK_REGION="us-east-1",
+               KOJISTACK_SSM_PREFIX="/ks/kojistack", KOJISTACK_GROUP="ks-builders-x86_64",
+               KOJISTACK_FETCH_LIB_PATH=str(FETCH_LIB), KOJISTACK_BOOTSTRAP_LIB="1",
+               KOJISTACK_CERT_WAIT_SECONDS="2", KOJISTACK_CERT_POLL_SECONDS="0.2")
+    yield tmp_path, env, imds
+    imds.stop()
+
+
+def bootstrap(env: dict, *steps: str) -> subprocess.CompletedProcess:
+    script = f'. "{BIN / "kojistack-bootstrap"}"; ' + "; ".join(steps)
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+
+
+def param(root: Path, name: str) -> Path:
+    return root / "params" / name.strip("/").replace("/", "__")
+
+
+def test_registration_round_trip_with_the_controllers_signing(box):
+    root, env, _ = box
+    proc = bootstrap(env, "hand_over")
+    assert proc.returncode == 0, proc.stderr
+    tag = json.loads((root / "tags.json").read_text())[IID]["kojistack:csr-sha256"]
+    csr = param(root, f"/ks/kojistack/csr/{IID}").read_text()
+    assert ctl_pki.csr_key_sha256(csr) == tag  # both sides hash the key the same way
+    assert "PRIVATE KEY" not in csr and oct((root / "kojid" / "client.key").stat().st_mode & 0o777) == "0o600"
+    pki = TestPki.create(str(root))
+    cert = ctl_pki.sign_builder_csr(csr, "x86-64-07", "x86_64", pki.builder_ca_crt, pki.builder_ca_key)
+    param(root, f"/ks/kojistack/cert/{IID}").write_text(cert)
+    proc = bootstrap(env, "identity")
+    assert proc.returncode == 0, proc.stderr
+    assert "registered as x86-64-07" in proc.stderr
+    pem = root / "kojid" / "client.pem"
+    assert oct(pem.stat().st_mode & 0o777) == "0o600"
+    subject = subprocess.run(["openssl", "x509", "-in", str(pem), "-noout", "-subject"], capture_output=True,
+                             text=True).stdout
+    assert "CN = x86-64-07" in subject
+    verify = subprocess.run(["openssl", "verify", "-CAfile", pki.ca_pem, "-untrusted", pki.builder_ca_crt, str(pem)],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    # a reboot: the certificate is there, nothing is handed over again
+    (root / "calls.log").write_text("")
+    assert bootstrap(env, "hand_over", "identity").returncode == 0
+    assert (root / "calls.log").read_text() == ""
+
+
+def test_a_certificate_for_another_key_is_refused(box):
+    root, env, _ = box
+    assert bootstrap(env, "hand_over").returncode == 0
+    pki = TestPki.create(str(root))
+    other = subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", str(root / "other.key"), "-subj", "/CN=x"],
+                           capture_output=True, text=True, check=True).stdout
+    cert = ctl_pki.sign_builder_csr(other, "x86-64-07", "x86_64", pki.builder_ca_crt, pki.builder_ca_key)
+    param(root, f"/ks/kojistack/cert/{IID}").write_text(cert)
+    proc = bootstrap(env, "identity")
+    assert proc.returncode != 0 and "not for this instance's key" in proc.stderr
+    assert not (root / "kojid" / "client.pem").exists()
+
+
+def test_no_certificate_in_time_fails_and_abandons_the_launch(box):
+    root, env, _ = box
+    proc = bootstrap(env, "trap give_up EXIT", "hand_over", "identity")
+    assert proc.returncode != 0 and "no certificate from the controller" in proc.stderr
+    calls = (root / "calls.log").read_text().splitlines()
+    assert ("--region us-east-1 autoscaling complete-lifecycle-action --lifecycle-action-result ABANDON "
+            f"--lifecycle-hook-name kojistack-register --auto-scaling-group-name ks-builders-x86_64 "
+            f"--instance-id {IID}") in calls
+
+
+def test_abandon_falls_back_to_unhealthy_once_in_service(box):
+    root, env, _ = box
+    (root / "fail-complete-lifecycle-action").write_text("")
+    proc = bootstrap(env, "trap give_up EXIT", "false")
+    assert proc.returncode != 0
+    calls = (root / "calls.log").read_text()
+    assert f"autoscaling set-instance-health --instance-id {IID} --health-status Unhealthy" in calls
+
+
+def kojid_conf(env: dict, **extra: str) -> configparser.ConfigParser:
+    out = subprocess.run([str(BIN / "kojistack-kojid-conf")], env=dict(env, **extra), capture_output=True,
+                         text=True, check=True).stdout
+    cp = configparser.ConfigParser()
+    cp.read_string(out)
+    return cp
+
+
+@pytest.mark.parametrize("scms", ["", "github.com:/*:no"])
+def test_kojid_conf_uses_only_accepted_keys(box, scms):
+    _, env, _ = box
+    cp = kojid_conf(env, KOJISTACK_INTERNAL_NLB_DNS="ks-int-0123.elb.us-east-1.amazonaws.com", KOJISTACK_VCPUS="8",
+                    KOJISTACK_ALLOWED_SCMS=scms)
+    assert cp.sections() == ["kojid"]
+    keys = set(cp["kojid"])
+    assert keys <= KOJID_KEYS, keys - KOJID_KEYS
+    k = cp["kojid"]
+    assert k["server"] == "https://ks-int-0123.elb.us-east-1.amazonaws.com/kojihub"
+    assert k["topurl"] == "https://ks-int-0123.elb.us-east-1.amazonaws.com/kojifiles"
+    assert (k["maxjobs"], k["minspace"], k["mockdir"]) == ("8", "8192", "/var/lib/mock")
+    assert k["cert"].endswith("/client.pem") and k["serverca"].endswith("/serverca.crt")
+    assert "topdir" not in k  # no NFS on builders: kojid fetches through topurl
+    assert ("allowed_scms" in k) == bool(scms)
+
+
+def spot_watch(root: Path, env: dict) -> subprocess.CompletedProcess:
+    fake = root / "bin" / "systemctl"
+    fake.write_text(f'#!/bin/bash\necho "systemctl $*" >> "{root}/systemctl.log"\n')
+    fake.chmod(0o755)
+    return subprocess.run([str(BIN / "kojistack-spot-watch")], env=env, capture_output=True, text=True)
+
+
+def test_spot_watch_does_nothing_without_a_notice(box):
+    root, env, _ = box
+    assert spot_watch(root, env).returncode == 0
+    assert not (root / "systemctl.log").exists()
+
+
+def test_spot_watch_stops_kojid_at_once_on_a_notice(box):
+    root, env, imds = box
+    imds.spot_notice = {"action": "terminate", "time": "2026-11-26T18:00:00Z"}
+    proc = spot_watch(root, env)
+    assert proc.returncode == 0 and "spot interruption notice" in proc.stderr
+    assert (root / "systemctl.log").read_text() == "systemctl stop kojid.service\n"
+
+
+def test_spot_watch_survives_an_unreachable_imds(box):
+    root, env, _ = box
+    assert spot_watch(root, dict(env, KOJISTACK_IMDS="http://127.0.0.1:9/latest")).returncode == 0
+    assert not (root / "systemctl.log").exists()
