@@ -125,6 +125,7 @@ class Policy:
     headroom_weight: float = 0.0
     drain_limit_seconds: float = 6 * 3600.0
     builder_channels: Tuple[str, ...] = ("default",)
+    hub_channels: Tuple[str, ...] = ("light", "createrepo")  # served by the hub's own kojid
     primary_arch: str = "x86_64"
     max_slots: int = 99
 
@@ -287,7 +288,7 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     """Per-arch demand of the builder groups, and the weight of FREE tasks no group can serve.
 
     Only tasks in `policy.builder_channels` count (coordination tasks run in the light channel on
-    the hub). Running tasks count for their host's arch. A FREE noarch task counts once: for the
+    the hub); FREE tasks in a channel neither builders nor the hub serve are unservable. Running tasks count for their host's arch. A FREE noarch task counts once: for the
     arch with spare in-service capacity, else the primary arch.
     """
     groups = {g.arch: g for g in state.groups if g.max_size > 0}
@@ -297,6 +298,8 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     noarch_free: List[Task] = []
     for t in state.tasks:
         if t.channel not in policy.builder_channels:
+            if t.state == FREE and t.channel not in policy.hub_channels:  # a channel no host serves
+                unservable[t.arch] = unservable.get(t.arch, 0.0) + task_weight(t)
             continue
         if t.state in (OPEN, ASSIGNED) and t.host:
             arch = slot_arch(t.host)

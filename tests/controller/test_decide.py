@@ -88,6 +88,11 @@ def test_unservable_arch_is_a_metric_not_scale_out():
     assert p.desired == {}
 
 
+def test_channel_nobody_serves_is_unservable():
+    targets, unservable = d.demand(obs([task(1, channel="image", arch="x86_64", weight=2.0)]), POLICY)
+    assert targets["x86_64"].target == 0 and unservable == {"x86_64": 2.0}
+
+
 def test_burst_scales_out_at_once():
     state = obs([task(i) for i in range(12)], groups=[group(desired=0)])
     assert d.plan(state, POLICY).desired == {"x86_64": 3}

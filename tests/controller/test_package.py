@@ -1,0 +1,100 @@
+"""The controller as shipped: installed as `kojistack_controller` (relative imports only), run by
+its unit, stdlib + boto3 + koji only, Python 3.9 compatible, settings from stack.env."""
+
+import ast
+import configparser
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kojistack.controller import settings
+
+PKG = Path(__file__).resolve().parents[2] / "kojistack" / "controller"
+PY39 = Path.home() / ".pyenv" / "versions" / "3.9.18" / "bin" / "python3.9"
+ALLOWED_TOP = set(sys.stdlib_module_names) | {"boto3", "botocore", "koji"}
+
+
+def test_imports_only_stdlib_boto3_koji_and_relative():
+    for path in sorted(PKG.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: fine
+                    continue
+                names = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            assert set(names) <= ALLOWED_TOP, f"{path.name}: imports {names}"
+
+
+def test_vermin_says_python_3_9():
+    proc = subprocess.run([str(Path(sys.executable).with_name("vermin")), "--target=3.9-", "--no-tips", "--violations", str(PKG)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_decisions_run_on_python_3_9(tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(PKG, lib / "kojistack_controller", ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import kojistack_controller.decide as d, kojistack_controller.settings as s; "
+            "st = d.Observed(0.0, (d.Task(1, 'buildArch', 'x86_64', 'default', 0, 1.0),), (), (), "
+            "(d.Group('g', 'x86_64', 0, 3, 0, 4.0),)); print(d.plan(st).desired)")
+    proc = subprocess.run([str(PY39), "-c", code], cwd=lib, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "{'x86_64': 1}"
+    assert subprocess.run([str(PY39), "-m", "compileall", "-q", str(lib)], capture_output=True).returncode == 0
+
+
+def test_runs_as_installed_module_and_explains_a_missing_env(tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(PKG, lib / "kojistack_controller", ignore=shutil.ignore_patterns("__pycache__"))
+    env_file = tmp_path / "stack.env"
+    env_file.write_text("KOJISTACK_STACK_NAME='ks'\nKOJISTACK_REGION='us-east-1'\n")
+    proc = subprocess.run([sys.executable, "-m", "kojistack_controller", "--env", str(env_file), "--once"],
+                          cwd=lib, capture_output=True, text=True, env={"PYTHONPATH": str(lib), "PATH": "/usr/bin"})
+    assert proc.returncode == 2
+    assert "KOJISTACK_ARCHES is missing or empty in /etc/kojistack/stack.env" in proc.stderr
+
+
+def test_unit_file():
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str
+    cp.read(PKG / "kojistack-controller.service")
+    svc = cp["Service"]
+    assert svc["ExecStart"] == "/usr/bin/python3 -m kojistack_controller"
+    assert "PYTHONPATH=/opt/kojistack/lib" in svc["Environment"] or "PYTHONPATH=/opt/kojistack/lib" in open(
+        PKG / "kojistack-controller.service").read()
+    assert svc["Restart"] == "always"
+    assert svc["ProtectSystem"] == "strict" and svc["NoNewPrivileges"] == "yes"
+    proc = subprocess.run(["systemd-analyze", "verify", str(PKG / "kojistack-controller.service")],
+                          capture_output=True, text=True)
+    problems = [line for line in proc.stderr.splitlines()
+                if "kojistack-controller.service" in line and "/usr/bin/python3" not in line]
+    assert not problems, proc.stderr
+
+
+def test_settings_from_stack_env():
+    env = settings.parse_env("""# written by the hub bootstrap
+KOJISTACK_STACK_NAME='ks'
+KOJISTACK_REGION='eu-west-1'
+KOJISTACK_INTERNAL_NLB_DNS='ks-int.elb.eu-west-1.amazonaws.com'
+KOJISTACK_ARCHES='x86_64 aarch64'
+KOJISTACK_BUILDER_MAX_X86_64='8'
+KOJISTACK_BUILDER_MAX_AARCH64='2'
+KOJISTACK_BUILDER_IDLE_MINUTES='15'
+KOJISTACK_METRICS_NAMESPACE='kojistack/ks'
+KOJISTACK_SSM_PREFIX='/ks/kojistack'
+""")
+    s = settings.from_env(env)
+    assert s.hub_url == "https://ks-int.elb.eu-west-1.amazonaws.com/kojihub"
+    assert s.group_name("aarch64") == "ks-builders-aarch64"
+    assert (s.max_size, s.policy.idle_seconds, s.policy.primary_arch) == ({"x86_64": 8, "aarch64": 2}, 900.0, "x86_64")
+    with pytest.raises(settings.SettingsError, match="unknown arch 'ppc64le'"):
+        settings.from_env(dict(env, KOJISTACK_ARCHES="ppc64le"))
+    with pytest.raises(settings.SettingsError, match="does not parse"):
+        settings.from_env(dict(env, KOJISTACK_BUILDER_IDLE_MINUTES="ten"))
