@@ -91,8 +91,22 @@ def retained(aws: Aws, stack: str) -> list[Retained]:
         if policy in ("Retain", "Snapshot", "RetainExceptOnCreate"):
             physical = resources.get(logical, {}).get("id", "")
             kept.append(_describe(aws, logical, res.get("Type", ""), physical, policy))
+    kept += user_secrets(aws, stack)
     return sorted(kept, key=lambda r: (_ORDER.get(r.logical_id, 9), _TYPE_ORDER.get(r.resource_type, 9),
                                        r.logical_id))
+
+
+def user_secrets(aws: Aws, stack: str) -> list[Retained]:
+    """The per-user secrets `user add` made (not stack resources, so they outlive it too)."""
+    prefix = stackinfo.user_secret_name(stack, "")
+    found = []
+    with aws_errors("listing the per-user secrets"):
+        for page in aws.client("secretsmanager").get_paginator("list_secrets").paginate(
+                Filters=[{"Key": "name", "Values": [prefix]}]):
+            found += [s for s in page["SecretList"] if s["Name"].startswith(prefix)]
+    return [Retained(f"user {s['Name'][len(prefix):]}", "AWS::SecretsManager::Secret", s["Name"], "user secret",
+                     "credentials made by `kojistack user add`", prices.SECRET_MONTH)
+            for s in sorted(found, key=lambda s: s["Name"])]
 
 
 def drain(aws: Aws, stack: str, echo: events.Echo, timeout_seconds: float, poll_seconds: float,

@@ -17,15 +17,20 @@ def arrange(aws) -> None:
 
 def test_delete_lists_retained_drains_and_deletes(run, aws):
     arrange(aws)
+    aws("secretsmanager").create_secret(Name="kojistack/koji/users/alice", SecretString="{}")
+    aws("secretsmanager").create_secret(Name="kojistack/koji-other/users/bob", SecretString="{}")
     result = run("delete", "--stack", "koji", "--yes", "--poll-seconds", "0")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "deleting stack koji keeps 3 resource(s):"
+    assert lines[0] == "deleting stack koji keeps 4 resource(s):"
     assert lines[1].startswith("  StackKey (AWS::KMS::Key)") and "without this key" in lines[1]
     assert lines[1].endswith("~$1.00/month")
     assert lines[2].startswith("  Database (AWS::RDS::DBInstance)") and "final snapshot of 20 GiB" in lines[2]
     assert lines[2].endswith("~$1.90/month")
     assert lines[3].startswith("  FileSystem (AWS::EFS::FileSystem)")
+    assert lines[4] == ("  user alice (AWS::SecretsManager::Secret) kojistack/koji/users/alice: credentials made "
+                        "by `kojistack user add`; ~$0.40/month")
+    assert "bob" not in result.stdout
     assert "HubLogGroup" not in result.stdout
     assert "draining koji-builders-aarch64: 1 builder(s)" in result.stdout
     assert "draining koji-builders-x86_64: 2 builder(s)" in result.stdout
