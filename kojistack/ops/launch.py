@@ -7,6 +7,7 @@ https://<region>.console.aws.amazon.com/cloudformation/home?region=<region>#/sta
 
 from __future__ import annotations
 
+import difflib
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -41,9 +42,14 @@ def check_params(params: Mapping[str, str], known: Iterable[str], template: str)
     """Raise UserError naming every parameter in `params` that the template does not declare."""
     known = sorted(known)
     unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise UserError(f"{template} has no parameter {', '.join(unknown)}; "
-                        f"its parameters are: {', '.join(known) or '(none)'}")
+    if not unknown:
+        return
+    hints = [f"{name} -> {close[0]}" for name in unknown
+             for close in [difflib.get_close_matches(name, known, n=1)] if close]
+    hint = f" (did you mean: {', '.join(hints)}?)" if hints else ""
+    listing = f"its parameters are: {', '.join(known) or '(none)'}" if len(known) <= 12 else \
+        f"it has {len(known)} parameters (see them with `aws cloudformation get-template-summary`)"
+    raise UserError(f"{template} has no parameter {', '.join(unknown)}{hint}; {listing}")
 
 
 def console_host(region: str) -> str:

@@ -48,6 +48,14 @@ def test_bad_param_pairs(pair):
         launch.parse_params([pair])
 
 
+def test_unknown_parameter_of_a_large_template_gets_a_hint():
+    known = [f"Param{i}" for i in range(30)] + ["AccessCidr"]
+    with pytest.raises(UserError) as err:
+        launch.check_params({"AccesCidr": "x", "Zzz": "y"}, known, "t.json")
+    assert str(err.value) == ("t.json has no parameter AccesCidr, Zzz (did you mean: AccesCidr -> AccessCidr?); "
+                              "it has 31 parameters (see them with `aws cloudformation get-template-summary`)")
+
+
 def test_param_values_may_hold_equals():
     assert launch.parse_params(["A=b=c", "A=d"]) == {"A": "d"}
 
@@ -71,7 +79,8 @@ def test_launch_url_rejects_unknown_parameter(run, aws, aws_env):
     result = run("launch-url", "--template-url", f"{aws_env['AWS_ENDPOINT_URL']}/tpl/t.json",
                  "--param", "AccesCidr=1.2.3.4/32")
     assert result.exit_code == 2
-    assert "has no parameter AccesCidr; its parameters are: AccessCidr, AdminUser" in result.stderr
+    assert ("has no parameter AccesCidr (did you mean: AccesCidr -> AccessCidr?); "
+            "its parameters are: AccessCidr, AdminUser") in result.stderr
 
 
 def test_launch_url_missing_template(run, aws, aws_env):
