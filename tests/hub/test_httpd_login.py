@@ -48,10 +48,18 @@ def httpd(pki_dir: Path) -> Iterator[tuple[int, Path]]:
     pki("server", pki_dir / "root", pkidir / "server.key", pkidir / "server.crt", "koji-hub", "localhost")
     (pkidir / "client-ca.pem").write_bytes((pki_dir / "root" / "ca.crt").read_bytes()
                                            + (pki_dir / "builder" / "ca.crt").read_bytes())
-    pki("crl", pki_dir / "root", base / "ca-db", base / "root-crl.pem")
-    pki("crl", pki_dir / "builder", base / "builder-db", base / "builder-crl.pem")
-    (pkidir / "crl.pem").write_bytes((base / "root-crl.pem").read_bytes()
-                                     + (base / "builder-crl.pem").read_bytes())
+    # production: crl.pem is the stack CA's CRL only (kojistack-user crl); one user is revoked
+    pki("client", pki_dir / "root", pki_dir / "login-revoked.pem", "mallory")
+    db = base / "ca-db"
+    db.mkdir()
+    (db / "index.txt").write_text("")
+    (db / "crlnumber").write_text("1000\n")
+    conf = base / "ca.cnf"
+    conf.write_text(f"[ca]\ndefault_ca=k\n[k]\ndatabase={db}/index.txt\ncrlnumber={db}/crlnumber\n"
+                    f"certificate={pki_dir}/root/ca.crt\nprivate_key={pki_dir}/root/ca.key\n"
+                    "default_md=sha256\n")
+    run("openssl", "ca", "-config", conf, "-revoke", pki_dir / "login-revoked.pem")
+    pki("crl", pki_dir / "root", db, pkidir / "crl.pem")
     cgi = base / "cgi"
     cgi.mkdir(mode=0o755)
     (cgi / "env.cgi").write_text(CGI)
@@ -130,3 +138,8 @@ def test_builder_ca_logs_in_only_as_a_slot(httpd, certs):
     assert get(*httpd, "/kojihub/ssllogin", certs["slot"]) == (200, "SUCCESS|CN=x86-64-03,O=kojistack\n")
     assert get(*httpd, "/kojihub/ssllogin", certs["forged"])[0] == 403
     assert get(*httpd, "/kojihub/ssllogin", certs["admin"])[0] == 200
+
+
+def test_a_revoked_certificate_is_refused(httpd, pki_dir: Path):
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        get(*httpd, "/koji/login", pki_dir / "login-revoked.pem")
