@@ -29,10 +29,12 @@ def _since(value: str) -> float:
               help="Replay a task trace written by `kojistack trace`.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Workload and spot seed.")
 @click.option("--period", type=float, default=20.0, show_default=True, help="Controller loop period, s.")
-@click.option("--boot", type=float, default=180.0, show_default=True,
-              help="Launch to CSR handed over (EC2 start, cloud-init, packages), s.")
+@click.option("--boot", type=float, default=80.0, show_default=True,
+              help="Launch to CSR handed over (EC2 start, OS boot, cloud-init, key), s.")
+@click.option("--packages", type=float, default=90.0, show_default=True,
+              help="CSR handed over to packages installed (runs while the controller registers), s.")
 @click.option("--start", "start_s", type=float, default=15.0, show_default=True,
-              help="Registration to kojid's first poll, s.")
+              help="Registered and installed to kojid's first poll, s.")
 @click.option("--idle", type=float, default=600.0, show_default=True, help="Scale-in idle time, s.")
 @click.option("--headroom", type=float, default=0.0, show_default=True, help="Headroom task weight per arch.")
 @click.option("--min", "min_size", type=int, default=0, show_default=True, help="Group min size per arch.")
@@ -49,7 +51,7 @@ def _since(value: str) -> float:
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write queue, running tasks and builders over time to this PNG.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-def simulate(workload, trace_path, seed, period, boot, start_s, idle, headroom, min_size, max_size, vcpus,
+def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, headroom, min_size, max_size, vcpus,
              spot_rate, light_capacity, light_maxjobs, no_reference, plot_path, as_json) -> None:
     """Simulate the Koji queue and the builder fleet, driven by the controller's own decisions."""
     from .engine import SimConfig
@@ -65,8 +67,9 @@ def simulate(workload, trace_path, seed, period, boot, start_s, idle, headroom, 
         if value <= 0:
             raise UserError(f"{name} must be positive" + (" and above 1 (Koji capacity > 1)"
                                                           if name == "--light-capacity" else ""))
-    if min(boot, start_s, idle, headroom, spot_rate, min_size) < 0:
-        raise UserError("--boot, --start, --idle, --headroom, --spot-rate and --min must not be negative")
+    if min(boot, packages, start_s, idle, headroom, spot_rate, min_size) < 0:
+        raise UserError("--boot, --packages, --start, --idle, --headroom, --spot-rate and --min "
+                        "must not be negative")
     if max_size is not None and not 0 < max_size <= 99:
         raise UserError(f"--max must be 1..99 (slot names go to -99), got {max_size}")
     if trace_path is not None:
@@ -80,7 +83,7 @@ def simulate(workload, trace_path, seed, period, boot, start_s, idle, headroom, 
         wl = make_workload(workload, seed)
     if min_size > (max_size if max_size is not None else wl.max_per_arch):
         raise UserError(f"--min {min_size} is above the max {max_size or wl.max_per_arch}")
-    cfg = SimConfig(period_s=period, boot_s=boot, start_s=start_s, vcpus=vcpus, light_capacity=light_capacity,
+    cfg = SimConfig(period_s=period, boot_s=boot, packages_s=packages, start_s=start_s, vcpus=vcpus, light_capacity=light_capacity,
                     light_maxjobs=light_maxjobs, spot_rate_per_hour=spot_rate, min_size=min_size,
                     max_size=max_size, idle_s=idle, headroom_weight=headroom, seed=seed)
     cmp = run_simulation(wl, cfg, references=not no_reference)

@@ -1,10 +1,11 @@
 """The discrete-event engine: arrivals, kojid polls, task runs, builder boots, spot interruptions,
 fleet ticks, and the samples and records the metrics are computed from.
 
-Builder timeline (figures stated in docs/simulator.md): launch -> `boot_s` (EC2 start, cloud-init,
-dnf install of koji-builder and mock, key + CSR handed over; the instance then sits in
-Pending:Wait) -> registration by the fleet (the controller does it on its next loop) ->
-`start_s` (cert fetched, kojid started) -> kojid's first poll, then one every 15 s.
+Builder timeline (cloud-init/builder/files/bin/kojistack-bootstrap; figures in docs/simulator.md):
+launch -> `boot_s` (EC2 start, OS boot, cloud-init, key + CSR handed over; the instance sits in
+Pending:Wait) -> the fleet registers it (the controller on its next loop) while the builder
+installs packages for `packages_s` -> `start_s` after both (cert poll, kojid started) -> kojid's
+first poll, then one every 15 s.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ class SimConfig:
     """Everything about the system under test that is not the workload or the fleet policy."""
 
     period_s: float = 20.0              # controller loop period (controller settings.py default)
-    boot_s: float = 180.0               # launch -> CSR handed over (Pending:Wait)
-    start_s: float = 15.0               # registered -> kojid's first poll
+    boot_s: float = 80.0                # launch -> CSR handed over (Pending:Wait)
+    packages_s: float = 90.0            # CSR handed over -> packages installed (parallel to registration)
+    start_s: float = 15.0               # registered and installed -> kojid's first poll
     vcpus: int = 8                      # one size per group: 2xlarge
-    builder_maxjobs: int = 10           # kojid.conf default
+    builder_maxjobs: int | None = None  # None: the vCPUs (cloud-init/builder/files/bin/kojistack-kojid-conf)
     light_capacity: float = 2.0         # the hub's own kojid (docs/architecture.md)
     light_maxjobs: int = 2              # cloud-init/hub/files/conf/kojid.conf.in
     spot_rate_per_hour: float = 0.0     # interruptions per builder-hour
@@ -59,6 +61,7 @@ class Instance:
     csr_ready: bool = False
     ended_at: float | None = None
     interrupted: bool = False
+    installed_at: float = 0.0           # packages in place (kojid can start once also registered)
 
 
 @dataclass
@@ -209,7 +212,9 @@ class Engine:
     def launch(self, arch: str, boot_s: float | None = None) -> Instance:
         inst = Instance(f"i-{next(self.inst_ids):06d}", arch, self.now)
         self.instances.append(inst)
-        self.at(self.now + (self.cfg.boot_s if boot_s is None else boot_s), self._csr_ready, inst)
+        boot = self.cfg.boot_s if boot_s is None else boot_s
+        inst.installed_at = self.now + (boot + self.cfg.packages_s if boot_s is None else boot)
+        self.at(self.now + boot, self._csr_ready, inst)
         if self.cfg.spot_rate_per_hour > 0:
             self.at(self.now + self.rng.expovariate(self.cfg.spot_rate_per_hour / 3600.0), self._spot, inst)
         return inst
@@ -224,10 +229,12 @@ class Engine:
         inst.slot, inst.lifecycle = slot, "InService"
         host = self.hub.hosts.get(slot)
         if host is None:
-            host = Host(slot, frozenset({inst.arch}), BUILDER_CHANNELS, capacity, self.cfg.builder_maxjobs)
+            host = Host(slot, frozenset({inst.arch}), BUILDER_CHANNELS, capacity,
+                        self.cfg.builder_maxjobs or self.cfg.vcpus)
             self.hub.hosts[slot] = host
         host.enabled, host.capacity, host.alive, host.idle_since = True, capacity, False, self.now
-        self.at(self.now + (self.cfg.start_s if start_s is None else start_s), self._start_kojid, inst, host)
+        ready_at = max(self.now, inst.installed_at) + (self.cfg.start_s if start_s is None else start_s)
+        self.at(ready_at, self._start_kojid, inst, host)
 
     def _start_kojid(self, inst: Instance, host: Host) -> None:
         if inst.ended_at is not None or inst.interrupted or inst.slot != host.name:

@@ -6,7 +6,7 @@ import json
 
 from .koji_model import KOJID_POLL_S, RUN_INTERVAL_S
 from .metrics import PRICE_PER_HOUR, PRICE_REGION, PRICES_TAKEN, Result
-from .run import Comparison
+from .run import Comparison, boot_total_s
 
 _HEAD = (f"{'fleet':<17} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'<max p95':>9} {'(n)':>6} {'capped p95':>10}"
          f" {'(n)':>5} {'parent p95':>10} {'restarts':>8} {'builder-h':>9} {'cost $':>8} {'util':>5}"
@@ -24,7 +24,7 @@ def _row(r: Result) -> str:
 def wait_bound_s(cmp: Comparison) -> float:
     """boot + 2 controller periods + the scheduler's run interval + kojid's poll."""
     cfg = cmp.cfg
-    return cfg.boot_s + cfg.start_s + 2 * cfg.period_s + RUN_INTERVAL_S + KOJID_POLL_S
+    return boot_total_s(cfg) + 2 * cfg.period_s + RUN_INTERVAL_S + KOJID_POLL_S
 
 
 def bars(cmp: Comparison) -> list[str]:
@@ -36,7 +36,7 @@ def bars(cmp: Comparison) -> list[str]:
         bound = wait_bound_s(cmp)
         ok = ctl.below_max_p95_wait_s <= bound
         out.append(f"bar: p95 wait below max {ctl.below_max_p95_wait_s:.0f} s ({ctl.below_max_tasks} tasks) <= "
-                   f"boot {cfg.boot_s + cfg.start_s:.0f} + 2x{cfg.period_s:.0f} + {RUN_INTERVAL_S:.0f} + "
+                   f"boot {boot_total_s(cfg):.0f} + 2x{cfg.period_s:.0f} + {RUN_INTERVAL_S:.0f} + "
                    f"{KOJID_POLL_S:.0f} = {bound:.0f} s: {'met' if ok else 'MISSED'}; capped by max: "
                    f"{ctl.capped_tasks} tasks, p95 {ctl.capped_p95_wait_s:.0f} s")
     if cmp.workload.name == "diurnal" and any(r.fleet == "oracle-real-boot" for r in cmp.results):
@@ -55,7 +55,7 @@ def header(cmp: Comparison) -> str:
     cfg, w = cmp.cfg, cmp.workload
     ctl = cmp.result("controller")
     return (f"workload {w.name} (seed {w.seed}): {ctl.tasks} builder tasks, max {cmp.workload.max_per_arch}"
-            f"/arch; boot {cfg.boot_s + cfg.start_s:.0f} s, controller period {cfg.period_s:.0f} s, idle "
+            f"/arch; boot {boot_total_s(cfg):.0f} s, controller period {cfg.period_s:.0f} s, idle "
             f"{cfg.idle_s:.0f} s; light channel capacity {cfg.light_capacity:g}, maxjobs {cfg.light_maxjobs}; "
             f"spot {cfg.spot_rate_per_hour:g}/builder-h")
 
