@@ -148,7 +148,9 @@ def user_add(aws: Aws, name: str, stack: str, perms: tuple[str, ...]) -> None:
     from .users import check_user, fetch_hint, run_on_hub
 
     check_user(name, perms)
-    click.echo(run_on_hub(aws, stack, ["add", name, *perms]).rstrip())
+    output = run_on_hub(aws, stack, ["add", name, *perms]).rstrip()
+    if output:
+        click.echo(output)
     for line in fetch_hint(aws, stack, name):
         click.echo(line)
 
@@ -162,7 +164,8 @@ def user_revoke(aws: Aws, name: str, stack: str) -> None:
     from .users import check_user, run_on_hub
 
     check_user(name)
-    click.echo(run_on_hub(aws, stack, ["revoke", name]).rstrip())
+    output = run_on_hub(aws, stack, ["revoke", name]).rstrip()
+    click.echo(output or f"revoked {name} on the hub")
 
 
 @click.command()

@@ -63,17 +63,18 @@ def _db_gib(aws: Aws, db_id: str) -> tuple[int | None, bool]:
 def _describe(aws: Aws, logical: str, rtype: str, physical: str, policy: str) -> Retained:
     if rtype == "AWS::KMS::Key":
         return Retained(logical, rtype, physical, policy, "KEEP IT: without this key the snapshot, file system "
-                        "and secrets cannot be read", prices.KMS_KEY_MONTH)
+                        "and secrets cannot be read (restore: parameter RestoreKeyArn)", prices.KMS_KEY_MONTH)
     if rtype == "AWS::RDS::DBInstance":
         gib = _db_gib(aws, physical)[0] if physical else None
         cost = None if gib is None else gib * prices.RDS_SNAPSHOT_GB_MONTH
-        return Retained(logical, rtype, physical, policy, f"final snapshot of {gib or '?'} GiB (restore with the "
-                        "DbSnapshot parameter)", cost)
+        return Retained(logical, rtype, physical, policy, f"final snapshot of {gib or '?'} GiB (restore: parameter "
+                        "DbSnapshotIdentifier)", cost)
     if rtype == "AWS::EFS::FileSystem":
         gib = _efs_gib(aws, physical) if physical else None
         cost = None if gib is None else gib * prices.EFS_STANDARD_GB_MONTH
         size = "?" if gib is None else f"{gib:,.2f}"
-        return Retained(logical, rtype, physical, policy, f"/mnt/koji, {size} GiB (less once files move to IA)", cost)
+        what = f"/mnt/koji, {size} GiB (restore: parameter ExistingFileSystemId)"
+        return Retained(logical, rtype, physical, policy, what, cost)
     if rtype == "AWS::SecretsManager::Secret":
         return Retained(logical, rtype, physical, policy, "secret", prices.SECRET_MONTH)
     if rtype == "AWS::Logs::LogGroup":

@@ -140,7 +140,8 @@ def _num(value: float | None) -> str:
 def render(status: Mapping[str, Any]) -> list[str]:
     """The text form of `gather`'s dict."""
     st, hub = status["stack"], status["hub"]
-    lines = [f"stack {st['name']}: {st['status']} (updated {st['updated']})" + (f" {st['reason']}" if st["reason"] else "")]
+    reason = f" {st['reason']}" if st["reason"] else ""
+    lines = [f"stack {st['name']}: {st['status']} (updated {st['updated']}){reason}"]
     lines.append(f"hub {hub['group']}: {'healthy' if hub['healthy'] else 'NOT READY'}")
     for row in hub["instances"]:
         targets = ", ".join(f"{k} {v}" for k, v in sorted(row["targets"].items())) or "no target health"
