@@ -32,9 +32,10 @@ def _pem_parts(pem: str) -> tuple[str, str]:
 def hub(tmp_path, aws):  # noqa: F811
     pki = tmp_path / "pki"
     subprocess.run([str(BIN / "kojistack-pki"), "ca", str(pki), "kojistack-ca"], check=True, capture_output=True)
-    admin_pem = pki / "kojiadmin.pem"
+    admin_pem = pki / "admin.pem"  # as the bootstrap lays it out: <admin>.pem -> admin.pem
     subprocess.run([str(BIN / "kojistack-pki"), "client", str(pki), str(admin_pem), "kojiadmin"], check=True,
                    capture_output=True)
+    (pki / "kojiadmin.pem").symlink_to("admin.pem")
     cert, key = _pem_parts(admin_pem.read_text())
     arn = aws("secretsmanager").create_secret(Name="koji-AdminCredentialsSecret", SecretString=json.dumps(
         {"username": "kojiadmin", "cert_pem": cert, "key_pem": key}))["ARN"]
@@ -44,7 +45,8 @@ def hub(tmp_path, aws):  # noqa: F811
     env = dict(os.environ, KOJISTACK_ENV_FILE=str(tmp_path / "none.env"), KOJISTACK_STACK_NAME="koji",
                KOJISTACK_REGION="us-east-1", KOJISTACK_PKI_DIR=str(pki), KOJISTACK_CA_CERT=str(pki / "ca.crt"),
                KOJISTACK_CA_KEY=str(pki / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
-               KOJISTACK_ADMIN_USER="kojiadmin", KOJISTACK_ADMIN_PEM=str(admin_pem), KOJISTACK_ADMIN_SECRET=arn,
+               KOJISTACK_ADMIN_USER="kojiadmin", KOJISTACK_ADMIN_PEM=str(pki / "kojiadmin.pem"),
+               KOJISTACK_ADMIN_SECRET=arn,
                KOJISTACK_KOJI="false", KOJISTACK_PYTHON=sys.executable, KOJISTACK_RELOAD_HTTPD=str(reload))
     return {"env": env, "arn": arn, "pki": pki, "tmp": tmp_path, "old_cert": cert, "admin_pem": admin_pem}
 
@@ -71,5 +73,6 @@ def test_rotate_admin_end_to_end(hub, aws_env):  # noqa: F811
     assert {"cert_pem", "key_pem", "p12_b64", "p12_password", "ca_pem"} <= creds.keys()
     assert _verify(hub, creds["cert_pem"]) == 0, "the new certificate must verify against the CA and CRL"
     assert _verify(hub, hub["old_cert"]) != 0, "the old certificate must be revoked"
-    assert creds["cert_pem"] in hub["admin_pem"].read_text(), "koji_admin on the hub must use the new one"
+    assert creds["cert_pem"] in hub["admin_pem"].read_text(), "koji-admin.conf and koji-gc must use the new one"
+    assert (hub["pki"] / "kojiadmin.pem").is_symlink()
     assert (hub["tmp"] / "reloads").read_text() == "reloaded\n"
