@@ -123,6 +123,8 @@ def test_revoke_covers_every_certificate_issued(hub, aws):
     (["add", "dave", "BAD PERM"], "invalid permission 'BAD PERM'"),
     (["revoke", "nobody"], "no certificate was issued to 'nobody'"),
     (["frobnicate"], "unknown command 'frobnicate'"),
+    (["rotate-admin"], "KOJISTACK_ADMIN_SECRET is not set"),
+    (["rotate-admin", "extra"], "usage: kojistack-user rotate-admin"),
 ])
 def test_refusals(hub, args, message):
     result = hub(*args)
