@@ -66,3 +66,23 @@ def test_delete_access_denied(run, aws, restrict):
     result = run("delete", "--stack", "koji", "--yes")
     assert result.exit_code == 1
     assert "access denied while reading stack koji" in result.stderr
+
+
+def test_delete_stops_when_builders_do_not_drain(run, aws):
+    # A busy builder is protected from scale-in (the controller protects builders with running tasks).
+    aws("cloudformation").create_stack(StackName="koji", TemplateBody=FIXTURE.read_text())
+    busy = make_group(aws, "koji-builders-x86_64", 2)
+    aws("autoscaling").set_instance_protection(AutoScalingGroupName="koji-builders-x86_64", InstanceIds=busy[:1],
+                                               ProtectedFromScaleIn=True)
+    result = run("delete", "--stack", "koji", "--yes", "--poll-seconds", "0", "--drain-timeout", "0")
+    assert result.exit_code == 1, result.output
+    assert ("builders still draining after 0 s (koji-builders-x86_64: 1); running builds are finishing: "
+            "run delete again later, or pass --skip-drain") in result.stderr
+    assert aws("cloudformation").describe_stacks(StackName="koji")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_delete_skip_drain_leaves_the_groups_alone(run, aws):
+    arrange(aws)
+    result = run("delete", "--stack", "koji", "--yes", "--poll-seconds", "0", "--skip-drain")
+    assert result.exit_code == 0, result.output
+    assert "draining" not in result.stdout and "stack koji deleted" in result.stdout

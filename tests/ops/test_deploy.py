@@ -161,3 +161,25 @@ def test_failed_events_are_the_first_real_failures():
 ])
 def test_which_changes_need_confirmation(change, risky):
     assert (change.stateful and change.destructive) is risky
+
+
+@pytest.mark.parametrize("vpc,expected", [("existing", "/existing"), ("new", "/new"), ("both", "/new")])
+def test_config_vpc_choice_picks_the_template(run, aws, tmp_path, monkeypatch, vpc, expected):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "templates").mkdir()
+    for name, tag in (("kojistack.json", "new"), ("kojistack-existing-vpc.json", "existing")):
+        template = json.loads(FIXTURE.read_text())
+        template["Resources"]["AdminName"]["Properties"]["Name"] = f"/{tag}"
+        write(tmp_path / "templates", template, name)
+    (tmp_path / "kojistack.yaml").write_text(f"vpc: {vpc}\n")
+    result = run("deploy", "--stack-name", "koji", "--poll-seconds", "0")
+    assert result.exit_code == 0, result.output
+    assert aws("ssm").get_parameter(Name=expected)["Parameter"]["Value"] == "kojiadmin"
+
+
+def test_bad_config_is_a_user_error(run, aws, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kojistack.yaml").write_text("vpc: sideways\n")
+    result = run("deploy", "--stack-name", "koji")
+    assert result.exit_code == 2
+    assert "vpc" in result.stderr and "sideways" in result.stderr
