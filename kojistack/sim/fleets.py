@@ -32,6 +32,7 @@ class ControllerFleet:
     def __init__(self, policy: decide.Policy | None = None) -> None:
         self.policy = policy
         self.plans = 0
+        self.rows: dict = {}
 
     def start(self, eng: Engine) -> None:
         if self.policy is None:
@@ -48,7 +49,9 @@ class ControllerFleet:
 
     def _tick(self, eng: Engine) -> None:
         self.plans += 1
-        self.apply(eng, decide.plan(observe(eng), self.policy))
+        if len(self.rows) > 4 * len(eng.hub.tasks) + 1000:
+            self.rows = {k: v for k, v in self.rows.items() if k in eng.hub.tasks}
+        self.apply(eng, decide.plan(observe(eng, self.rows), self.policy))
         eng.at(eng.now + eng.cfg.period_s, self._tick, eng)
 
     def apply(self, eng: Engine, plan: decide.Plan) -> None:
@@ -73,13 +76,19 @@ class ControllerFleet:
             eng.set_desired(arch, n)
 
 
-def observe(eng: Engine) -> decide.Observed:
-    """What the controller's shell would observe now: Koji's active tasks and hosts, the groups."""
+def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
+    """What the controller's shell would observe now: Koji's active tasks and hosts, the groups.
+
+    `cache` (task id -> (key, decide.Task)) re-uses the frozen rows of tasks that did not change."""
+    cache = {} if cache is None else cache
     tasks = []
     for t in eng.hub.tasks.values():
-        if t.state in (FREE, OPEN, ASSIGNED):
-            tasks.append(decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
-                                     t.host.name if t.host else None, t.waiting))
+        key = (t.state, t.weight, t.host.name if t.host else None, t.waiting)
+        hit = cache.get(t.id)
+        if hit is None or hit[0] != key:
+            hit = cache[t.id] = (key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
+                                                  key[2], t.waiting))
+        tasks.append(hit[1])
     hosts = tuple(decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
                   for h in eng.hub.hosts.values())
     instances = []

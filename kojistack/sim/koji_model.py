@@ -107,7 +107,7 @@ class Hub:
     """The task table, the hosts and the scheduler; the engine calls in with the current time."""
 
     def __init__(self) -> None:
-        self.tasks: dict[int, Task] = {}
+        self.tasks: dict[int, Task] = {}    # active tasks (FREE, ASSIGNED, OPEN); closed ones leave
         self.free: list[Task] = []          # FREE tasks in scheduler order
         self.hosts: dict[str, Host] = {}
         self.last_run = -1e18
@@ -152,6 +152,7 @@ class Hub:
         if not task.host.tasks:
             task.host.idle_since = now
         task.state, task.host, task.end_ts = CLOSED, None, now
+        del self.tasks[task.id]
 
     # --- kojid ------------------------------------------------------------------------------
     def _ready_for_task(self, host: Host) -> bool:
