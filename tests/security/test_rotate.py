@@ -81,3 +81,30 @@ def test_no_rotation_before_the_hub_wrote_the_first_certificate(aws):
 def test_a_hand_edited_secret_is_named():
     with pytest.raises(OperationError, match="not JSON"):
         rotate.cert_info("-----BEGIN CERTIFICATE-----")
+
+
+def test_cli_runs_the_hub_command_through_ssm_and_checks_the_result(aws, monkeypatch):
+    """The whole CLI path on moto: stack output -> hub instance -> SSM Run Command -> secret check.
+    moto runs no command on the instance, so the secret stays as it was and the CLI must say so."""
+    from click.testing import CliRunner
+
+    from kojistack import ids
+    from kojistack.cli import main
+
+    monkeypatch.setenv("AWS_REGION", REGION)
+    arn = _secret(aws, _creds(365))
+    template = {"Resources": {"Nothing": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {ids.OUT_ADMIN_SECRET: {"Value": arn}}}
+    aws.client("cloudformation").create_stack(StackName="ks", TemplateBody=json.dumps(template))
+    ec2 = aws.client("ec2")
+    lt = ec2.create_launch_template(LaunchTemplateName="hub", LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "InstanceType": "m7i.large"})["LaunchTemplate"]["LaunchTemplateId"]
+    aws.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName="ks-hub", MinSize=1, MaxSize=1, DesiredCapacity=1, LaunchTemplate={"LaunchTemplateId": lt},
+        AvailabilityZones=["us-east-1a"])
+    result = CliRunner().invoke(main, ["rotate-admin-cert", "--stack", "ks"])
+    text = result.output + (getattr(result, "stderr", "") or "")
+    assert result.exit_code == 1, text
+    assert "did not change" in text and arn in text
+    sent = aws.client("ssm").list_commands()["Commands"]
+    assert [c["Parameters"]["commands"] for c in sent] == [["/opt/kojistack/files/bin/kojistack-user rotate-admin"]]
