@@ -7,7 +7,7 @@ test checks each against the recorded real hub.
 """
 
 import logging
-from typing import List, Optional, Sequence, Tuple
+from typing import AbstractSet, List, Optional, Sequence, Tuple
 
 import koji
 
@@ -44,8 +44,9 @@ class KojiPort:
 
     # --- observe ----------------------------------------------------------------------------
 
-    def observe(self) -> Tuple[Tuple[Task, ...], Tuple[Host, ...]]:
-        """Active tasks (FREE, OPEN, ASSIGNED) and all hosts, with builder hosts' last task end."""
+    def observe(self, idle_candidates: AbstractSet[str] = frozenset()) -> Tuple[Tuple[Task, ...], Tuple[Host, ...]]:
+        """Active tasks (FREE, OPEN, ASSIGNED) and all hosts; for the hosts named in
+        `idle_candidates` (builders in service) with no active task, when their last task ended."""
         s = self._s()
         channels = {c["id"]: c["name"] for c in s.listChannels()}
         host_rows = s.listHosts()
@@ -60,7 +61,7 @@ class KojiPort:
         hosts = []
         for h in sorted(host_rows, key=lambda h: h["name"]):
             last = None
-            if slot_arch(h["name"]) and h["name"] not in busy:
+            if h["name"] in idle_candidates and slot_arch(h["name"]) and h["name"] not in busy:
                 last = self._last_task_end(h["id"])
             hosts.append(Host(name=h["name"], enabled=bool(h["enabled"]), ready=bool(h["ready"]),
                               capacity=float(h["capacity"]), last_task_end=last))

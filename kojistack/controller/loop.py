@@ -60,7 +60,7 @@ class Controller:
                                 per_builder, self._launch_failures(g["AutoScalingGroupName"], since)))
             for i in g.get("Instances", []):
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
-        tasks, hosts = self.koji.observe()
+        tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE})
         return Observed(now, tasks, hosts, tuple(instances), tuple(groups))
 
     def _launch_failures(self, name: str, since: datetime.datetime) -> int:
