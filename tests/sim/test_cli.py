@@ -62,3 +62,12 @@ def test_figures_do_not_depend_on_the_hash_seed():
     outs = {subprocess.run(args, capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(outs) == 1
+
+
+def test_a_throttling_light_channel_is_called_out():
+    shipped = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference"])
+    sized = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference",
+                                      "--light-capacity", "20", "--light-maxjobs", "50"])
+    assert shipped.exit_code == 0 and sized.exit_code == 0
+    assert "warning: build parents waited" in shipped.stdout and "capacity 2, maxjobs 2" in shipped.stdout
+    assert "warning" not in sized.stdout
