@@ -193,3 +193,12 @@ def test_cli_bad_target_is_rejected(stack):
 def test_unknown_target_in_the_api_is_a_user_error():
     with pytest.raises(UserError, match="--target 'db'"):
         chaos.pick([], "db", random.Random())
+
+
+def test_cli_builder_drill_reports_recovery(stack):
+    (old,) = stack.instances("builders-x86_64")
+    code, text = _cli(["--target", "builder", "--yes"])
+    assert code == 0, text
+    assert stack.state(old) == "terminated"
+    assert f"terminated builder {old} in ks-builders-x86_64" in text
+    assert "builder replaced: after 0m00s (1/1 InService, new i-" in text and "recovered in 0m00s" in text
