@@ -152,15 +152,16 @@ def hub_step(groups: Groups, elbv2: Any, victim: Victim) -> Step:
 
 
 def builder_step(groups: Groups, victim: Victim, before: set[str]) -> Step:
-    """The builder group has as many InService instances as before, one of them new."""
-    target = len(before)
+    """The lost builder is out of service and the group is back at its desired capacity (the
+    controller may lower it meanwhile when the queue is empty: that counts as recovered too)."""
 
     def check() -> tuple[bool, str]:
         (g,) = groups.describe_groups([victim.group]) or [{}]
         now = {i["InstanceId"] for i in g.get("Instances", []) if i.get("LifecycleState") == "InService"}
+        desired = int(g.get("DesiredCapacity", len(before)))
         new = sorted(now - before)
-        ok = bool(new) and len(now) >= target
-        return ok, f"{len(now)}/{target} InService" + (f", new {', '.join(new)}" if new else "")
+        ok = victim.instance_id not in now and len(now) >= desired
+        return ok, f"{len(now)}/{desired} InService" + (f", new {', '.join(new)}" if new else "")
 
     return Step("builder replaced", check)
 

@@ -202,3 +202,26 @@ def test_cli_builder_drill_reports_recovery(stack):
     assert stack.state(old) == "terminated"
     assert f"terminated builder {old} in ks-builders-x86_64" in text
     assert "builder replaced: after 0m00s (1/1 InService, new i-" in text and "recovered in 0m00s" in text
+
+
+class OneGroup:
+    """A Groups port answering one scripted group row (the controller may change desired meanwhile)."""
+
+    def __init__(self, desired: int, in_service: list[str]) -> None:
+        self.row = {"AutoScalingGroupName": "ks-builders-x86_64", "DesiredCapacity": desired,
+                    "Instances": [{"InstanceId": i, "LifecycleState": "InService"} for i in in_service]}
+
+    def describe_groups(self, names):
+        return [self.row]
+
+
+@pytest.mark.parametrize("desired,in_service,ok", [
+    (1, ["i-old"], False),           # Auto Scaling has not noticed the loss yet
+    (1, [], False),                  # noticed, no replacement yet
+    (1, ["i-new"], True),            # replaced
+    (0, [], True),                   # the controller scaled in meanwhile: nothing to replace
+])
+def test_builder_recovery_follows_the_groups_desired_capacity(desired, in_service, ok):
+    victim = chaos.Victim("i-old", "builder", "ks-builders-x86_64", "us-east-1a")
+    step = chaos.builder_step(OneGroup(desired, in_service), victim, {"i-old"})
+    assert step.check()[0] is ok
