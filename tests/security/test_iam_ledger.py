@@ -86,6 +86,15 @@ def test_the_call_scanner_sees_boto3_and_the_cli():
     assert calls_in(text) == {"secretsmanager:DeleteSecret", "elasticloadbalancing:DescribeTargetHealth"}
 
 
+def test_the_scanner_agrees_with_the_controllers_own_list_of_calls():
+    """kojistack/controller/awsport.py declares API_CALLS for the IAM policy; the scanner must find the same."""
+    from kojistack.controller.awsport import API_CALLS
+
+    from .calls import AWSPORT_CLIENTS, REPO, calls_in
+    found = calls_in((REPO / "kojistack" / "controller" / "awsport.py").read_text(), AWSPORT_CLIENTS)
+    assert found == {action for action, _ in API_CALLS}
+
+
 PENDING_LEAD_PATCH = pytest.mark.xfail(strict=True, reason=(
     "HubRole lacks ec2:DescribeInstanceTypes, ec2:DescribeLaunchTemplateVersions, ec2:CreateTags (controller) "
     "and secretsmanager:DeleteSecret, RestoreSecret (kojistack-user revoke): "
