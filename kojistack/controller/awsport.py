@@ -15,6 +15,7 @@ API_CALLS = (
     ("autoscaling:DescribeAutoScalingGroups", "*"),
     ("autoscaling:DescribeScalingActivities", "*"),
     ("autoscaling:SetDesiredCapacity", "group ${STACK}-builders-*"),
+    ("autoscaling:SetInstanceProtection", "group ${STACK}-builders-*"),
     ("autoscaling:TerminateInstanceInAutoScalingGroup", "group ${STACK}-builders-*"),
     ("autoscaling:CompleteLifecycleAction", "group ${STACK}-builders-*"),
     ("autoscaling:RecordLifecycleActionHeartbeat", "group ${STACK}-builders-*"),
@@ -45,6 +46,11 @@ class AutoScaling:
 
     def set_desired(self, name: str, desired: int) -> None:
         self.c.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=desired, HonorCooldown=False)
+
+    def unprotect(self, group: str, instance_id: str) -> None:
+        """Lift scale-in protection (before the controller's own termination of an empty builder)."""
+        self.c.set_instance_protection(AutoScalingGroupName=group, InstanceIds=[instance_id],
+                                       ProtectedFromScaleIn=False)
 
     def terminate(self, instance_id: str, decrement: bool) -> None:
         self.c.terminate_instance_in_auto_scaling_group(InstanceId=instance_id,

@@ -131,7 +131,7 @@ class Controller:
             attempt(f"disable {name}", lambda n=name: self.koji.disable(n))
         for term in plan.terminate:
             log.info("terminate %s (%s), decrement %s", term.instance_id, term.slot, term.decrement)
-            attempt(f"terminate {term.instance_id}", lambda t=term: self.asg.terminate(t.instance_id, t.decrement))
+            attempt(f"terminate {term.instance_id}", lambda t=term: self._terminate(t, group_of[by_id[t.instance_id].arch]))
         for iid in plan.complete_terminate:
             attempt(f"complete drain hook {iid}", lambda i=by_id[iid]: self.asg.complete_hook(
                 group_of[i.arch], TERMINATE_HOOK, i.id, "CONTINUE"))
@@ -144,6 +144,10 @@ class Controller:
             s.metrics_namespace, plan.metrics,
             datetime.datetime.fromtimestamp(state.now, tz=datetime.timezone.utc)))
         return errors
+
+    def _terminate(self, term: decide.Termination, group: str) -> None:
+        self.asg.unprotect(group, term.instance_id)
+        self.asg.terminate(term.instance_id, term.decrement)
 
     def _register(self, reg: decide.Registration, group: str) -> None:
         s = self.settings

@@ -68,6 +68,9 @@ def test_overlapping_calls_behave_alike(port):
     assert _view(asg)["suspended"] == ["AZRebalance"]
     (g,) = asg.describe_groups([NAME])
     victim = g["Instances"][0]["InstanceId"]
+    asg.unprotect(NAME, victim)
+    (g,) = asg.describe_groups([NAME])
+    assert [i["ProtectedFromScaleIn"] for i in g["Instances"] if i["InstanceId"] == victim] == [False]
     asg.terminate(victim, decrement=True)
     settle()
     (g,) = asg.describe_groups([NAME])

@@ -169,6 +169,13 @@ class FakeAutoScaling:
             raise ValidationError(f"New SetDesiredCapacity value {desired} is below min value {g.min_size} for the AutoScalingGroup.")
         g.desired = desired
 
+    def unprotect(self, group: str, instance_id: str) -> None:
+        self.calls.append("SetInstanceProtection")
+        g = self.groups[group]
+        if instance_id not in g.instances:
+            raise ValidationError(f"The instance {instance_id} is not part of Auto Scaling group {group}.")
+        g.instances[instance_id].protected = False
+
     def terminate(self, instance_id: str, decrement: bool) -> None:
         self.calls.append("TerminateInstanceInAutoScalingGroup")
         g = self._group_of(instance_id)
