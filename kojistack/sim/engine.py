@@ -309,6 +309,11 @@ class Engine:
                     queued[arch] += 1
                     if self.live_count(arch) >= self.max_size:
                         t.capped = True
+        hub_host = self.hub.hosts[HUB_HOST]
+        if len(hub_host.tasks) >= hub_host.maxjobs:      # parents queued now wait for the light channel
+            for t in self.hub.free:
+                if t.channel not in BUILDER_CHANNELS:
+                    t.capped = True
         builders = {a: sum(1 for i in self.live(a) if i.lifecycle == "InService") for a in ARCHES}
         booting = {a: sum(1 for i in self.live(a) if i.lifecycle.startswith("Pending")) for a in ARCHES}
         self.rec.samples.append(Sample(self.now, queued, running, builders, booting, parents))

@@ -44,6 +44,7 @@ class Result:
     makespan_s: float
     peak_builders: dict
     unfinished: int
+    light_full_share: float             # share of parents that waited while the hub's kojid was full
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +95,8 @@ def summarise(fleet: str, rec: Record, capacity: float, hours: dict[str, float] 
         utilisation=used / paid_capacity_s if paid_capacity_s else 0.0,
         makespan_s=rec.last_close_s, peak_builders=peak,
         unfinished=sum(1 for t in rec.tasks if t.state != CLOSED),
+        light_full_share=(sum(1 for t in rec.tasks if t.channel not in BUILDER_CHANNELS and t.capped)
+                          / len(parents)) if parents else 0.0,
     )
 
 

@@ -72,10 +72,14 @@ def render_text(cmp: Comparison) -> str:
         lines.append("fixed fleets (x86/arm): " + ", ".join(
             f"{k} {v['x86_64']}/{v['aarch64']}" for k, v in cmp.sizes.items()))
     ctl = cmp.result("controller")
-    if ctl.parent_p95_wait_s > wait_bound_s(cmp):
-        lines.append(f"warning: build parents waited {ctl.parent_p95_wait_s:.0f} s (p95) for the light channel "
-                     f"(hub kojid capacity {cmp.cfg.light_capacity:g}, maxjobs {cmp.cfg.light_maxjobs}): it limits "
-                     "builds in flight, so builder figures describe a fleet fed below demand")
+    if ctl.parent_p95_wait_s > wait_bound_s(cmp) and ctl.light_full_share >= 0.1:
+        lines.append(f"warning: build parents waited {ctl.parent_p95_wait_s:.0f} s (p95) for the light channel: "
+                     f"{ctl.light_full_share:.0%} of them waited while the hub's kojid (capacity "
+                     f"{cmp.cfg.light_capacity:g}, maxjobs {cmp.cfg.light_maxjobs}) was full, so builds in flight "
+                     "were capped and builder figures describe a fleet fed below demand")
+    elif ctl.parent_p95_wait_s > wait_bound_s(cmp):
+        lines.append(f"note: build parents waited {ctl.parent_p95_wait_s:.0f} s (p95): the scheduler looks at "
+                     "1,000 FREE tasks per run, children (priority 19) before parents (20)")
     unfinished = [r for r in cmp.results if r.unfinished]
     for r in unfinished:
         lines.append(f"warning: {r.fleet}: {r.unfinished} task(s) never finished (unservable arch or time limit)")
