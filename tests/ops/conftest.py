@@ -120,10 +120,20 @@ def no_aws_credentials(aws_env, monkeypatch):
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 
+_IMAGES: dict[str, str] = {}
+
+
+def moto_image(aws) -> str:
+    """An AMI id moto knows (its preloaded images survive a reset; looked up once: the listing is slow)."""
+    if "id" not in _IMAGES:
+        _IMAGES["id"] = aws("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    return _IMAGES["id"]
+
+
 def make_group(aws, name: str, size: int, tags: dict[str, str] | None = None) -> list[str]:
     """An auto scaling group of `size` moto instances; returns their ids."""
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = moto_image(aws)
     lt_name = f"lt-{name}"
     try:
         ec2.create_launch_template(LaunchTemplateName=lt_name,

@@ -10,6 +10,7 @@ from pathlib import Path
 import koji
 import pytest
 
+from .conftest import moto_image
 from .moto_transform import for_moto
 from .pki import credentials
 
@@ -25,7 +26,7 @@ def generated(aws, tmp_path):
         if res["Type"] == "AWS::SecretsManager::Secret":
             value = credentials() if name == "AdminCredentialsSecret" else {"placeholder": True}
             arns[name] = secrets.create_secret(Name=f"koji-{name}", SecretString=json.dumps(value))["ARN"]
-    ami = aws("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ami = moto_image(aws)
     params = {"AccessCidr": "203.0.113.0/24", "ImageIdX8664": ami, "ImageIdAarch64": ami}
     path = tmp_path / "kojistack-for-moto.json"
     path.write_text(json.dumps(for_moto(template, params, arns), indent=1, sort_keys=True))
