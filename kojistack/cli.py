@@ -89,7 +89,7 @@ def generate(out_dir: Path, **flags) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def lint(paths: tuple[Path, ...]) -> None:
     """Run cfn-lint (pinned, in-process, informational rules on, four regions) over the templates."""
     from .checks.lint import lint_files

@@ -20,7 +20,7 @@ from awacs import kms as akms
 from awacs import secretsmanager as asm
 from awacs import ssm as assm
 from awacs.aws import (Allow, Condition, ForAllValuesStringEquals, PolicyDocument, Principal, Statement,
-                       StringEquals)
+                       StringEquals, StringLike)
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere import iam
@@ -33,6 +33,8 @@ from .secrets import Secrets
 
 SSM_CORE = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 CSR_TAG = "kojistack:csr-sha256"
+SLOT_TAG = "kojistack:slot"  # controller.decide.TAG_SLOT
+DRAIN_TAG = "kojistack:drain-started"  # controller.decide.TAG_DRAIN_STARTED
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                   Resource=[Ref(s) for s in secrets.hub_written()]),
         Statement(Sid="ManagePerUserSecrets", Effect=Allow,
                   Action=[asm.CreateSecret, asm.PutSecretValue, asm.GetSecretValue, asm.DescribeSecret,
-                          asm.TagResource],
+                          asm.TagResource, asm.DeleteSecret, asm.RestoreSecret],
                   Resource=[_arn("secretsmanager", "secret:" + ids.USER_SECRET_PREFIX + "*")]),
         Statement(Sid="UseTheStackKey", Effect=Allow,
                   Action=[akms.Decrypt, akms.GenerateDataKey, akms.DescribeKey], Resource=[GetAtt(key, "Arn")]),
@@ -102,8 +104,16 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                   Action=[aas.DescribeAutoScalingGroups, aas.DescribeAutoScalingInstances,
                           aas.DescribeScalingActivities,
                           aas.DescribeLifecycleHooks, aec2.DescribeInstances,
+                          aec2.DescribeInstanceTypes, aec2.DescribeLaunchTemplateVersions,
                           aelb.DescribeTargetHealth],
                   Resource=["*"]),
+        Statement(Sid="ControllerTagsOnlyBuildersOfThisStack", Effect=Allow, Action=[aec2.CreateTags],
+                  Resource=[_arn("ec2", "instance/*")],
+                  Condition=Condition([
+                      StringLike("aws:ResourceTag/aws:autoscaling:groupName",
+                                 Sub(ids.builder_group_name("*"))),
+                      ForAllValuesStringEquals("aws:TagKeys", [SLOT_TAG, DRAIN_TAG]),
+                  ])),
         Statement(Sid="PutMetricDataOnlyInTheStackNamespace", Effect=Allow, Action=[acw.PutMetricData],
                   Resource=["*"],
                   Condition=Condition(StringEquals("cloudwatch:namespace", Sub(ids.METRICS_NAMESPACE)))),
@@ -136,7 +146,8 @@ def _builder_statements(cfg: Config) -> list[Statement]:
         _signal_and_payload(),
         Statement(Sid="ReadStackCaAndOwnCertificate", Effect=Allow, Action=[assm.GetParameter],
                   Resource=[ssm_arn("/ca.pem"), ssm_arn("/cert/*")]),
-        Statement(Sid="HandInCsr", Effect=Allow, Action=[assm.PutParameter], Resource=[ssm_arn("/csr/*")]),
+        Statement(Sid="HandInCsrAndFailureRecord", Effect=Allow, Action=[assm.PutParameter],
+                  Resource=[ssm_arn("/csr/*"), ssm_arn("/bootstrap/*")]),
         Statement(Sid="TagOnlyItselfWithItsKeyHash", Effect=Allow, Action=[aec2.CreateTags],
                   Resource=[_arn("ec2", "instance/*")],
                   Condition=Condition([

@@ -16,6 +16,8 @@ from ..config import Config
 from ..ids import arch_title
 
 BUILDER_MIN_VALUES = ("0", "1", "2", "4")
+DB_STORAGE_VALUES = ("20", "50", "100", "200", "500", "1000")
+DB_MAX_STORAGE_VALUES = ("40", "100", "200", "500", "1000", "2000", "4000")
 BUILDER_MAX_VALUES = ("0", "1", "2", "4", "8", "12", "16", "20", "30", "40", "50")
 DB_CLASSES = ("db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large", "db.m7g.xlarge",
               "db.m7g.2xlarge", "db.r7g.large", "db.r7g.xlarge")
@@ -110,7 +112,8 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
             Description=f"Exactly {cfg.availability_zones} private subnets of that VPC, one per AZ, in the "
                         "same AZ order (hub, builders, database, file system).")
     add(net, "Allowed client CIDR", "AccessCidr", Type="String",
-        AllowedPattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$",
+        AllowedPattern=r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+                       r"/([0-9]|[12][0-9]|3[0-2])$",
         ConstraintDescription="an IPv4 CIDR block like 203.0.113.0/24",
         Description="Who may reach the hub and web UI on port 443 through the public load balancer.")
 
@@ -183,10 +186,11 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
     add(d, "Database instance class", "DbInstanceClass", Type="String", Default="db.t4g.small",
         AllowedValues=list(DB_CLASSES), ConstraintDescription="one of the listed classes",
         Description="RDS PostgreSQL class; the hub sizes httpd's threads from its max_connections.")
-    add(d, "Storage (GiB)", "DbAllocatedStorageGiB", Type="Number", Default="20", MinValue=20,
-        MaxValue=1000, ConstraintDescription="20 to 1000 GiB", Description="Initial database storage.")
+    add(d, "Storage (GiB)", "DbAllocatedStorageGiB", Type="Number", Default="20",
+        AllowedValues=list(DB_STORAGE_VALUES), ConstraintDescription="one of the listed sizes",
+        Description="Initial database storage.")
     add(d, "Storage autoscaling limit (GiB)", "DbMaxAllocatedStorageGiB", Type="Number", Default="200",
-        MinValue=40, MaxValue=4000, ConstraintDescription="40 to 4000 GiB",
+        AllowedValues=list(DB_MAX_STORAGE_VALUES), ConstraintDescription="one of the listed sizes, above the storage",
         Description="Storage autoscaling grows the database up to this size.")
     add(d, "Backup retention (days)", "DbBackupRetentionDays", Type="Number", Default="7",
         AllowedValues=["7", "14", "21", "35"], ConstraintDescription="one of 7, 14, 21, 35",
@@ -277,6 +281,22 @@ def _add_rules(t: Template, cfg: Config, variant: str, P: dict[str, Parameter]) 
         ]},
         "AssertDescription": "RestoreCaSecretArn needs RestoreKeyArn (the retained key that encrypts it)",
     }]}
+    rules["RestoreBuilderCaNeedsCaAndKey"] = {"Assertions": [{
+        "Assert": {"Fn::Or": [
+            {"Fn::Equals": [{"Ref": "RestoreBuilderCaSecretArn"}, ""]},
+            {"Fn::And": [{"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreCaSecretArn"}, ""]}]},
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreKeyArn"}, ""]}]}]},
+        ]},
+        "AssertDescription": "RestoreBuilderCaSecretArn needs RestoreCaSecretArn and RestoreKeyArn of the same stack",
+    }]}
+    rules["DbStorageLimitAboveSize"] = {"Assertions": [{
+        "Assert": {"Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "DbAllocatedStorageGiB"}, size]}]},
+            {"Fn::Not": [{"Fn::Contains": [[m for m in DB_MAX_STORAGE_VALUES if int(m) <= int(size)],
+                                           {"Ref": "DbMaxAllocatedStorageGiB"}]}]},
+        ]},
+        "AssertDescription": "DbMaxAllocatedStorageGiB must be larger than DbAllocatedStorageGiB",
+    } for size in DB_STORAGE_VALUES if any(int(m) <= int(size) for m in DB_MAX_STORAGE_VALUES)]}
     if variant == "existing":
         rules["SubnetsInVpc"] = {"Assertions": [
             {"Assert": {"Fn::EachMemberEquals": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]},
