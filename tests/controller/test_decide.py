@@ -288,3 +288,24 @@ def test_slot_of_a_dead_builder_is_reused_and_not_disabled_in_the_same_loop():
     assert [r.slot for r in p.register] == ["x86-64-01"]
     assert p.free_tasks == (1,) and p.complete_terminate == (dead.id,)
     assert "x86-64-01" not in p.disable_hosts
+
+
+def test_out_of_date_builder_at_min_size_is_replaced_not_removed():
+    old = inst(1, up_to_date=False)
+    g = group(lo=1, desired=1)
+    p = d.plan(obs(hosts=[host("x86-64-01")], instances=[old], groups=[g]), POLICY)
+    assert p.start_drain == (old,)
+    p = d.plan(obs(hosts=[host("x86-64-01", enabled=False)], instances=[replace(old, drain_started=NOW)], groups=[g]),
+               POLICY)
+    assert p.terminate == (d.Termination(old.id, "x86-64-01", False),)  # no decrement: the group replaces it
+
+
+def test_metrics_per_arch():
+    g = replace(group(desired=2), launch_failures=3)
+    state = obs([task(1), task(2, state=OPEN, host_name="x86-64-01", weight=2.5)], [host("x86-64-01")],
+                [inst(1), inst(2, drain_started=NOW - 5)], [g])
+    m = {(x.name, x.arch): x.value for x in d.plan(state, POLICY).metrics}
+    assert m[("QueuedTaskWeight", "x86_64")] == 1.0 and m[("RunningTaskWeight", "x86_64")] == 2.5
+    assert m[("BuildersInService", "x86_64")] == 1.0 and m[("BuildersDraining", "x86_64")] == 1.0
+    assert m[("LaunchFailures", "x86_64")] == 3.0 and m[("DesiredBuilders", "x86_64")] == 2.0
+    assert {name for name, _ in m} == set(d.METRIC_NAMES) - {"UnservableTaskWeight"}
