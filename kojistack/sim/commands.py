@@ -10,6 +10,10 @@ import click
 
 from kojistack.errors import OperationError, UserError
 
+from .engine import SimConfig
+
+_D = SimConfig()       # the defaults follow the shipped stack; change them there, in one place
+
 
 def _since(value: str) -> float:
     """An ISO date or date-time (UTC unless it says otherwise) as seconds since the epoch."""
@@ -28,24 +32,24 @@ def _since(value: str) -> float:
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Replay a task trace written by `kojistack trace`.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Workload and spot seed.")
-@click.option("--period", type=float, default=20.0, show_default=True, help="Controller loop period, s.")
-@click.option("--boot", type=float, default=80.0, show_default=True,
+@click.option("--period", type=float, default=_D.period_s, show_default=True, help="Controller loop period, s.")
+@click.option("--boot", type=float, default=_D.boot_s, show_default=True,
               help="Launch to CSR handed over (EC2 start, OS boot, cloud-init, key), s.")
-@click.option("--packages", type=float, default=90.0, show_default=True,
+@click.option("--packages", type=float, default=_D.packages_s, show_default=True,
               help="CSR handed over to packages installed (runs while the controller registers), s.")
-@click.option("--start", "start_s", type=float, default=15.0, show_default=True,
+@click.option("--start", "start_s", type=float, default=_D.start_s, show_default=True,
               help="Registered and installed to kojid's first poll, s.")
-@click.option("--idle", type=float, default=600.0, show_default=True, help="Scale-in idle time, s.")
-@click.option("--headroom", type=float, default=0.0, show_default=True, help="Headroom task weight per arch.")
-@click.option("--min", "min_size", type=int, default=0, show_default=True, help="Group min size per arch.")
+@click.option("--idle", type=float, default=_D.idle_s, show_default=True, help="Scale-in idle time, s.")
+@click.option("--headroom", type=float, default=_D.headroom_weight, show_default=True, help="Headroom task weight per arch.")
+@click.option("--min", "min_size", type=int, default=_D.min_size, show_default=True, help="Group min size per arch.")
 @click.option("--max", "max_size", type=int, default=None,
               help="Group max size per arch (default: the workload's, 50).")
-@click.option("--vcpus", type=int, default=8, show_default=True, help="vCPUs per builder (capacity).")
-@click.option("--spot-rate", type=float, default=0.0, show_default=True,
+@click.option("--vcpus", type=int, default=_D.vcpus, show_default=True, help="vCPUs per builder (capacity).")
+@click.option("--spot-rate", type=float, default=_D.spot_rate_per_hour, show_default=True,
               help="Spot interruptions per builder-hour.")
-@click.option("--light-capacity", type=float, default=2.0, show_default=True,
+@click.option("--light-capacity", type=float, default=_D.light_capacity, show_default=True,
               help="Capacity of the hub's kojid that serves the light channel.")
-@click.option("--light-maxjobs", type=int, default=2, show_default=True,
+@click.option("--light-maxjobs", type=int, default=_D.light_maxjobs, show_default=True,
               help="maxjobs of the hub's kojid (waiting parents count).")
 @click.option("--no-reference", is_flag=True, help="Run the controller only (no oracle or fixed fleets).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -54,7 +58,6 @@ def _since(value: str) -> float:
 def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, headroom, min_size, max_size, vcpus,
              spot_rate, light_capacity, light_maxjobs, no_reference, plot_path, as_json) -> None:
     """Simulate the Koji queue and the builder fleet, driven by the controller's own decisions."""
-    from .engine import SimConfig
     from .report import render_text, to_json
     from .run import simulate as run_simulation
     from .trace import TraceError, load_trace
