@@ -40,7 +40,8 @@ def _since(value: str) -> float:
 @click.option("--start", "start_s", type=float, default=_D.start_s, show_default=True,
               help="Registered and installed to kojid's first poll, s.")
 @click.option("--idle", type=float, default=_D.idle_s, show_default=True, help="Scale-in idle time, s.")
-@click.option("--headroom", type=float, default=_D.headroom_weight, show_default=True, help="Headroom task weight per arch.")
+@click.option("--headroom", type=float, default=_D.headroom_weight, show_default=True,
+              help="Headroom task weight per arch.")
 @click.option("--min", "min_size", type=int, default=_D.min_size, show_default=True, help="Group min size per arch.")
 @click.option("--max", "max_size", type=int, default=None,
               help="Group max size per arch (default: the workload's, 50).")
@@ -86,7 +87,8 @@ def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, 
         wl = make_workload(workload, seed)
     if min_size > (max_size if max_size is not None else wl.max_per_arch):
         raise UserError(f"--min {min_size} is above the max {max_size or wl.max_per_arch}")
-    cfg = SimConfig(period_s=period, boot_s=boot, packages_s=packages, start_s=start_s, vcpus=vcpus, light_capacity=light_capacity,
+    cfg = SimConfig(period_s=period, boot_s=boot, packages_s=packages, start_s=start_s, vcpus=vcpus,
+                    light_capacity=light_capacity,
                     light_maxjobs=light_maxjobs, spot_rate_per_hour=spot_rate, min_size=min_size,
                     max_size=max_size, idle_s=idle, headroom_weight=headroom, seed=seed)
     cmp = run_simulation(wl, cfg, references=not no_reference)
