@@ -118,6 +118,12 @@ def test_out_under_a_file_is_rejected(out):
     _expect_rejected(["generate", "--out", str(blocker / "sub")], ["--out", "cannot write"], out)
 
 
+def test_out_on_a_read_only_file_system_is_rejected(out):
+    """/sys refuses new entries even to root (the tests may run as root, where chmod would not stop a write)."""
+    _expect_rejected(["generate", "--out", "/sys/kojistack-templates"], ["--out", "cannot write"], out)
+    assert not Path("/sys/kojistack-templates").exists()
+
+
 def test_out_that_is_a_file_is_rejected(out):
     _expect_rejected(["generate", "--out", str(out / "kojistack.json")], ["--out", "cannot write"], out)
 
