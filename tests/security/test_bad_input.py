@@ -137,9 +137,6 @@ def test_a_good_config_writes(tmp_path):
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["kojistack-existing-vpc.json", "kojistack.json"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.lint reads a missing path and crashes (FileNotFoundError, exit 1): "
-                   "lead fix: @click.argument('paths', ..., type=click.Path(exists=True, dir_okay=False, "
-                   "path_type=Path))")
 def test_lint_of_a_missing_template_is_rejected(out):
     _expect_rejected(["lint", str(out / "missing.json")], ["missing.json", "does not exist"], out)
 
@@ -187,8 +184,6 @@ def test_allowed_pattern_sample(templates, name, value, ok):
     assert pattern_accepts(_patterns(templates)[name], value) is ok, f"{name}={value!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="AccessCidr's octets are [0-9]{1,3}: 999.1.1.1/8 passes the console and fails "
-                   "later in EC2. Lead fix in parameters.py: octet (25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])")
 def test_access_cidr_rejects_impossible_octets(templates):
     assert not pattern_accepts(_patterns(templates)["AccessCidr"], "999.1.1.1/8")
 
@@ -231,16 +226,12 @@ def test_restore_ca_needs_its_key(templates):
         assert failing_rules(t, {}) == []
 
 
-@pytest.mark.xfail(strict=True, reason="no Rule ties RestoreBuilderCaSecretArn to RestoreCaSecretArn and RestoreKeyArn: "
-                   "the hub then fails at boot, after ~15 minutes (lead: rule RestoreBuilderCaNeedsCaAndKey)")
 def test_restore_builder_ca_needs_the_ca_and_its_key(templates):
     for t in templates.values():
         assert failing_rules(t, {"RestoreBuilderCaSecretArn": BCA})
         assert failing_rules(t, {"RestoreBuilderCaSecretArn": BCA, "RestoreKeyArn": KEY})
 
 
-@pytest.mark.xfail(strict=True, reason="no Rule keeps DbMaxAllocatedStorageGiB above DbAllocatedStorageGiB: RDS rejects "
-                   "it mid-create (lead: rule DbStorageLimitAboveSize over the small AllowedValues sets)")
 def test_db_storage_limit_above_size(templates):
     for t in templates.values():
         assert failing_rules(t, {"DbAllocatedStorageGiB": "1000", "DbMaxAllocatedStorageGiB": "40"})

@@ -95,13 +95,7 @@ def test_the_scanner_agrees_with_the_controllers_own_list_of_calls():
     assert found == {action for action, _ in API_CALLS}
 
 
-PENDING_LEAD_PATCH = pytest.mark.xfail(strict=True, reason=(
-    "HubRole lacks ec2:DescribeInstanceTypes, ec2:DescribeLaunchTemplateVersions, ec2:CreateTags (controller) "
-    "and secretsmanager:DeleteSecret, RestoreSecret (kojistack-user revoke): "
-    "/tmp/lead-patches/iam-actions-the-code-calls.diff"))
-
-
-@pytest.mark.parametrize("role", [pytest.param("HubRole", marks=PENDING_LEAD_PATCH), "BuilderRole"])
+@pytest.mark.parametrize("role", ["HubRole", "BuilderRole"])
 def test_every_aws_call_of_the_instance_code_is_granted(grants, role):
     granted = {g.action for g in grants if g.who == role}
     used = role_calls(role)
