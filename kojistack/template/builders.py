@@ -30,7 +30,7 @@ from .security import SecurityGroups
 from .userdata import BootContext, render, stack_env, to_user_data
 
 BUILDER_USER_DATA = "builder/user-data.yaml.j2"
-REGISTER_HEARTBEAT = 900  # the controller registers within a few periods; ABANDON after 15 min
+REGISTER_HEARTBEAT = 1200  # the builder waits up to 840 s for its certificate; ABANDON after 20 min
 DRAIN_HEARTBEAT = 3600  # the controller heartbeats while a build finishes (max 7200 per heartbeat)
 BOOT_TIMEOUT = "PT30M"
 

@@ -16,9 +16,13 @@ CONTROLLER_METRICS = (
     ("QueuedTaskWeight", "Queued task weight"),
     ("RunningTaskWeight", "Running task weight"),
     ("BuildersInService", "Builders in service"),
-    ("UnservableTasks", "Tasks no group can serve"),
+    ("BuildersDraining", "Builders draining"),
+    ("DesiredBuilders", "Desired builders"),
     ("LaunchFailures", "Failed launches (quota, spot)"),
 )
+# Per task arch (any arch, e.g. ppc64le or noarch), so found by SEARCH rather than listed.
+UNSERVABLE = ("SEARCH('{" + ids.METRICS_NAMESPACE + ",Arch} MetricName=\"UnservableTaskWeight\"', "
+              "'Maximum', 60)")
 
 
 def _widget(title: str, metrics: list, x: int, y: int) -> dict:
@@ -32,6 +36,9 @@ def dashboard_body(cfg: Config) -> str:
     for i, (metric, title) in enumerate(CONTROLLER_METRICS):
         series = [[ids.METRICS_NAMESPACE, metric, "Arch", arch] for arch in cfg.arches]
         widgets.append(_widget(title, series, 12 * (i % 2), 6 * (i // 2)))
+    widgets.append(_widget("Unservable task weight (no group serves the arch)",
+                           [[{"expression": UNSERVABLE, "id": "unservable", "label": "by task arch"}]],
+                           12 * (len(widgets) % 2), 6 * (len(widgets) // 2)))
     groups = [["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", ids.builder_group_name(a)]
               for a in cfg.arches]
     groups.append(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", ids.HUB_GROUP_NAME])

@@ -154,7 +154,8 @@ def _builder_statements(cfg: Config) -> list[Statement]:
                       StringEquals("aws:ARN", "${ec2:SourceInstanceARN}"),
                       ForAllValuesStringEquals("aws:TagKeys", [CSR_TAG]),
                   ])),
-        Statement(Sid="AbandonItsOwnFailedLaunch", Effect=Allow, Action=[aas.CompleteLifecycleAction],
+        Statement(Sid="AbandonItsOwnFailedLaunch", Effect=Allow,
+                  Action=[aas.CompleteLifecycleAction, aas.SetInstanceHealth],
                   Resource=[group_arn(ids.builder_group_name(a)) for a in cfg.arches]),
     ]
 

@@ -167,9 +167,10 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         add(b, f"{arch} builders, maximum", max_param(arch), Type="Number", Default="8",
             AllowedValues=list(BUILDER_MAX_VALUES), ConstraintDescription="one of the listed sizes, at least the minimum",
             Description=f"Most {arch} builders the controller may run (0 switches the arch off).")
-    add(b, "On-demand base", "BuilderOnDemandBase", Type="Number", Default="0",
+    add(b, "On-demand base", "BuilderOnDemandBase", Type="Number", Default="1",
         AllowedValues=["0", "1", "2", "4"], ConstraintDescription="one of 0, 1, 2, 4",
-        Description="Builders per group that are always on-demand, before any spot.")
+        Description="Builders per group that are always on-demand, before any spot (at least 1 keeps "
+                    "builds running when spot capacity is short).")
     if cfg.spot:
         add(b, "On-demand percentage above base", "BuilderOnDemandPercentage", Type="Number", Default="0",
             AllowedValues=["0", "25", "50", "75", "100"], ConstraintDescription="one of 0, 25, 50, 75, 100",
