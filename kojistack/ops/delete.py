@@ -143,8 +143,11 @@ def _allow_database_deletion(aws: Aws, resources: Mapping[str, Mapping[str, str]
     db = resources.get(ids.DATABASE, {}).get("id")
     if not db or not _db_gib(aws, db)[1]:
         return
+    rds = aws.client("rds")
     with aws_errors(f"turning off deletion protection of database {db}"):
-        aws.client("rds").modify_db_instance(DBInstanceIdentifier=db, DeletionProtection=False, ApplyImmediately=True)
+        rds.modify_db_instance(DBInstanceIdentifier=db, DeletionProtection=False, ApplyImmediately=True)
+        rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=db,
+                                                     WaiterConfig={"Delay": 15, "MaxAttempts": 40})
     echo(f"database {db}: deletion protection off (CloudFormation takes a final snapshot)")
 
 

@@ -50,6 +50,8 @@ def s3_url(aws: Aws, bucket: str, key: str) -> str:
     if aws.endpoint_override:
         return f"{aws.endpoint_override.rstrip('/')}/{bucket}/{quoted}"
     suffix = "amazonaws.com.cn" if aws.region.startswith("cn-") else "amazonaws.com"
+    if "." in bucket:  # a dotted name does not match S3's wildcard certificate: path style
+        return f"https://s3.{aws.region}.{suffix}/{bucket}/{quoted}"
     return f"https://{bucket}.s3.{aws.region}.{suffix}/{quoted}"
 
 

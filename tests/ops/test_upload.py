@@ -105,3 +105,16 @@ def test_upload_without_templates(run, aws, tmp_path):
     result = run("upload", "--bucket", "bucket-two", "--templates", str(tmp_path / "nothing"))
     assert result.exit_code == 2
     assert "no templates in" in result.stderr
+
+
+def test_s3_urls_on_aws(monkeypatch):
+    import boto3 as _boto3
+
+    from kojistack.ops.session import Aws
+    from kojistack.ops.upload import s3_url
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws = Aws(_boto3.Session(region_name="eu-west-1"), "eu-west-1")
+    assert s3_url(aws, "koji-tpl", "kojistack/latest/kojistack.json") == \
+        "https://koji-tpl.s3.eu-west-1.amazonaws.com/kojistack/latest/kojistack.json"
+    assert s3_url(aws, "koji.example.com", "a b.json") == "https://s3.eu-west-1.amazonaws.com/koji.example.com/a%20b.json"
