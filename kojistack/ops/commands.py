@@ -93,10 +93,29 @@ def deploy(aws: Aws, stack_name: str, template: Path | None, config_path: Path |
 
     request = DeployRequest(stack_name, template or default_template(config_path), launch.parse_params(params),
                             bucket, yes, disable_rollback, poll_seconds)
-    final = run_deploy(aws, request, click.echo, lambda q: click.confirm(q, default=False, err=True))
+    echo, status_line = live_output()
+    final = run_deploy(aws, request, echo, lambda q: click.confirm(q, default=False, err=True),
+                       status_line=status_line)
     click.echo(f"stack {stack_name}: {final['StackStatus']}")
     for line in format_outputs(final):
         click.echo(f"  {line}")
+
+
+def live_output():
+    """(echo, status_line): on a terminal a transient last line says what is still in progress."""
+    import sys
+
+    if not sys.stdout.isatty():
+        return click.echo, None
+    width = 100
+
+    def echo(text: str) -> None:
+        click.echo("\r" + " " * width + "\r" + text)
+
+    def status_line(text: str) -> None:
+        click.echo("\r" + text[:width].ljust(width), nl=False)
+
+    return echo, status_line
 
 
 def default_template(config_path: Path | None) -> Path:

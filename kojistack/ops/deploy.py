@@ -109,7 +109,7 @@ def _wait_for_change_set(aws: Aws, change_set_id: str, req: DeployRequest,
 
 
 def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[str], bool],
-           sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+           sleep: Callable[[float], None] = time.sleep, status_line: events.Echo | None = None) -> dict[str, Any]:
     """Create or update the stack; return its final description. Raises on refusal or failure."""
     check_stack_name(req.stack_name)
     body, template = load_template(req.template)
@@ -161,7 +161,7 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
             with aws_errors("deleting the change set"):
                 cfn.delete_change_set(ChangeSetName=created["Id"])
             raise UserError(f"deploy cancelled; nothing was changed (change set {name} deleted)")
-    follower = events.EventFollower(aws, created["StackId"], echo, total=len(changes))
+    follower = events.EventFollower(aws, created["StackId"], echo, total=len(changes), status_line=status_line)
     follower.mark_seen()
     try:
         with aws_errors(f"executing change set {name}"):

@@ -32,8 +32,10 @@ class EventFollower:
     stack_id: str
     echo: Echo
     total: int = 0
+    status_line: Echo | None = None  # on a terminal: a one-line "still waiting for ..." between events
     seen: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
+    running: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     def mark_seen(self) -> None:
@@ -57,10 +59,26 @@ class EventFollower:
         for event in fresh:
             self.seen.add(event["EventId"])
             status = event.get("ResourceStatus", "")
-            if event.get("ResourceType") != "AWS::CloudFormation::Stack" and status.endswith("_COMPLETE"):
-                self.done.add(event["LogicalResourceId"])
+            name = event["LogicalResourceId"]
+            if event.get("ResourceType") != "AWS::CloudFormation::Stack":
+                if status.endswith("_COMPLETE"):
+                    self.done.add(name)
+                if status.endswith("_IN_PROGRESS"):
+                    self.running[name] = status
+                else:
+                    self.running.pop(name, None)
             self.echo(self.format(event))
+        if self.status_line:
+            self.status_line(self.waiting())
         return fresh
+
+    def waiting(self) -> str:
+        """`mm:ss waiting for A, B (+3 more)`: what is still in progress."""
+        elapsed = int(time.monotonic() - self.started)
+        names = sorted(self.running)
+        more = f" (+{len(names) - 3} more)" if len(names) > 3 else ""
+        what = ", ".join(names[:3]) + more if names else "CloudFormation"
+        return f"{elapsed // 60:02d}:{elapsed % 60:02d} waiting for {what}"
 
     def format(self, event: dict[str, Any]) -> str:
         elapsed = int(time.monotonic() - self.started)

@@ -183,3 +183,36 @@ def test_bad_config_is_a_user_error(run, aws, tmp_path, monkeypatch):
     result = run("deploy", "--stack-name", "koji")
     assert result.exit_code == 2
     assert "vpc" in result.stderr and "sideways" in result.stderr
+
+
+def test_waiting_line_names_what_is_in_progress():
+    follower = events.EventFollower(None, "stack-id", lambda _text: None)  # type: ignore[arg-type]
+    follower.running = {"HubGroup": "CREATE_IN_PROGRESS", "Database": "CREATE_IN_PROGRESS"}
+    assert follower.waiting().endswith("waiting for Database, HubGroup")
+    follower.running.update({f"R{i}": "CREATE_IN_PROGRESS" for i in range(3)})
+    assert follower.waiting().endswith("waiting for Database, HubGroup, R0 (+2 more)")
+
+
+def test_a_terminal_gets_the_live_waiting_line(aws, aws_env):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "kojistack", *deploy_args("koji", FIXTURE)],
+                            stdin=subprocess.DEVNULL, stdout=follower_fd, stderr=follower_fd, env=dict(os.environ))
+    os.close(follower_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait() == 0
+    text = b"".join(chunks).decode()
+    assert "waiting for CloudFormation" in text and "\r" in text
+    assert "stack koji: CREATE_COMPLETE" in text
