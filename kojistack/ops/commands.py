@@ -212,8 +212,9 @@ def delete(aws: Aws, stack: str, yes: bool, skip_drain: bool, drain_timeout: flo
     """Drain the builders, then delete the stack after listing what is retained and its cost."""
     from .delete import delete as run_delete
 
-    run_delete(aws, stack, click.echo, lambda q: click.confirm(q, default=False, err=True), yes, skip_drain,
-               drain_timeout, poll_seconds)
+    echo, status_line = live_output()
+    run_delete(aws, stack, echo, lambda q: click.confirm(q, default=False, err=True), yes, skip_drain,
+               drain_timeout, poll_seconds, status_line=status_line)
 
 
 @click.command()

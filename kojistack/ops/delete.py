@@ -153,7 +153,7 @@ def _allow_database_deletion(aws: Aws, resources: Mapping[str, Mapping[str, str]
 
 def delete(aws: Aws, stack: str, echo: events.Echo, confirm: Callable[[str], bool], yes: bool = False,
            skip_drain: bool = False, drain_timeout: float = 3600, poll_seconds: float = 10,
-           sleep: Callable[[float], None] = time.sleep) -> list[Retained]:
+           sleep: Callable[[float], None] = time.sleep, status_line: events.Echo | None = None) -> list[Retained]:
     """Delete `stack` after showing what it keeps; returns the retained resources."""
     description = stackinfo.describe(aws, stack)
     if description["StackStatus"].endswith("_IN_PROGRESS"):
@@ -169,7 +169,7 @@ def delete(aws: Aws, stack: str, echo: events.Echo, confirm: Callable[[str], boo
     if not skip_drain:
         drain(aws, stack, echo, drain_timeout, poll_seconds, sleep)
     _allow_database_deletion(aws, stackinfo.physical_ids(aws, stack), echo)
-    follower = events.EventFollower(aws, description["StackId"], echo)
+    follower = events.EventFollower(aws, description["StackId"], echo, status_line=status_line)
     follower.mark_seen()
     with aws_errors(f"deleting stack {stack}"):
         aws.client("cloudformation").delete_stack(StackName=description["StackId"])
