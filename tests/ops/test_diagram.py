@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib.image
@@ -63,3 +64,11 @@ def test_edges_and_flows_from_references():
         "PublicLoadBalancer": "public", "PublicTargetGroup": "public", "PublicListener": "public",
         "Database": "data", "HubLaunchTemplate": "private", "HubGroup": "private", "HubRole": "global"}
     assert tier_of("NatGateway1", "AWS::EC2::NatGateway") == "public"
+
+
+def test_committed_diagram_shows_every_resource_of_the_committed_template():
+    svg = (ROOT / "docs" / "architecture.svg").read_text()
+    drawn = set(re.findall(r">([A-Za-z0-9]+)(?:  \[[^\]]*\])?\n?<", svg)) | set(re.findall(r">([A-Za-z0-9]+)[ \n<]", svg))
+    resources = json.loads((ROOT / "templates" / "kojistack.json").read_text())["Resources"]
+    missing = sorted(set(resources) - drawn)
+    assert not missing, f"docs/architecture.svg is stale (regenerate: kojistack diagram): {missing}"
