@@ -69,6 +69,16 @@ BAD_FLAGS = [
 ]
 
 
+# (id, drill command line, words): rejected by the command line before any AWS call
+BAD_DRILL_FLAGS = [
+    ("chaos-no-stack", ["chaos", "--dry-run"], ["--stack"]),
+    ("chaos-target", ["chaos", "--stack", "ks", "--target", "database"], ["--target", "hub", "builder", "random"]),
+    ("chaos-timeout-0", ["chaos", "--stack", "ks", "--timeout", "0"], ["--timeout", "1<=x<=180"]),
+    ("chaos-timeout-text", ["chaos", "--stack", "ks", "--timeout", "soon"], ["--timeout", "integer"]),
+    ("rotate-no-stack", ["rotate-admin-cert"], ["--stack"]),
+]
+
+
 def _snapshot(d: Path) -> dict[str, str]:
     return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(d.rglob("*")) if p.is_file()}
@@ -111,6 +121,11 @@ def test_bad_config_file_is_rejected(tmp_path, out, text, words):
 @pytest.mark.parametrize("flags,words", [c[1:] for c in BAD_FLAGS], ids=[c[0] for c in BAD_FLAGS])
 def test_bad_flag_is_rejected(out, flags, words):
     _expect_rejected(["generate", *flags, "--out", str(out)], words, out)
+
+
+@pytest.mark.parametrize("args,words", [c[1:] for c in BAD_DRILL_FLAGS], ids=[c[0] for c in BAD_DRILL_FLAGS])
+def test_bad_drill_flag_is_rejected(out, args, words):
+    _expect_rejected(args, words, out)
 
 
 def test_out_under_a_file_is_rejected(out):

@@ -225,3 +225,24 @@ def test_builder_recovery_follows_the_groups_desired_capacity(desired, in_servic
     victim = chaos.Victim("i-old", "builder", "ks-builders-x86_64", "us-east-1a")
     step = chaos.builder_step(OneGroup(desired, in_service), victim, {"i-old"})
     assert step.check()[0] is ok
+
+
+def test_koji_profile_reaches_the_hub_with_its_certificate(koji_hub, tmp_path, monkeypatch):
+    """--koji-profile reads a profile as `kojistack client-config` writes it (koji's own read_config)."""
+    hub, session = koji_hub
+    pki_dir = tmp_path  # TestPki.create wrote the CA and client certs here
+    conf = tmp_path / "home" / ".koji" / "config.d"
+    conf.mkdir(parents=True)
+    (conf / "ks.conf").write_text(f"[ks]\nserver = {hub.url}\nauthtype = ssl\n"
+                                  f"cert = {pki_dir / 'kojiadmin.pem'}\nserverca = {pki_dir / 'ca.pem'}\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    task = hub.seed_task("buildArch", arch="x86_64", channel="default", state=OPEN, host="x86-64-01")
+    tasks = chaos.koji_from_profile("ks")
+    assert tasks.open_tasks("x86-64-01") == [task]
+    assert tasks.open_tasks("x86-64-99") is None
+
+
+def test_unknown_koji_profile_is_a_user_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(UserError, match="--koji-profile nope"):
+        chaos.koji_from_profile("nope")
