@@ -5,7 +5,7 @@ Sections (about 30 s in all):
    builds (hub kojid capacity 200, maxjobs 200) - this measures the fleet policy;
 2. mass-rebuild with an unbounded light channel, so the fleet reaches its max (capped waits);
 3. the same with spot interruptions at 0.1 per builder-hour (restarts from scratch);
-4. steady with the hub's kojid as shipped (capacity 2, maxjobs 2), controller only.
+4. steady with the hub's kojid as shipped (capacity 20, maxjobs 50) and as first drafted (2, 2).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def print_table(seed: int = 1) -> None:
     runs += [
         ("mass-rebuild, light channel unbounded: the fleet reaches its max", "mass-rebuild", LIGHT_UNBOUNDED, True),
         ("mass-rebuild, light channel unbounded, spot 0.1 interruptions/builder-h", "mass-rebuild", SPOT, False),
-        ("steady, hub kojid as shipped (capacity 2, maxjobs 2)", "steady", BASE, False),
+        ("steady, hub kojid as shipped (capacity 20, maxjobs 50)", "steady", BASE, False),
+        ("steady, hub kojid as first drafted (capacity 2, maxjobs 2)", "steady",
+         dataclasses.replace(BASE, light_capacity=2.0, light_maxjobs=2), False),
     ]
     for title, name, cfg, refs in runs:
         start = time.perf_counter()

@@ -34,8 +34,8 @@ class SimConfig:
     start_s: float = 15.0               # registered and installed -> kojid's first poll
     vcpus: int = 8                      # one size per group: 2xlarge
     builder_maxjobs: int | None = None  # None: the vCPUs (cloud-init/builder/files/bin/kojistack-kojid-conf)
-    light_capacity: float = 2.0         # the hub's own kojid (docs/architecture.md)
-    light_maxjobs: int = 2              # cloud-init/hub/files/conf/kojid.conf.in
+    light_capacity: float = 20.0        # the hub's own kojid (cloud-init/hub/files/bin/kojistack-ready)
+    light_maxjobs: int = 50             # cloud-init/hub/files/conf/kojid.conf.in
     spot_rate_per_hour: float = 0.0     # interruptions per builder-hour
     spot_notice_s: float = 120.0        # EC2's two-minute warning; kojid is stopped at once
     min_size: int = 0

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from kojistack.sim.engine import SimConfig
+
 from .conftest import HUB_FILES, run
 
 KOJID_KEYS = set("""sleeptime maxjobs buildroot_basic_cleanup_delay buildroot_final_cleanup_delay
@@ -118,9 +120,11 @@ def test_web_secret_survives_kojiweb_interpolation(tmp_path: Path):
     assert web["WebCert"] == "/etc/kojistack/pki/kojiweb.pem"
 
 
-def test_hub_kojid_is_small_and_uses_the_internal_endpoint(tmp_path: Path):
+def test_hub_kojid_has_room_for_build_parents_and_uses_the_internal_endpoint(tmp_path: Path):
     kojid = parse(render("kojid.conf.in", tmp_path))["kojid"]
-    assert int(kojid["maxjobs"]) <= 4
+    assert int(kojid["maxjobs"]) == SimConfig().light_maxjobs >= 50  # waiting parents count (docs/simulator.md)
+    hub = parse(render("hub.conf.in", tmp_path), raw=True)["hub"]
+    assert int(hub["MaxRepoTasks"]) <= 4  # repo work stays small on the hub
     assert kojid["server"] == "https://koji-int.elb.amazonaws.com/kojihub"
     assert kojid["topurl"] == "https://koji-int.elb.amazonaws.com/kojifiles"
     assert kojid["cert"].endswith("kojihub-builder.pem")

@@ -65,9 +65,9 @@ def test_figures_do_not_depend_on_the_hash_seed():
 
 
 def test_a_throttling_light_channel_is_called_out():
+    small = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference",
+                                      "--light-capacity", "2", "--light-maxjobs", "2"])
     shipped = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference"])
-    sized = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference",
-                                      "--light-capacity", "20", "--light-maxjobs", "50"])
-    assert shipped.exit_code == 0 and sized.exit_code == 0
-    assert "warning: build parents waited" in shipped.stdout and "capacity 2, maxjobs 2" in shipped.stdout
-    assert "warning" not in sized.stdout
+    assert small.exit_code == 0 and shipped.exit_code == 0
+    assert "warning: build parents waited" in small.stdout and "capacity 2, maxjobs 2" in small.stdout
+    assert "warning" not in shipped.stdout
