@@ -51,7 +51,7 @@ def build_template(cfg: Config, variant: str = "new") -> Template:
     storage = add_storage(t, net, sgs, key, p)
     lbs = add_load_balancers(t, net, sgs)
     images = add_amis(t, cfg, key, p)
-    hub = add_hub(t, cfg, HubInputs(net, sgs, roles, lbs, db, storage, secrets, images, p))
+    hub = add_hub(t, cfg, HubInputs(net, sgs, roles, lbs, db, storage, secrets, images, key, p))
     for b in cfg.builders:
         add_builder_fleet(t, cfg, b, net, sgs, roles, lbs, images, hub, p)
     dashboard = add_dashboard(t, cfg)

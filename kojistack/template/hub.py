@@ -53,6 +53,7 @@ class HubInputs:
     storage: Storage
     secrets: Secrets
     images: Images
+    key: object  # the stack KMS key
     p: Params
 
 
@@ -67,7 +68,7 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "FILE_SYSTEM_ID": "${FileSystemId}",
         "DB_ADDRESS": "${DbAddress}", "DB_PORT": "${DbPort}", "DB_CLASS": "${DbInstanceClass}",
         "DB_MASTER_SECRET": "${DbMasterSecret}", "KOJI_DB_SECRET": "${KojiDbSecret}",
-        "WEB_SECRET": "${WebSecret}", "CA_SECRET": "${CaSecret}", "BUILDER_CA_SECRET": "${BuilderCaSecret}",
+        "STACK_KEY_ARN": "${StackKeyArn}", "WEB_SECRET": "${WebSecret}", "CA_SECRET": "${CaSecret}", "BUILDER_CA_SECRET": "${BuilderCaSecret}",
         "ADMIN_SECRET": "${AdminSecret}",
         "RESTORE_CA_SECRET": "${RestoreCaSecretArn}", "RESTORE_BUILDER_CA_SECRET": "${RestoreBuilderCaSecretArn}",
         "PUBLIC_NLB_DNS": "${PublicNlbDns}", "INTERNAL_NLB_DNS": "${InternalNlbDns}",
@@ -86,7 +87,7 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
 def _values(x: HubInputs, cfg: Config) -> dict[str, object]:
     p = x.p
     values: dict[str, object] = {
-        "FileSystemId": x.storage.file_system_id,
+        "FileSystemId": x.storage.file_system_id, "StackKeyArn": GetAtt(x.key, "Arn"),
         "DbAddress": GetAtt(x.db.instance, "Endpoint.Address"), "DbPort": str(DB_PORT),
         "DbMasterSecret": Ref(x.secrets.db_master), "KojiDbSecret": Ref(x.secrets.koji_db),
         "WebSecret": Ref(x.secrets.web), "CaSecret": Ref(x.secrets.ca),

@@ -46,6 +46,7 @@ LONGEST = {"FileSystemId": 21, "DbAddress": 120, "DbPort": 5, "DbInstanceClass":
            # secret ARNs: partition, region, account, generated name "<LogicalId>-<12>-<6>"
            **{k: 160 for k in ("DbMasterSecret", "KojiDbSecret", "WebSecret", "CaSecret", "BuilderCaSecret",
                                "AdminSecret")},
+           "StackKeyArn": 100,
            "RestoreCaSecretArn": 600, "RestoreBuilderCaSecretArn": 600}
 
 
