@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import tempfile
 from pathlib import Path
 
 import click
@@ -77,9 +78,9 @@ def launch_url(aws: Aws, template_url: str, stack_name: str, params: tuple[str, 
 @click.option("--stack-name", required=True, help="Stack to create or update.")
 @click.option("--template", "template", type=click.Path(path_type=Path), default=None,
               help="Template file (default: templates/kojistack.json, or the existing-VPC one when "
-                   "the config's vpc is 'existing').")
+                   "./kojistack.yaml says vpc: existing).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="kojistack.yaml whose vpc choice picks the template (default: ./kojistack.yaml if any).")
+              help="Generate the template from this kojistack.yaml and deploy it (instead of templates/).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Stack parameter, repeatable.")
 @click.option("--bucket", default=None, help="S3 bucket for templates over 51,200 bytes (same region).")
 @click.option("--yes", is_flag=True, help="Do not ask before replacing or deleting stateful resources.")
@@ -91,11 +92,12 @@ def deploy(aws: Aws, stack_name: str, template: Path | None, config_path: Path |
     """Create or update a stack through a change set, following its events; print its outputs."""
     from .deploy import DeployRequest, deploy as run_deploy, format_outputs
 
-    request = DeployRequest(stack_name, template or default_template(config_path), launch.parse_params(params),
-                            bucket, yes, disable_rollback, poll_seconds)
-    echo, status_line = live_output()
-    final = run_deploy(aws, request, echo, lambda q: click.confirm(q, default=False, err=True),
-                       status_line=status_line)
+    with tempfile.TemporaryDirectory(prefix="kojistack-deploy-") as workdir:
+        request = DeployRequest(stack_name, template_for_deploy(template, config_path, Path(workdir)),
+                                launch.parse_params(params), bucket, yes, disable_rollback, poll_seconds)
+        echo, status_line = live_output()
+        final = run_deploy(aws, request, echo, lambda q: click.confirm(q, default=False, err=True),
+                           status_line=status_line)
     click.echo(f"stack {stack_name}: {final['StackStatus']}")
     for line in format_outputs(final):
         click.echo(f"  {line}")
@@ -118,15 +120,27 @@ def live_output():
     return echo, status_line
 
 
-def default_template(config_path: Path | None) -> Path:
-    """templates/kojistack.json, or templates/kojistack-existing-vpc.json when the config says vpc: existing."""
+def template_for_deploy(template: Path | None, config_path: Path | None, workdir: Path) -> Path:
+    """--template as given; with --config, the template generated from that config (into `workdir`);
+    otherwise the committed templates/kojistack.json, or the existing-VPC one when ./kojistack.yaml
+    says `vpc: existing`."""
     from ..config import load_config
 
-    if config_path is None and Path("kojistack.yaml").exists():
-        config_path = Path("kojistack.yaml")
-    variant = load_config(config_path).vpc if config_path else "new"
-    name = "kojistack-existing-vpc.json" if variant == "existing" else "kojistack.json"
-    return DEFAULT_TEMPLATES / name
+    if template is not None:
+        if config_path is not None:
+            raise UserError("pass either --template or --config, not both")
+        return template
+    if config_path is not None:
+        from ..template.compose import FILENAMES, render_all
+
+        cfg = load_config(config_path)
+        variant = "existing" if cfg.vpc == "existing" else "new"
+        out = workdir / FILENAMES[variant]
+        out.write_text(render_all(cfg)[FILENAMES[variant]])
+        return out
+    local = Path("kojistack.yaml")
+    variant = load_config(local).vpc if local.exists() else "new"
+    return DEFAULT_TEMPLATES / ("kojistack-existing-vpc.json" if variant == "existing" else "kojistack.json")
 
 
 @click.command("client-config")

@@ -216,3 +216,14 @@ def test_a_terminal_gets_the_live_waiting_line(aws, aws_env):
     text = b"".join(chunks).decode()
     assert "waiting for CloudFormation" in text and "\r" in text
     assert "stack koji: CREATE_COMPLETE" in text
+
+
+def test_deploy_generates_from_config(run, aws, tmp_path):
+    # The generated template is not sent to moto (it cannot take it unmodified): the size check stops it first.
+    config = tmp_path / "kojistack.yaml"
+    config.write_text("vpc: existing\narches: [x86_64]\n")
+    result = run("deploy", "--stack-name", "koji", "--config", str(config))
+    assert result.exit_code == 2
+    assert "kojistack-existing-vpc.json is" in result.stderr and "pass --bucket" in result.stderr
+    both = run("deploy", "--stack-name", "koji", "--config", str(config), "--template", str(FIXTURE))
+    assert both.exit_code == 2 and "either --template or --config" in both.stderr
