@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kojistack.ops import prices
 
-COST_MD = Path(__file__).resolve().parents[2] / "docs" / "cost.md"
+ROOT = Path(__file__).resolve().parents[2]
+COST_MD = ROOT / "docs" / "cost.md"
 
 
-def test_cost_page_holds_the_generated_table():
-    text = COST_MD.read_text()
+@pytest.mark.parametrize("page", [COST_MD, ROOT / "README.md"], ids=lambda p: p.name)
+def test_cost_page_holds_the_generated_table(page):
+    text = page.read_text()
     start = text.index("-->\n", text.index("<!-- idle-table:begin")) + len("-->\n")
     end = text.index("<!-- idle-table:end")
     assert text[start:end] == prices.idle_table(), "regenerate with: python -m kojistack.ops.prices"
