@@ -145,7 +145,7 @@ def _builder_statements(cfg: Config) -> list[Statement]:
     return [
         _signal_and_payload(),
         Statement(Sid="ReadStackCaAndOwnCertificate", Effect=Allow, Action=[assm.GetParameter],
-                  Resource=[ssm_arn("/ca.pem"), ssm_arn("/cert/*")]),
+                  Resource=[ssm_arn("/ca.pem"), ssm_arn("/koji-version"), ssm_arn("/cert/*")]),
         Statement(Sid="HandInCsrAndFailureRecord", Effect=Allow, Action=[assm.PutParameter],
                   Resource=[ssm_arn("/csr/*"), ssm_arn("/bootstrap/*")]),
         Statement(Sid="TagOnlyItselfWithItsKeyHash", Effect=Allow, Action=[aec2.CreateTags],

@@ -24,7 +24,7 @@ DB_CLASSES = ("db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large", "
 HUB_INSTANCE_TYPES = ("m7i.large", "m7i.xlarge", "m7i.2xlarge", "m6i.large", "m6i.xlarge",
                       "m6i.2xlarge", "c7i.xlarge", "c7i.2xlarge", "r7i.large", "r7i.xlarge")
 RESERVED_USERS = ("kojira", "kojistack-ctl", "kojiweb", "kojihub-builder")
-DEFAULT_KOJI_VERSION = "1.35.3"
+DEFAULT_KOJI_VERSION = ""  # the distro repos keep only their newest build: an old pin stops installing
 OS_RELEASE_DEFAULTS = {"el9": "9", "el10": "10", "fedora": "43"}
 
 _ARN_OPT = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})?$"
@@ -124,8 +124,9 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         Description="Koji user that gets the admin permission; its certificate lands in the "
                     "admin-credentials secret.")
     add(koji, "Koji version", "KojiVersion", Type="String", Default=DEFAULT_KOJI_VERSION,
-        AllowedPattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", ConstraintDescription="a version like 1.35.3",
-        Description="Koji release installed on the hub and builders (builders never newer than the hub).")
+        AllowedPattern=r"^([0-9]+\.[0-9]+\.[0-9]+)?$", ConstraintDescription="empty, or a version like 1.35.3",
+        Description="Koji release to install; empty takes the newest in the distro's repos (EPEL on EL). "
+                    "Builders install the hub's version, so they are never newer than the hub.")
     add(koji, "Custom domain (optional)", "CustomDomain", Type="String", Default=cfg.domain,
         AllowedPattern=r"^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})?$",
         ConstraintDescription="empty, or a lower-case DNS name like koji.example.com",

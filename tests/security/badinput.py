@@ -18,7 +18,7 @@ PATTERN_SAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                    ("203.0.113.0", "203.0.113.0/33", "", "any", "203.0.113.0/24,10.0.0.0/8")),
     "AdminUserName": (("kojiadmin", "ops_1", "abc"),
                       ("Admin", "ab", "1admin", "a" * 33, "koji admin", "")),
-    "KojiVersion": (("1.35.3", "1.36.0"), ("1.35", "1.35.3-1", "latest", "")),
+    "KojiVersion": (("1.35.3", "1.36.0", ""), ("1.35", "1.35.3-1", "latest", " 1.35.3")),
     "CustomDomain": (("", "koji.example.com", "a-b.example.org"),
                      ("Koji.example.com", "example", "-a.example.com", "a..example.com", "koji.example.com.")),
     "AllowedScms": (("", "src.fedoraproject.org:/rpms/*:no:fedpkg,sources", "git.example.com:/*:no"),
