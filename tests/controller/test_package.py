@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from kojistack.controller import settings
+from support import python39
 
 PKG = Path(__file__).resolve().parents[2] / "kojistack" / "controller"
-PY39 = Path.home() / ".pyenv" / "versions" / "3.9.18" / "bin" / "python3.9"
+PY39 = python39()
 ALLOWED_TOP = set(sys.stdlib_module_names) | {"boto3", "botocore", "koji"}
 
 

@@ -4,12 +4,13 @@ under Python 3.9, the system Python of EL9 hubs."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from support import python39
 
 from .conftest import BIN, HUB_FILES, run
 
@@ -17,9 +18,7 @@ sys.path.insert(0, str(HUB_FILES / "python"))
 from kojistack_hub import identity, render, schema_plan, sizing  # noqa: E402
 
 # EL9's system Python; CI provides it (pyenv here), or set KOJISTACK_PYTHON39
-_PYENV_39 = Path.home() / ".pyenv/versions/3.9.18/bin/python3.9"
-PY39 = Path(os.environ.get("KOJISTACK_PYTHON39") or (_PYENV_39 if _PYENV_39.exists() else None)
-            or shutil.which("python3.9") or "python3.9")
+PY39 = Path(python39())
 
 
 def test_httpd_threads_stay_below_max_connections_minus_headroom():
