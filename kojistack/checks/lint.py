@@ -3,6 +3,7 @@ suppression outside a resource's own Metadata."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import CheckResult
@@ -18,8 +19,57 @@ def lint_text(text: str, regions: tuple[str, ...] = REGIONS) -> list[str]:
     return [f"{m.rule.id} {'/'.join(map(str, m.path))}: {m.message}" for m in matches]
 
 
+def _tables() -> tuple[dict, dict]:
+    import cfnlint
+
+    ext = Path(cfnlint.__file__).parent / "data" / "schemas" / "extensions"
+    ec2 = json.loads((ext / "aws_ec2_instance" / "instancetype_enum.json").read_text())
+    rds = json.loads((ext / "aws_rds_dbinstance" / "dbinstanceclass_enum.json").read_text())
+    return ec2, rds
+
+
+def _postgres_classes(rds: dict, region: str) -> set[str]:
+    for rule in rds[region]["allOf"]:
+        props = rule["if"]["properties"]
+        if props.get("Engine", {}).get("const") == "postgres" and props.get("LicenseModel") is False:
+            return set(rule["then"]["properties"]["DBInstanceClass"]["enum"])
+    return set()
+
+
+def instance_types(t: dict) -> set[str]:
+    """Every EC2 type the template can launch: ASG overrides and instance-type parameters' values."""
+    found = set()
+    for r in t.get("Resources", {}).values():
+        mip = r.get("Properties", {}).get("MixedInstancesPolicy")
+        if mip:
+            found |= {o["InstanceType"] for o in mip["LaunchTemplate"].get("Overrides", [])}
+    for name, p in t.get("Parameters", {}).items():
+        if name.endswith("InstanceType"):
+            found |= set(p.get("AllowedValues", [])) | ({p["Default"]} if p.get("Default") else set())
+    return found
+
+
+def regional_findings(t: dict, regions: tuple[str, ...] = REGIONS) -> list[str]:
+    """Instance types and DB classes a region does not offer. cfn-lint itself checks only literal
+    launch-template types, not ASG overrides or parameter values (calibration §2.2)."""
+    ec2, rds = _tables()
+    classes = set(t.get("Parameters", {}).get("DbInstanceClass", {}).get("AllowedValues", []))
+    out = []
+    for region in regions:
+        for itype in sorted(instance_types(t) - set(ec2[region]["enum"])):
+            out.append(f"region {region}: instance type {itype} is not offered there")
+        for cls in sorted(classes - _postgres_classes(rds, region)):
+            out.append(f"region {region}: DB class {cls} is not offered for PostgreSQL there")
+    return out
+
+
 def lint_files(files: list[Path]) -> list[str]:
-    return [f"{f.name}: {line}" for f in files for line in lint_text(Path(f).read_text())]
+    out = []
+    for f in files:
+        text = Path(f).read_text()
+        out += [f"{f.name}: {line}" for line in lint_text(text)]
+        out += [f"{f.name}: {line}" for line in regional_findings(json.loads(text))]
+    return out
 
 
 def check(templates_dir: Path) -> CheckResult:
@@ -29,4 +79,4 @@ def check(templates_dir: Path) -> CheckResult:
     findings = lint_files(files)
     return CheckResult("cfn-lint", not findings,
                        f"{len(files)} templates, regions {', '.join(REGIONS)}, informational rules on: "
-                       f"{len(findings)} findings", findings)
+                       f"{len(findings)} findings (with instance types and DB classes per region)", findings)

@@ -1,51 +1,41 @@
 """Instance types and DB classes against cfn-lint's regional tables, for every linted region.
 
 cfn-lint checks only literal launch-template types; it skips ASG overrides and parameter values
-(calibration §2.2), so this test reads its bundled tables itself. Test only: generation never
-reads package data (conventions R8).
+(calibration §2.2), so `kojistack lint`/`check` read its bundled tables themselves
+(kojistack.checks.lint.regional_findings). Generation never reads package data (conventions R8).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import cfnlint
-import pytest
+from click.testing import CliRunner
 
-from kojistack.checks.lint import REGIONS
+from kojistack.checks.lint import REGIONS, instance_types, regional_findings
+from kojistack.cli import main
 from kojistack.config import DEFAULT_INSTANCE_TYPES
 from kojistack.template.parameters import DB_CLASSES, HUB_INSTANCE_TYPES
 
-from .conftest import resources
 
-EXT = Path(cfnlint.__file__).parent / "data" / "schemas" / "extensions"
-EC2_TYPES = json.loads((EXT / "aws_ec2_instance" / "instancetype_enum.json").read_text())
-
-
-def postgres_classes(region: str) -> set[str]:
-    table = json.loads((EXT / "aws_rds_dbinstance" / "dbinstanceclass_enum.json").read_text())[region]
-    for rule in table["allOf"]:
-        props = rule["if"]["properties"]
-        if props.get("Engine", {}).get("const") == "postgres" and props.get("LicenseModel") is False:
-            return set(rule["then"]["properties"]["DBInstanceClass"]["enum"])
-    raise AssertionError(f"no postgres table for {region}")
+def test_every_type_and_class_exists_in_every_linted_region(templates):
+    for key, t in templates.items():
+        assert not regional_findings(t, REGIONS), key
 
 
-@pytest.mark.parametrize("region", REGIONS)
-def test_every_instance_type_exists_in_every_region(templates, region):
-    known = set(EC2_TYPES[region]["enum"])
-    wanted = set(HUB_INSTANCE_TYPES) | {t for ts in DEFAULT_INSTANCE_TYPES.values() for t in ts}
-    for t in templates.values():
-        for g in resources(t, "AWS::AutoScaling::AutoScalingGroup").values():
-            mip = g["Properties"].get("MixedInstancesPolicy")
-            if mip:
-                wanted |= {o["InstanceType"] for o in mip["LaunchTemplate"]["Overrides"]}
-        wanted |= set(t["Parameters"]["HubInstanceType"]["AllowedValues"])
-    assert not wanted - known, f"missing in {region}: {sorted(wanted - known)}"
+def test_the_check_sees_overrides_and_parameter_values(default):
+    found = instance_types(default)
+    assert set(HUB_INSTANCE_TYPES) <= found
+    assert {t for ts in DEFAULT_INSTANCE_TYPES.values() for t in ts} <= found
+    assert set(DB_CLASSES) == set(default["Parameters"]["DbInstanceClass"]["AllowedValues"])
 
 
-@pytest.mark.parametrize("region", REGIONS)
-def test_every_db_class_exists_for_postgres_in_every_region(region):
-    missing = set(DB_CLASSES) - postgres_classes(region)
-    assert not missing, f"missing in {region}: {sorted(missing)}"
+def test_a_type_missing_in_one_region_is_reported_for_that_region(tmp_path):
+    # c7gn is not offered in ap-southeast-2 in cfn-lint 1.58's table (calibration §2.2)
+    cfg = tmp_path / "kojistack.yaml"
+    cfg.write_text("builders:\n  aarch64:\n    instance_types: [c7gn.2xlarge, c7g.2xlarge]\n")
+    out = tmp_path / "t"
+    assert CliRunner().invoke(main, ["generate", "--config", str(cfg), "--out", str(out)]).exit_code == 0
+    t = json.loads((out / "kojistack.json").read_text())
+    assert regional_findings(t) == ["region ap-southeast-2: instance type c7gn.2xlarge is not offered there"]
+    res = CliRunner().invoke(main, ["lint", str(out / "kojistack.json")])
+    assert res.exit_code == 1 and "c7gn.2xlarge is not offered there" in res.output
