@@ -9,7 +9,8 @@ import urllib.request
 
 import boto3
 
-REJECT = re.compile(r"beta|prerelease|rc[0-9]*\b|rawhide|dev|eln|test", re.I)
+# pre-release words as whole words ("_Beta" is rejected, "latest" is not)
+REJECT = re.compile(r"(?<![a-z])(beta|prerelease|rc[0-9]*|rawhide|dev|eln|test)(?![a-z])", re.I)
 
 
 def find(props):
