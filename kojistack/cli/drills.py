@@ -1,4 +1,4 @@
-"""CLI commands for resilience drills and credential rotation; `register(main)` adds them.
+"""Drills and credential rotation: chaos, rotate-admin-cert.
 
 `chaos` terminates one instance of a stack and times its recovery (kojistack.ops.chaos);
 `rotate-admin-cert` has the hub mint a new admin certificate (kojistack.ops.rotate).
@@ -13,9 +13,9 @@ import click
 
 from .. import ids
 from ..errors import OperationError
-from . import chaos as chaos_ops
-from .commands import aws_options
-from .session import Aws, aws_errors
+from ..ops import chaos as chaos_ops
+from ..ops.session import Aws, aws_errors
+from .options import aws_options
 
 
 def _groups(aws: Aws) -> chaos_ops.Groups:
@@ -65,8 +65,8 @@ def chaos(aws: Aws, stack: str, target: str, dry_run: bool, yes: bool, timeout_m
 @aws_options
 def rotate_admin_cert(aws: Aws, stack: str) -> None:
     """Have the hub mint a new koji admin certificate (the old one is revoked)."""
-    from . import stackinfo, users
-    from .rotate import rotate
+    from ..ops import stackinfo, users
+    from ..ops.rotate import rotate
 
     secret = stackinfo.require_outputs(stackinfo.describe(aws, stack), ids.OUT_ADMIN_SECRET)[ids.OUT_ADMIN_SECRET]
     old, new = rotate(aws, stack, secret, users.run_on_hub)
@@ -74,8 +74,3 @@ def rotate_admin_cert(aws: Aws, stack: str) -> None:
     click.echo(f"new: {new.line()}")
     click.echo(f"refresh your koji profile: kojistack client-config --stack {stack} --region {aws.region} --force")
 
-
-def register(main: click.Group) -> None:
-    """Add the drill commands (chaos, rotate-admin-cert) to `main`."""
-    for command in (chaos, rotate_admin_cert):
-        main.add_command(command)

@@ -1,4 +1,4 @@
-"""CLI commands of the simulator wing; `register(main)` adds them to the kojistack command group."""
+"""The simulator's commands: simulate, trace."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from kojistack.errors import OperationError, UserError
-
-from .engine import SimConfig
+from ..errors import OperationError, UserError
+from ..sim.engine import SimConfig
 
 _D = SimConfig()       # the defaults follow the shipped stack; change them there, in one place
 
@@ -59,10 +58,10 @@ def _since(value: str) -> float:
 def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, headroom, min_size, max_size, vcpus,
              spot_rate, light_capacity, light_maxjobs, no_reference, plot_path, as_json) -> None:
     """Simulate the Koji queue and the builder fleet, driven by the controller's own decisions."""
-    from .report import render_text, to_json
-    from .run import simulate as run_simulation
-    from .trace import TraceError, load_trace
-    from .workloads import make_workload
+    from ..sim.report import render_text, to_json
+    from ..sim.run import simulate as run_simulation
+    from ..sim.trace import TraceError, load_trace
+    from ..sim.workloads import make_workload
 
     if (workload is None) == (trace_path is None):
         raise UserError("give exactly one of --workload steady|diurnal|mass-rebuild or --trace FILE")
@@ -96,7 +95,7 @@ def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, 
     for note in wl.notes:
         click.echo(f"note: {note}", err=True)
     if plot_path is not None:
-        from .plot import write_plot
+        from ..sim.plot import write_plot
 
         write_plot(cmp.controller, plot_path, f"{wl.name}: controller fleet")
         click.echo(f"wrote {plot_path}", err=True)
@@ -113,7 +112,7 @@ def trace(hub_url, since, out_path, serverca) -> None:
     """Export a task trace from a Koji hub (anonymous API) for `kojistack simulate --trace`."""
     import koji
 
-    from .trace import export_rows, write_csv
+    from ..sim.trace import export_rows, write_csv
 
     since_ts = _since(since)
     opts = {"serverca": str(serverca)} if serverca else {}
@@ -131,8 +130,3 @@ def trace(hub_url, since, out_path, serverca) -> None:
             write_csv(rows, fh)
         click.echo(f"wrote {len(rows)} task(s) to {out_path}", err=True)
 
-
-def register(main: click.Group) -> None:
-    """Add the simulator commands to `main`."""
-    main.add_command(simulate)
-    main.add_command(trace)

@@ -1,0 +1,69 @@
+"""Commands that give people access to a stack's hub: client-config, user add / user revoke."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from ..errors import UserError
+from ..ops.session import Aws
+from .options import aws_options
+
+
+@click.command("client-config")
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--profile", "koji_profile", default=None, help="koji profile to write (default: the stack name).")
+@click.option("--user", default=None, help="Write the profile of a user made by `kojistack user add` "
+                                          "instead of the admin.")
+@click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
+@aws_options(profile_flag="--aws-profile")
+def client_config(aws: Aws, stack: str, koji_profile: str | None, user: str | None, force: bool) -> None:
+    """Write a koji client profile (certs 0600), a PKCS#12 for the browser and the stack CA."""
+    from ..ops.clientconfig import client_config as write_profile
+
+    profile = koji_profile or stack
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", profile):
+        raise UserError(f"--profile {profile!r}: use letters, digits, '.', '_' and '-'")
+    written = write_profile(aws, stack, profile, user, force)
+    for path in sorted(written.files):
+        click.echo(f"wrote {path}")
+    if written.p12:
+        click.echo(f"browser: import {written.p12} (password in {written.p12}.password) "
+                   f"and trust the CA {written.ca}")
+    click.echo(f"try it:  koji -p {profile} moshimoshi")
+
+
+@click.group()
+def user() -> None:
+    """Koji users with client certificates, minted and revoked on the hub."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--perm", "perms", multiple=True, help="koji permission to grant, repeatable (e.g. build, repo).")
+@aws_options
+def user_add(aws: Aws, name: str, stack: str, perms: tuple[str, ...]) -> None:
+    """Mint a certificate + PKCS#12 for NAME into a per-user secret and grant permissions."""
+    from ..ops.users import check_user, fetch_hint, run_on_hub
+
+    check_user(name, perms)
+    output = run_on_hub(aws, stack, ["add", name, *perms]).rstrip()
+    if output:
+        click.echo(output)
+    for line in fetch_hint(aws, stack, name):
+        click.echo(line)
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.option("--stack", required=True, help="Stack name.")
+@aws_options
+def user_revoke(aws: Aws, name: str, stack: str) -> None:
+    """Revoke NAME's certificates (CRL checked by httpd) and disable the koji user."""
+    from ..ops.users import check_user, run_on_hub
+
+    check_user(name)
+    output = run_on_hub(aws, stack, ["revoke", name]).rstrip()
+    click.echo(output or f"revoked {name} on the hub")

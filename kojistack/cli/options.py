@@ -1,0 +1,84 @@
+"""Options and output helpers the command modules share: AWS session flags, build-time config flags,
+the stack name, and a live status line for long waits."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from ..ops.session import open_session
+
+DEFAULT_TEMPLATES = Path("templates")
+
+
+def aws_options(fn=None, *, profile_flag: str = "--profile"):
+    """--profile and --region, as the AWS CLI has them (AWS_PROFILE / AWS_REGION when not given).
+
+    client-config calls the AWS one --aws-profile, because its --profile names the koji profile.
+    """
+    def decorate(fn):
+        @click.option(profile_flag, "aws_profile", envvar="AWS_PROFILE", default=None,
+                      help="AWS profile (default: AWS_PROFILE).")
+        @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default=None,
+                      help="AWS region (default: AWS_REGION).")
+        @functools.wraps(fn)
+        def wrapper(*args, aws_profile: str | None, region: str | None, **kwargs):
+            return fn(*args, aws=open_session(aws_profile, region), **kwargs)
+        return wrapper
+    return decorate(fn) if fn else decorate
+
+
+def config_options(fn):
+    """The build-time flags shared by generate, check and deploy (each overrides kojistack.yaml)."""
+    opts = [
+        click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                     help="kojistack.yaml to read (default: ./kojistack.yaml if it exists)."),
+        click.option("--az-count", type=int, default=None, help="Availability zones: 2 or 3."),
+        click.option("--arch", "arches", multiple=True,
+                     help="Builder arch, repeatable: x86_64, aarch64 (replaces the config's list)."),
+        click.option("--spot/--no-spot", default=None, help="Use spot capacity for builders."),
+        click.option("--nat", type=str, default=None, help="NAT gateways: single or per-az."),
+        click.option("--distro", type=str, default=None, help="Instance OS: el9, el10 or fedora."),
+        click.option("--domain", type=str, default=None, help="Custom domain name for people (optional)."),
+        click.option("--vpc", type=str, default=None, help="Templates to write: new, existing or both."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def load_config_from_flags(config_path, az_count, arches, spot, nat, distro, domain, vpc):
+    """Read kojistack.yaml (if any) and apply flags; raises UserError naming the bad key or flag."""
+    from ..config import load_config
+
+    overrides = {
+        "availability_zones": az_count,
+        "arches": list(arches) if arches else None,
+        "spot": spot,
+        "nat": nat,
+        "distro": distro,
+        "domain": domain,
+        "vpc": vpc,
+    }
+    if config_path is None and Path("kojistack.yaml").exists():
+        config_path = Path("kojistack.yaml")
+    return load_config(config_path, {k: v for k, v in overrides.items() if v is not None})
+
+
+def live_output():
+    """(echo, status_line): on a terminal a transient last line says what is still in progress."""
+    import sys
+
+    if not sys.stdout.isatty():
+        return click.echo, None
+    width = 100
+
+    def echo(text: str) -> None:
+        click.echo("\r" + " " * width + "\r" + text)
+
+    def status_line(text: str) -> None:
+        click.echo("\r" + text[:width].ljust(width), nl=False)
+
+    return echo, status_line

@@ -1,0 +1,95 @@
+"""Commands on a stack's life: deploy, status, delete."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from ..ops import launch
+from ..ops.session import Aws
+from .options import DEFAULT_TEMPLATES, aws_options, live_output
+
+
+@click.command()
+@click.option("--stack-name", required=True, help="Stack to create or update.")
+@click.option("--template", "template", type=click.Path(path_type=Path), default=None,
+              help="Template file (default: templates/kojistack.json, or the existing-VPC one when "
+                   "./kojistack.yaml says vpc: existing).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Generate the template from this kojistack.yaml and deploy it (instead of templates/).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Stack parameter, repeatable.")
+@click.option("--bucket", default=None, help="S3 bucket for templates over 51,200 bytes (same region).")
+@click.option("--yes", is_flag=True, help="Do not ask before replacing or deleting stateful resources.")
+@click.option("--disable-rollback", is_flag=True, help="Keep failed resources for inspection (first creates).")
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True, hidden=True)
+@aws_options
+def deploy(aws: Aws, stack_name: str, template: Path | None, config_path: Path | None, params: tuple[str, ...],
+           bucket: str | None, yes: bool, disable_rollback: bool, poll_seconds: float) -> None:
+    """Create or update a stack through a change set, following its events; print its outputs."""
+    from ..ops.deploy import DeployRequest, deploy as run_deploy, format_outputs
+
+    with tempfile.TemporaryDirectory(prefix="kojistack-deploy-") as workdir:
+        request = DeployRequest(stack_name, template_for_deploy(template, config_path, Path(workdir)),
+                                launch.parse_params(params), bucket, yes, disable_rollback, poll_seconds)
+        echo, status_line = live_output()
+        final = run_deploy(aws, request, echo, lambda q: click.confirm(q, default=False, err=True),
+                           status_line=status_line)
+    click.echo(f"stack {stack_name}: {final['StackStatus']}")
+    for line in format_outputs(final):
+        click.echo(f"  {line}")
+
+
+def template_for_deploy(template: Path | None, config_path: Path | None, workdir: Path) -> Path:
+    """--template as given; with --config, the template generated from that config (into `workdir`);
+    otherwise the committed templates/kojistack.json, or the existing-VPC one when ./kojistack.yaml
+    says `vpc: existing`."""
+    from ..config import load_config
+
+    if template is not None:
+        if config_path is not None:
+            raise UserError("pass either --template or --config, not both")
+        return template
+    if config_path is not None:
+        from ..template.compose import FILENAMES, render_all
+
+        cfg = load_config(config_path)
+        variant = "existing" if cfg.vpc == "existing" else "new"
+        out = workdir / FILENAMES[variant]
+        out.write_text(render_all(cfg)[FILENAMES[variant]])
+        return out
+    local = Path("kojistack.yaml")
+    variant = load_config(local).vpc if local.exists() else "new"
+    return DEFAULT_TEMPLATES / ("kojistack-existing-vpc.json" if variant == "existing" else "kojistack.json")
+
+
+@click.command()
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@aws_options
+def status(aws: Aws, stack: str, as_json: bool) -> None:
+    """Stack state, hub health, builders per arch, queue depth, unservable work, launch failures."""
+    import json
+
+    from ..ops.status import gather, render
+
+    found = gather(aws, stack)
+    click.echo(json.dumps(found, indent=2, sort_keys=True) if as_json else "\n".join(render(found)))
+
+
+@click.command()
+@click.option("--stack", required=True, help="Stack name.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--skip-drain", is_flag=True, help="Do not wait for running builds to finish.")
+@click.option("--drain-timeout", type=float, default=3600, show_default=True, help="Seconds to wait for draining.")
+@click.option("--poll-seconds", type=float, default=10.0, show_default=True, hidden=True)
+@aws_options
+def delete(aws: Aws, stack: str, yes: bool, skip_drain: bool, drain_timeout: float, poll_seconds: float) -> None:
+    """Drain the builders, then delete the stack after listing what is retained and its cost."""
+    from ..ops.delete import delete as run_delete
+
+    echo, status_line = live_output()
+    run_delete(aws, stack, echo, lambda q: click.confirm(q, default=False, err=True), yes, skip_drain,
+               drain_timeout, poll_seconds, status_line=status_line)

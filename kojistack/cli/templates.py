@@ -1,0 +1,85 @@
+"""Commands on the templates in the working directory: generate, lint, check, diagram. No AWS calls."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from .options import DEFAULT_TEMPLATES, config_options, load_config_from_flags
+
+
+@click.command()
+@config_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES, show_default=True,
+              help="Directory to write the templates into.")
+def generate(out_dir: Path, **flags) -> None:
+    """Write the CloudFormation templates (deterministic; nothing is written on any error)."""
+    from ..template.compose import write_templates
+
+    cfg = load_config_from_flags(**flags)
+    start = time.perf_counter()
+    written = write_templates(cfg, out_dir)
+    took = time.perf_counter() - start
+    for path, size in written:
+        click.echo(f"wrote {path} ({size:,} bytes)")
+    click.echo(f"generated {len(written)} template(s) in {took:.2f} s")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def lint(paths: tuple[Path, ...]) -> None:
+    """Run cfn-lint (pinned, in-process, informational rules on, four regions) over the templates."""
+    from ..checks.lint import lint_files
+
+    files = list(paths) or sorted(DEFAULT_TEMPLATES.glob("*.json"))
+    if not files:
+        raise UserError(f"no templates to lint in {DEFAULT_TEMPLATES}/: run `kojistack generate` first")
+    findings = lint_files(files)
+    for line in findings:
+        click.echo(line)
+    click.echo(f"cfn-lint: {len(findings)} finding(s) in {len(files)} template(s)")
+    if findings:
+        sys.exit(1)
+
+
+@click.command()
+@config_options
+@click.option("--templates", "templates_dir", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES,
+              show_default=True, help="Directory holding the committed templates.")
+def check(templates_dir: Path, **flags) -> None:
+    """Everything CI runs: freshness, cfn-lint, cloud-init, shellcheck, checkov. Fails on any finding."""
+    from ..checks import all_checks
+    from ..checks.freshness import use_config
+
+    use_config(load_config_from_flags(**flags))
+    failed = 0
+    for run in all_checks():
+        start = time.perf_counter()
+        result = run(templates_dir)
+        took = time.perf_counter() - start
+        mark = "ok  " if result.ok else "FAIL"
+        click.echo(f"{mark} {result.name}: {result.summary} ({took:.2f} s)")
+        for line in result.details:
+            click.echo(f"     {line}")
+        failed += not result.ok
+    if failed:
+        click.echo(f"kojistack check: {failed} check(s) failed", err=True)
+        sys.exit(1)
+    click.echo("kojistack check: all checks passed")
+
+
+@click.command()
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("docs/architecture.png"),
+              show_default=True, help="Output file; the PNG and the SVG are both written (same stem).")
+@click.option("--template", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES / "kojistack.json",
+              show_default=True, help="Generated template to draw.")
+def diagram(out: Path, template: Path) -> None:
+    """Draw the architecture (PNG + SVG) from the template's resources and references, by network tier."""
+    from ..ops.diagram import draw_file
+
+    for path in draw_file(template, out):
+        click.echo(f"wrote {path}")
