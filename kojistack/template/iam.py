@@ -3,7 +3,7 @@
 Everything is scoped to this stack's own resources: secrets and the key by reference, groups and
 SSM parameters by their deterministic names through Fn::Sub (never Ref: no cycle with the groups
 that use these roles). The only `*` resources are actions AWS gives no resource-level permission
-(named in each statement's Sid, and listed in tests/security/iam_ledger.txt). Session Manager
+(named in each statement's Sid, and listed in tests/template/iam_ledger.txt). Session Manager
 (AmazonSSMManagedInstanceCore) replaces SSH.
 """
 

@@ -12,8 +12,9 @@ import pytest
 
 from kojistack.controller import settings
 from support import python39
+from support.paths import REPO
 
-PKG = Path(__file__).resolve().parents[2] / "kojistack" / "controller"
+PKG = REPO / "kojistack" / "controller"
 PY39 = python39()
 ALLOWED_TOP = set(sys.stdlib_module_names) | {"boto3", "botocore", "koji"}
 

@@ -11,9 +11,9 @@ import pytest
 
 from kojistack import ids
 from kojistack.ops.diagram import graph, key_flows, tier_of
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = sorted((ROOT / "templates").glob("*.json"))
+TEMPLATES = sorted((REPO / "templates").glob("*.json"))
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
@@ -34,7 +34,7 @@ def test_diagram_renders_and_names_the_key_parts(run, tmp_path, template):
 
 
 def test_diagram_is_deterministic(run, tmp_path):
-    template = ROOT / "templates" / "kojistack.json"
+    template = REPO / "templates" / "kojistack.json"
     run("diagram", "--template", str(template), "-o", str(tmp_path / "a.png"))
     run("diagram", "--template", str(template), "-o", str(tmp_path / "b.png"))
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
@@ -67,8 +67,8 @@ def test_edges_and_flows_from_references():
 
 
 def test_committed_diagram_shows_every_resource_of_the_committed_template():
-    svg = (ROOT / "docs" / "architecture.svg").read_text()
+    svg = (REPO / "docs" / "architecture.svg").read_text()
     drawn = set(re.findall(r">([A-Za-z0-9]+)(?:  \[[^\]]*\])?\n?<", svg)) | set(re.findall(r">([A-Za-z0-9]+)[ \n<]", svg))
-    resources = json.loads((ROOT / "templates" / "kojistack.json").read_text())["Resources"]
+    resources = json.loads((REPO / "templates" / "kojistack.json").read_text())["Resources"]
     missing = sorted(set(resources) - drawn)
     assert not missing, f"docs/architecture.svg is stale (regenerate: kojistack diagram): {missing}"

@@ -13,13 +13,13 @@ import pytest
 from .conftest import moto_image
 from .moto_transform import for_moto
 from .pki import credentials
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
 def generated(aws, tmp_path):
-    template = json.loads((ROOT / "templates" / "kojistack.json").read_text())
+    template = json.loads((REPO / "templates" / "kojistack.json").read_text())
     secrets = aws("secretsmanager")
     arns = {}
     for name, res in template["Resources"].items():

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
+from support.paths import REPO
 
-BIN = Path(__file__).resolve().parents[2] / "cloud-init" / "hub" / "files" / "bin"
+BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
 SCRIPT = BIN / "kojistack-user"
 
 FAKE_KOJI = """#!/bin/bash

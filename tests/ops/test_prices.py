@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from kojistack.ops import prices
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-COST_MD = ROOT / "docs" / "cost.md"
+COST_MD = REPO / "docs" / "cost.md"
 
 
-@pytest.mark.parametrize("page", [COST_MD, ROOT / "README.md"], ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [COST_MD, REPO / "README.md"], ids=lambda p: p.name)
 def test_cost_page_holds_the_generated_table(page):
     text = page.read_text()
     start = text.index("-->\n", text.index("<!-- idle-table:begin")) + len("-->\n")

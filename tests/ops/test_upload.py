@@ -19,7 +19,8 @@ TEMPLATES = {"kojistack.json": {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
 
 
 @pytest.fixture()
-def templates(tmp_path) -> Path:
+def tiny_templates(tmp_path) -> Path:
+    """Two tiny stand-in template files (upload does not read them): faster than the real ones."""
     out = tmp_path / "templates"
     out.mkdir()
     for name, body in TEMPLATES.items():
@@ -38,9 +39,9 @@ def printed(output: str, label: str) -> list[str]:
     return [line.split(":", 1)[1].strip() for line in output.splitlines() if line.strip().startswith(label + ":")]
 
 
-def test_upload_puts_objects_where_printed_urls_point(run, aws, templates):
+def test_upload_puts_objects_where_printed_urls_point(run, aws, tiny_templates):
     aws("s3").create_bucket(Bucket="kojistack-tpl")
-    result = run("upload", "--bucket", "kojistack-tpl", "--templates", str(templates))
+    result = run("upload", "--bucket", "kojistack-tpl", "--templates", str(tiny_templates))
     assert result.exit_code == 0, result.output
     urls = printed(result.stdout, "template") + printed(result.stdout, "latest")
     assert len(urls) == 4
@@ -57,45 +58,45 @@ def test_upload_puts_objects_where_printed_urls_point(run, aws, templates):
     assert printed(result.stdout, "markdown")[0].startswith("[![Launch Stack](https://s3.amazonaws.com/")
 
 
-def test_upload_is_stable_for_the_same_templates(run, aws, templates):
+def test_upload_is_stable_for_the_same_templates(run, aws, tiny_templates):
     aws("s3").create_bucket(Bucket="bucket-one")
-    first = run("upload", "--bucket", "bucket-one", "--templates", str(templates), "--prefix", "p/q/").stdout
-    second = run("upload", "--bucket", "bucket-one", "--templates", str(templates), "--prefix", "p/q").stdout
+    first = run("upload", "--bucket", "bucket-one", "--templates", str(tiny_templates), "--prefix", "p/q/").stdout
+    second = run("upload", "--bucket", "bucket-one", "--templates", str(tiny_templates), "--prefix", "p/q").stdout
     assert first == second and "/bucket-one/p/q/latest/kojistack.json" in first
 
 
-def test_upload_missing_bucket(run, aws, templates):
-    result = run("upload", "--bucket", "no-such-bucket", "--templates", str(templates))
+def test_upload_missing_bucket(run, aws, tiny_templates):
+    result = run("upload", "--bucket", "no-such-bucket", "--templates", str(tiny_templates))
     assert result.exit_code == 2
     assert "bucket 'no-such-bucket' does not exist" in result.stderr
 
 
-def test_upload_bucket_in_another_region(run, aws, templates):
+def test_upload_bucket_in_another_region(run, aws, tiny_templates):
     aws("s3", "eu-west-1").create_bucket(Bucket="far-away",
                                          CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    result = run("upload", "--bucket", "far-away", "--templates", str(templates))
+    result = run("upload", "--bucket", "far-away", "--templates", str(tiny_templates))
     assert result.exit_code == 2
     assert "bucket 'far-away' is in eu-west-1, not us-east-1" in result.stderr
-    assert run("upload", "--bucket", "far-away", "--templates", str(templates),
+    assert run("upload", "--bucket", "far-away", "--templates", str(tiny_templates),
                "--region", "eu-west-1").exit_code == 0
 
 
-def test_upload_access_denied(run, aws, templates, restrict):
+def test_upload_access_denied(run, aws, tiny_templates, restrict):
     aws("s3").create_bucket(Bucket="locked")
     restrict()
-    result = run("upload", "--bucket", "locked", "--templates", str(templates))
+    result = run("upload", "--bucket", "locked", "--templates", str(tiny_templates))
     assert result.exit_code == 1
     assert "access denied to bucket 'locked'" in result.stderr
 
 
-def test_upload_no_credentials(run, no_aws_credentials, templates):
-    result = run("upload", "--bucket", "any", "--templates", str(templates))
+def test_upload_no_credentials(run, no_aws_credentials, tiny_templates):
+    result = run("upload", "--bucket", "any", "--templates", str(tiny_templates))
     assert result.exit_code == 2
     assert "no AWS credentials found" in result.stderr
 
 
-def test_upload_unknown_profile(run, aws_env, templates):
-    result = run("upload", "--bucket", "any", "--templates", str(templates), "--profile", "ghost")
+def test_upload_unknown_profile(run, aws_env, tiny_templates):
+    result = run("upload", "--bucket", "any", "--templates", str(tiny_templates), "--profile", "ghost")
     assert result.exit_code == 2
     assert "AWS profile 'ghost' is not in" in result.stderr
 

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW = ROOT / ".github" / "workflows" / "kojistack-check.yml"
+WORKFLOW = REPO / ".github" / "workflows" / "kojistack-check.yml"
 
 
 def load() -> dict:
@@ -31,7 +31,7 @@ def test_check_job_runs_kojistack_check_after_installing_its_tools():
 
 
 def test_checkov_and_koji_pins_match_the_makefile():
-    makefile = (ROOT / "Makefile").read_text()
+    makefile = (REPO / "Makefile").read_text()
     env = load()["env"]
     assert f"checkov=={env['CHECKOV_VERSION']}" in makefile
     assert re.search(rf"KOJI_VERSION\s*:=\s*{re.escape(env['KOJI_VERSION'])}\b", makefile)

@@ -12,8 +12,8 @@ from kojistack.config import Config
 from kojistack.template.compose import FILENAMES, render_all
 from kojistack.template.payload import build_payload, hub_payload
 from kojistack.template.userdata import to_sub, used_names, worst_case
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_same_input_same_bytes():
@@ -27,7 +27,7 @@ def test_description_says_generated_and_version():
 
 def test_committed_templates_are_fresh():
     for name, text in render_all(Config()).items():
-        assert (ROOT / "templates" / name).read_text() == text, f"templates/{name} is stale: run make templates"
+        assert (REPO / "templates" / name).read_text() == text, f"templates/{name} is stale: run make templates"
 
 
 def test_payload_is_reproducible_and_hash_changes_with_content(tmp_path):

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 USERS_SQL = REPO / "cloud-init" / "hub" / "files" / "sql" / "users.sql"
 LEDGER = Path(__file__).with_name("iam_ledger.txt")
 

@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import boto3
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 IAM_PREFIX = {"elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
 # kojistack/controller/awsport.py: attribute -> boto3 service (see its __init__ methods)
 AWSPORT_CLIENTS = {"self.c": "autoscaling", "self.ec2": "ec2", "self.ssm": "ssm", "self.cw": "cloudwatch"}

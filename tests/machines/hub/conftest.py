@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-CLOUD_INIT = ROOT / "cloud-init"
+CLOUD_INIT = REPO / "cloud-init"
 HUB_FILES = CLOUD_INIT / "hub" / "files"
 BIN = HUB_FILES / "bin"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

@@ -14,9 +14,9 @@ import pytest
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
 
-from .conftest import CLOUD_INIT, HUB_FILES, ROOT, run
+from .conftest import CLOUD_INIT, HUB_FILES, REPO, run
 
-KOJI = ROOT / ".venv" / "bin" / "koji"
+KOJI = REPO / ".venv" / "bin" / "koji"
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_the_check_reports_counts_per_template(fresh):
 
 
 def test_a_removed_skip_fails_the_check(tmp_path, templates):
-    broken = json.loads(json.dumps(templates["kojistack.json"]))
+    broken = json.loads(json.dumps(templates[("default", "new")]))
     del broken["Resources"]["PublicLoadBalancer"]["Metadata"]["checkov"]
     (tmp_path / "kojistack.json").write_text(json.dumps(broken))
     result = checkov.check(tmp_path)
@@ -63,7 +63,7 @@ def test_a_removed_skip_fails_the_check(tmp_path, templates):
 
 
 def test_a_skip_without_a_reason_is_a_finding(templates):
-    broken = json.loads(json.dumps(templates["kojistack-existing-vpc.json"]))
+    broken = json.loads(json.dumps(templates[("default", "existing")]))
     assert checkov.uncommented_skips(broken) == []
     for skip in broken["Resources"]["Database"]["Metadata"]["checkov"]["skip"]:
         skip["comment"] = " "

@@ -3,7 +3,7 @@ CREATEROLE master as on RDS, on every PostgreSQL major of conftest.PG_SERVERS (1
 the PyPI builds of 16 and 18 have no TLS, so the TLS test runs on 15).
 
 koji's real schema.sql cannot be had here (no koji RPM on Debian; the PyPI sdist lacks it), so
-tests/hub/standin_schema/schema.sql stands in: the tables and columns the bootstrap touches,
+tests/machines/hub/standin_schema/schema.sql stands in: the tables and columns the bootstrap touches,
 written to match koji-1.35.3's schemas/schema.sql.
 """
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from kojistack.template.database import POSTGRES
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "operations.md"
 FAILURE_MODES = ("Hub instance lost", "An AZ down", "RDS failover", "Builder lost mid-build", "Spot interruption",
                  "Controller crash", "Certificate expiry", "Stack update replaces the hub", "koji upgrade",

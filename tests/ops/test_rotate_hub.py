@@ -17,8 +17,9 @@ import pytest
 from kojistack.ops import rotate
 from kojistack.ops.session import Aws
 from ops.conftest import aws, aws_env, moto_endpoint  # noqa: F401 (fixtures: the moto server)
+from support.paths import REPO
 
-BIN = Path(__file__).resolve().parents[2] / "cloud-init" / "hub" / "files" / "bin"
+BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
 SCRIPT = BIN / "kojistack-user"
 NOT_YET = "rotate-admin" not in SCRIPT.read_text()
 

@@ -14,7 +14,7 @@ from kojistack.template.hub import hub_user_data_text
 from kojistack.template.payload import builder_payload, hub_payload
 from kojistack.template.userdata import USER_DATA_LIMIT, used_names, worst_case
 
-from .conftest import CONFIGS
+from support.configs import CONFIGS
 
 TEMPLATE_LIMIT = 1_000_000
 

@@ -13,9 +13,9 @@ import yaml
 from kojistack.config import Config, config_from_dict
 from kojistack.template.builders import builder_user_data_text
 from kojistack.template.payload import builder_payload
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-FILES = ROOT / "cloud-init" / "builder" / "files"
+FILES = REPO / "cloud-init" / "builder" / "files"
 VARIANTS = [(distro, arch) for distro in ("el9", "el10", "fedora") for arch in ("x86_64", "aarch64")]
 #: a deploy-time value is at most this much longer than its ${Name} (NLB names are 69-82 chars)
 SUB_GROWTH = 1024

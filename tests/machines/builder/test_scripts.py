@@ -14,10 +14,10 @@ from fakes.pki import TestPki
 from kojistack.controller import pki as ctl_pki
 
 from .fakes_cli import Imds, install_fake_aws
+from support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "cloud-init" / "builder" / "files" / "bin"
-FETCH_LIB = ROOT / "cloud-init" / "common" / "fetch-payload.sh"
+BIN = REPO / "cloud-init" / "builder" / "files" / "bin"
+FETCH_LIB = REPO / "cloud-init" / "common" / "fetch-payload.sh"
 IID = "i-0123456789abcdef0"
 #: kojid.conf keys koji 1.35.3 accepts (builder/kojid get_options; reference/koji.md §10)
 KOJID_KEYS = set("""sleeptime maxjobs buildroot_basic_cleanup_delay buildroot_final_cleanup_delay

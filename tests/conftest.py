@@ -1,0 +1,38 @@
+"""Fixtures every wing shares. One shape for the generated templates:
+
+- ``templates``: {(config name, variant): template dict} for every config in support/configs.py and
+  both variants ("new" VPC, "existing" VPC);
+- ``default``: the default config's new-VPC template;
+- ``rendered``: {file name: JSON text} of both templates of the default config, as `generate` writes;
+- ``templates_dir``: a fresh directory holding ``rendered``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kojistack.config import Config
+from kojistack.template.compose import render_all
+from support.configs import CONFIGS, VARIANTS, as_dict
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[tuple[str, str], dict]:
+    return {(name, v): as_dict(cfg, v) for name, cfg in CONFIGS.items() for v in VARIANTS}
+
+
+@pytest.fixture(scope="session")
+def default(templates) -> dict:
+    return templates[("default", "new")]
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, str]:
+    return render_all(Config())
+
+
+@pytest.fixture()
+def templates_dir(tmp_path, rendered):
+    for name, text in rendered.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
