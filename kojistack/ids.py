@@ -132,6 +132,22 @@ def builder_group(arch: str) -> str:
 
 DASHBOARD = "Dashboard"
 
+# --- logs and alarms --------------------------------------------------------------------
+BUILDER_LOG_GROUP = "BuilderLogGroup"
+ALARM_TOPIC = "AlarmTopic"
+ALARM_EMAIL_SUBSCRIPTION = "AlarmEmailSubscription"
+ALARM_HUB_UNHEALTHY = "HubUnhealthyAlarm"
+ALARM_HUB_NOT_IN_SERVICE = "HubNotInServiceAlarm"
+ALARM_DB_STORAGE = "DatabaseStorageAlarm"
+
+
+def alarm_launch_failures(arch: str) -> str:
+    return f"Builder{arch_title(arch)}LaunchFailuresAlarm"
+
+
+def alarm_queue_stuck(arch: str) -> str:
+    return f"Builder{arch_title(arch)}QueueStuckAlarm"
+
 # --- outputs ----------------------------------------------------------------------------
 OUT_HUB_URL = "HubUrl"
 OUT_WEB_URL = "WebUrl"
@@ -146,12 +162,20 @@ OUT_DB_SECRET = "DbMasterSecretArn"
 OUT_CA_SECRET = "CaSecretArn"
 OUT_BUILDER_CA_SECRET = "BuilderCaSecretArn"
 OUT_DASHBOARD = "DashboardUrl"
+OUT_HUB_LOG_GROUP = "HubLogGroupName"
+OUT_BUILDER_LOG_GROUP = "BuilderLogGroupName"
+OUT_ALARM_TOPIC = "AlarmTopicArn"
+OUT_CNAME_TARGET = "CnameTarget"
 
 # --- deterministic names (Fn::Sub strings; never Ref, so IAM and the controller cause no cycle)
 HUB_GROUP_NAME = "${AWS::StackName}-hub"
 SSM_PREFIX = "/${AWS::StackName}/kojistack"
 METRICS_NAMESPACE = "kojistack/${AWS::StackName}"
 USER_SECRET_PREFIX = "kojistack/${AWS::StackName}/users/"
+# CloudWatch Logs groups of the hub and of all builders (kojistack-logship writes, `kojistack logs` reads)
+HUB_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/hub"
+BUILDER_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/builders"
+ALARM_NAME_PREFIX = "${AWS::StackName}-kojistack-"
 
 
 def builder_group_name(arch: str) -> str:

@@ -52,7 +52,7 @@ def builder_env(cfg: Config, arch: str, payload: Payload) -> dict[str, str]:
         "LAUNCH_TEMPLATE_RESOURCE": ids.builder_launch_template(arch),
         "PAYLOAD_SHA256": payload.sha256, "INTERNAL_NLB_DNS": "${InternalNlbDns}",
         "KOJI_VERSION": "${KojiVersion}", "ALLOWED_SCMS": "${AllowedScms}", "DISTRO": cfg.distro,
-        "SSM_PREFIX": ids.SSM_PREFIX,
+        "SSM_PREFIX": ids.SSM_PREFIX, "LOG_GROUP": ids.BUILDER_LOG_GROUP_NAME,
     }
 
 

@@ -13,6 +13,7 @@ from troposphere import Template
 from .. import __version__
 from ..config import Config
 from ..errors import UserError
+from .alarms import add_alarms
 from .amis import add_amis
 from .builders import add_builder_fleet
 from .dashboard import add_dashboard
@@ -21,6 +22,7 @@ from .hub import HubInputs, add_hub
 from .iam import add_roles
 from .kms import add_stack_key
 from .loadbalancers import add_load_balancers
+from .logs import add_log_groups
 from .network import add_network
 from .outputs import add_outputs
 from .parameters import add_parameters
@@ -55,7 +57,9 @@ def build_template(cfg: Config, variant: str = "new") -> Template:
     for b in cfg.builders:
         add_builder_fleet(t, cfg, b, net, sgs, roles, lbs, images, hub, p)
     dashboard = add_dashboard(t, cfg)
-    add_outputs(t, lbs, secrets, key, storage, dashboard)
+    log_groups = add_log_groups(t, key, p)
+    alarms = add_alarms(t, cfg, key, lbs, db)
+    add_outputs(t, lbs, secrets, key, storage, dashboard, log_groups, alarms)
     return t
 
 

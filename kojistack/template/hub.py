@@ -78,6 +78,7 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "DISTRO": cfg.distro, "ARCHES": " ".join(cfg.arches),
         "BUILDER_IDLE_MINUTES": "${BuilderIdleMinutes}",
         "METRICS_NAMESPACE": ids.METRICS_NAMESPACE, "SSM_PREFIX": ids.SSM_PREFIX,
+        "LOG_GROUP": ids.HUB_LOG_GROUP_NAME,
     }
     for arch in cfg.arches:
         env[f"BUILDER_MAX_{arch.upper()}"] = "${" + max_param(arch) + "}"

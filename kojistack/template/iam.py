@@ -17,6 +17,7 @@ from awacs import cloudwatch as acw
 from awacs import ec2 as aec2
 from awacs import elasticloadbalancing as aelb
 from awacs import kms as akms
+from awacs import logs as alogs
 from awacs import secretsmanager as asm
 from awacs import ssm as assm
 from awacs.aws import (Allow, Condition, ForAllValuesStringEquals, PolicyDocument, Principal, Statement,
@@ -71,6 +72,15 @@ def _role(t: Template, title: str, what: str) -> iam.Role:
         ManagedPolicyArns=[Sub(SSM_CORE)]))
 
 
+def allow_ship_logs(group_name: str) -> Statement:
+    """kojistack-logship: create its streams and put events in its role's log group, nothing else
+    (no DescribeLogStreams: it creates a stream when PutLogEvents says it is missing)."""
+    group = _arn("logs", "log-group:" + group_name)
+    return Statement(Sid="ShipLogsToItsStackLogGroup", Effect=Allow,
+                     Action=[alogs.CreateLogStream, alogs.PutLogEvents],
+                     Resource=[group, Sub("${Group}:log-stream:*", Group=group)])
+
+
 def _signal_and_payload() -> Statement:
     return Statement(Sid="SignalAndReadPayloadOfThisStack", Effect=Allow,
                      Action=[acfn.SignalResource, acfn.DescribeStackResource], Resource=[stack_arn()])
@@ -80,6 +90,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
     builder_groups = [group_arn(ids.builder_group_name(a)) for a in cfg.arches]
     return [
         _signal_and_payload(),
+        allow_ship_logs(ids.HUB_LOG_GROUP_NAME),
         Statement(Sid="ReadStackSecrets", Effect=Allow, Action=[asm.GetSecretValue, asm.DescribeSecret],
                   Resource=[Ref(s) for s in secrets.all()]),
         Statement(Sid="WriteHubOwnedSecrets", Effect=Allow, Action=[asm.PutSecretValue],
@@ -144,6 +155,7 @@ def _with_conditional(doc: PolicyDocument, extra: list) -> dict:
 def _builder_statements(cfg: Config) -> list[Statement]:
     return [
         _signal_and_payload(),
+        allow_ship_logs(ids.BUILDER_LOG_GROUP_NAME),
         Statement(Sid="ReadStackCaAndOwnCertificate", Effect=Allow, Action=[assm.GetParameter],
                   Resource=[ssm_arn("/ca.pem"), ssm_arn("/koji-version"), ssm_arn("/cert/*")]),
         Statement(Sid="HandInCsrAndFailureRecord", Effect=Allow, Action=[assm.PutParameter],

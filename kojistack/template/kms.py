@@ -8,7 +8,7 @@ Without this key the retained snapshot, file system and secrets cannot be read: 
 from __future__ import annotations
 
 from awacs import kms as akms
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringLike
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
 from troposphere import Sub, Template
 from troposphere import kms
 
@@ -28,6 +28,16 @@ def add_stack_key(t: Template) -> kms.Key:
                   Condition=Condition(StringLike(
                       "kms:EncryptionContext:aws:logs:arn",
                       Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")))),
+        # CloudWatch publishes the stack's alarms to its encrypted SNS topic (SNS developer guide,
+        # "Enable compatibility between event sources from AWS services and encrypted topics")
+        Statement(Sid="CloudWatchAlarmsOfThisStackPublishToItsTopic", Effect=Allow,
+                  Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                  Action=[akms.Decrypt, akms.Action("GenerateDataKey*")], Resource=["*"],
+                  Condition=Condition([
+                      StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
+                      ArnLike("aws:SourceArn", Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:"
+                                                   "${AWS::AccountId}:alarm:" + ids.ALARM_NAME_PREFIX + "*")),
+                  ])),
     ])
     return t.add_resource(kms.Key(
         ids.STACK_KEY, Description=Sub("kojistack ${AWS::StackName}: RDS, EFS, secrets, logs"),

@@ -7,7 +7,9 @@ from troposphere import GetAtt, If, Output, Ref, Sub, Template
 
 from .. import ids
 from . import parameters as P
+from .alarms import Alarms
 from .loadbalancers import LoadBalancers
+from .logs import LogGroups
 from .secrets import Secrets
 from .storage import Storage
 
@@ -17,7 +19,8 @@ def _public(path: str, lbs: LoadBalancers):
               Sub("https://${Dns}" + path, Dns=GetAtt(lbs.public, "DNSName")))
 
 
-def add_outputs(t: Template, lbs: LoadBalancers, secrets: Secrets, key, storage: Storage, dashboard) -> None:
+def add_outputs(t: Template, lbs: LoadBalancers, secrets: Secrets, key, storage: Storage, dashboard,
+                log_groups: LogGroups, alarms: Alarms) -> None:
     outs = [
         (ids.OUT_HUB_URL, "Koji hub XML-RPC URL (server = in a koji client profile)", _public("/kojihub", lbs)),
         (ids.OUT_WEB_URL, "Koji web UI", _public("/koji", lbs)),
@@ -38,6 +41,12 @@ def add_outputs(t: Template, lbs: LoadBalancers, secrets: Secrets, key, storage:
         (ids.OUT_DASHBOARD, "CloudWatch dashboard of the builder fleet",
          Sub("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
              "#dashboards:name=${Name}", Name=Ref(dashboard))),
+        (ids.OUT_CNAME_TARGET, "Point your custom domain (a CNAME record) at this name: the public load balancer",
+         GetAtt(lbs.public, "DNSName")),
+        (ids.OUT_HUB_LOG_GROUP, "CloudWatch Logs group of the hub (journal, httpd, kojira, kojid)", Ref(log_groups.hub)),
+        (ids.OUT_BUILDER_LOG_GROUP, "CloudWatch Logs group of the builders (journal, kojid)",
+         Ref(log_groups.builders)),
+        (ids.OUT_ALARM_TOPIC, "SNS topic of the stack's alarms (subscribe more endpoints here)", Ref(alarms.topic)),
     ]
     for name, what, value in outs:
         t.add_output(Output(name, Description=what, Value=value))

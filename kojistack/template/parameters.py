@@ -52,6 +52,9 @@ HAS_RESTORE_CA = "HasRestoreCaSecret"
 HAS_RESTORE_BUILDER_CA = "HasRestoreBuilderCaSecret"
 HAS_RESTORE_KEY = "HasRestoreKey"
 DB_EXTENDED_SUPPORT = "DbExtendedSupportOn"
+HAS_NOTIFICATION_EMAIL = "HasNotificationEmail"
+# CloudWatch Logs' retention values (AWS::Logs::LogGroup RetentionInDays), the short end
+LOG_RETENTION_VALUES = ("7", "14", "30", "60", "90", "180", "365")
 
 
 def has_image(arch: str) -> str:
@@ -212,6 +215,17 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         AllowedValues=["elastic", "bursting"], ConstraintDescription="elastic or bursting",
         Description="EFS throughput mode of /mnt/koji (elastic: pay per use, no credit exhaustion).")
 
+    o = "Operations"
+    add(o, "Alarm e-mail (optional)", "NotificationEmail", Type="String", Default="",
+        AllowedPattern=r"^([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63})?$",
+        ConstraintDescription="empty, or an e-mail address like koji-admins@example.com",
+        Description="Subscribe this address to the stack's alarms (hub unhealthy, builders failing to "
+                    "launch, queue stuck, database storage); confirm the e-mail AWS sends. Empty: the "
+                    "alarms still show in the console and `kojistack status`.")
+    add(o, "Log retention (days)", "LogRetentionDays", Type="Number", Default="30",
+        AllowedValues=list(LOG_RETENTION_VALUES), ConstraintDescription="one of 7, 14, 30, 60, 90, 180, 365",
+        Description="Days CloudWatch Logs keeps the hub's and builders' logs (journal, kojid, kojira, httpd).")
+
     r = "Restore (optional)"
     add(r, "Database snapshot", "DbSnapshotIdentifier", Type="String", Default="",
         AllowedPattern=r"^([A-Za-z][A-Za-z0-9:_-]{0,254})?$",
@@ -253,6 +267,7 @@ def _add_conditions(t: Template, cfg: Config, P: dict[str, Parameter]) -> None:
     t.add_condition(HAS_RESTORE_BUILDER_CA, not_empty("RestoreBuilderCaSecretArn"))
     t.add_condition(HAS_RESTORE_KEY, not_empty("RestoreKeyArn"))
     t.add_condition(DB_EXTENDED_SUPPORT, Equals(Ref(P["DbExtendedSupport"]), "true"))
+    t.add_condition(HAS_NOTIFICATION_EMAIL, not_empty("NotificationEmail"))
     for arch in image_arches(cfg):
         t.add_condition(has_image(arch), not_empty(image_param(arch)))
         t.add_condition(lookup_image(arch), Equals(Ref(P[image_param(arch)]), ""))

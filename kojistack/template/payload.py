@@ -65,9 +65,13 @@ def build_payload(trees: dict[str, Path]) -> Payload:
     return Payload(out.getvalue())
 
 
+COMMON = CLOUD_INIT / "common" / "payload"  # both roles: /opt/kojistack/common (the log shipper)
+
+
 def hub_payload() -> Payload:
-    return build_payload({"files": CLOUD_INIT / "hub" / "files", "lib/kojistack_controller": CONTROLLER})
+    return build_payload({"files": CLOUD_INIT / "hub" / "files", "common": COMMON,
+                          "lib/kojistack_controller": CONTROLLER})
 
 
 def builder_payload() -> Payload:
-    return build_payload({"files": CLOUD_INIT / "builder" / "files"})
+    return build_payload({"files": CLOUD_INIT / "builder" / "files", "common": COMMON})
