@@ -18,14 +18,17 @@
     simulate            cli/sim.py                sim/run.py
     trace               cli/sim.py                sim/trace.py
 
-Options several commands share (--profile/--region, the build-time config flags) are in cli/options.py.
+Options several commands share (--stack-name, --profile/--region: always the AWS ones, the build-time
+config flags) are in cli/options.py; timeouts are in minutes everywhere.
 A new command goes into the module of its group, is added to GROUPS below and gets a row above;
 tests/cli/test_table.py holds the table to the commands and the files.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import traceback
 
 import click
 
@@ -40,18 +43,27 @@ class KojistackGroup(click.Group):
     def invoke(self, ctx: click.Context):  # noqa: D102
         try:
             return super().invoke(ctx)
-        except UserError as err:
-            click.echo(f"kojistack: error: {err}", err=True)
-            sys.exit(UserError.exit_code)
-        except OperationError as err:
-            click.echo(f"kojistack: failed: {err}", err=True)
-            sys.exit(OperationError.exit_code)
+        except (UserError, OperationError) as err:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            word = "error" if isinstance(err, UserError) else "failed"
+            click.echo(f"kojistack: {word}: {err}", err=True)
+            sys.exit(err.exit_code)
 
 
 @click.group(cls=KojistackGroup)
 @click.version_option(__version__, prog_name="kojistack")
-def main() -> None:
-    """Generate, check and operate a push-button Koji build system on AWS."""
+@click.option("--debug", is_flag=True,
+              help="Also print the Python traceback of an error, and log every AWS request on stderr.")
+def main(debug: bool) -> None:
+    """Generate, check and operate a push-button Koji build system on AWS.
+
+    Exit status: 0 done; 1 an operation on AWS or the hub failed; 2 the input was wrong or you
+    declined a prompt (nothing was changed).
+    """
+    if debug:
+        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("botocore").setLevel(logging.DEBUG)
 
 
 # Every top-level command, by the module that defines it (the order `kojistack --help` does not keep:

@@ -8,23 +8,23 @@ import click
 
 from ..errors import UserError
 from ..ops.session import Aws
-from .options import aws_options
+from .options import aws_options, stack_name_option
 
 
 @click.command("client-config")
-@click.option("--stack", required=True, help="Stack name.")
-@click.option("--profile", "koji_profile", default=None, help="koji profile to write (default: the stack name).")
+@stack_name_option
+@click.option("--koji-profile", default=None, help="koji profile to write (default: the stack name).")
 @click.option("--user", default=None, help="Write the profile of a user made by `kojistack user add` "
                                           "instead of the admin.")
 @click.option("--force", is_flag=True, help="Replace an existing profile of that name.")
-@aws_options(profile_flag="--aws-profile")
+@aws_options
 def client_config(aws: Aws, stack: str, koji_profile: str | None, user: str | None, force: bool) -> None:
     """Write a koji client profile (certs 0600), a PKCS#12 for the browser and the stack CA."""
     from ..ops.clientconfig import client_config as write_profile
 
     profile = koji_profile or stack
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", profile):
-        raise UserError(f"--profile {profile!r}: use letters, digits, '.', '_' and '-'")
+        raise UserError(f"--koji-profile {profile!r}: use letters, digits, '.', '_' and '-'")
     written = write_profile(aws, stack, profile, user, force)
     for path in sorted(written.files):
         click.echo(f"wrote {path}")
@@ -41,7 +41,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--stack", required=True, help="Stack name.")
+@stack_name_option
 @click.option("--perm", "perms", multiple=True, help="koji permission to grant, repeatable (e.g. build, repo).")
 @aws_options
 def user_add(aws: Aws, name: str, stack: str, perms: tuple[str, ...]) -> None:
@@ -58,7 +58,7 @@ def user_add(aws: Aws, name: str, stack: str, perms: tuple[str, ...]) -> None:
 
 @user.command("revoke")
 @click.argument("name")
-@click.option("--stack", required=True, help="Stack name.")
+@stack_name_option
 @aws_options
 def user_revoke(aws: Aws, name: str, stack: str) -> None:
     """Revoke NAME's certificates (CRL checked by httpd) and disable the koji user."""

@@ -12,10 +12,10 @@ import time
 import click
 
 from .. import ids
-from ..errors import OperationError
+from ..errors import OperationError, UserError
 from ..ops import chaos as chaos_ops
 from ..ops.session import Aws, aws_errors
-from .options import aws_options
+from .options import aws_options, stack_name_option
 
 
 def _groups(aws: Aws) -> chaos_ops.Groups:
@@ -25,12 +25,12 @@ def _groups(aws: Aws) -> chaos_ops.Groups:
 
 
 @click.command()
-@click.option("--stack", required=True, help="Name of the kojistack stack.")
+@stack_name_option
 @click.option("--target", type=click.Choice(chaos_ops.TARGETS), default="random", show_default=True,
               help="What to terminate: the hub, a builder, or any instance of the stack.")
 @click.option("--dry-run", is_flag=True, help="Show what would be terminated; terminate nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before terminating.")
-@click.option("--timeout", "timeout_minutes", type=click.IntRange(1, 180), default=45, show_default=True,
+@click.option("--timeout-minutes", type=click.IntRange(1, 180), default=45, show_default=True,
               help="Minutes to wait for recovery before reporting failure.")
 @click.option("--koji-profile", default=None,
               help="koji profile (from `kojistack client-config`) to also watch the lost builder's tasks.")
@@ -47,7 +47,8 @@ def chaos(aws: Aws, stack: str, target: str, dry_run: bool, yes: bool, timeout_m
         click.echo("dry run: nothing terminated")
         return
     if not yes:
-        click.confirm(f"Terminate {victim.instance_id} ({victim.role}) now?", abort=True)
+        if not click.confirm(f"Terminate {victim.instance_id} ({victim.role}) now?", default=False, err=True):
+            raise UserError(f"chaos cancelled; nothing was terminated in stack {stack}")
     koji = chaos_ops.koji_from_profile(koji_profile) if koji_profile and victim.role == "builder" else None
     with aws_errors(f"terminating {victim.instance_id} and watching stack {stack}"):
         report = chaos_ops.run(groups, ec2, elbv2, victim, koji, clock=time.monotonic, sleep=time.sleep,
@@ -61,7 +62,7 @@ def chaos(aws: Aws, stack: str, target: str, dry_run: bool, yes: bool, timeout_m
 
 
 @click.command("rotate-admin-cert")
-@click.option("--stack", required=True, help="Name of the kojistack stack.")
+@stack_name_option
 @aws_options
 def rotate_admin_cert(aws: Aws, stack: str) -> None:
     """Have the hub mint a new koji admin certificate (the old one is revoked)."""
@@ -72,5 +73,5 @@ def rotate_admin_cert(aws: Aws, stack: str) -> None:
     old, new = rotate(aws, stack, secret, users.run_on_hub)
     click.echo(f"old: {old.line()} (revoked)")
     click.echo(f"new: {new.line()}")
-    click.echo(f"refresh your koji profile: kojistack client-config --stack {stack} --region {aws.region} --force")
+    click.echo(f"refresh your koji profile: kojistack client-config --stack-name {stack} --region {aws.region} --force")
 

@@ -13,13 +13,19 @@ from ..ops.session import open_session
 DEFAULT_TEMPLATES = Path("templates")
 
 
-def aws_options(fn=None, *, profile_flag: str = "--profile"):
+def stack_name_option(fn):
+    """--stack-name NAME: every command that acts on a stack names it this way (as the AWS CLI does)."""
+    return click.option("--stack-name", "stack", required=True, metavar="NAME",
+                        help="Name of the kojistack stack.")(fn)
+
+
+def aws_options(fn):
     """--profile and --region, as the AWS CLI has them (AWS_PROFILE / AWS_REGION when not given).
 
-    client-config calls the AWS one --aws-profile, because its --profile names the koji profile.
+    They always mean the AWS profile and region; a koji profile is --koji-profile.
     """
     def decorate(fn):
-        @click.option(profile_flag, "aws_profile", envvar="AWS_PROFILE", default=None,
+        @click.option("--profile", "aws_profile", envvar="AWS_PROFILE", default=None,
                       help="AWS profile (default: AWS_PROFILE).")
         @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default=None,
                       help="AWS region (default: AWS_REGION).")
@@ -27,7 +33,7 @@ def aws_options(fn=None, *, profile_flag: str = "--profile"):
         def wrapper(*args, aws_profile: str | None, region: str | None, **kwargs):
             return fn(*args, aws=open_session(aws_profile, region), **kwargs)
         return wrapper
-    return decorate(fn) if fn else decorate
+    return decorate(fn)
 
 
 def config_options(fn):

@@ -10,7 +10,7 @@ import click
 from ..errors import UserError
 from ..ops import launch
 from ..ops.session import Aws
-from .options import DEFAULT_TEMPLATES, aws_options, live_output
+from .options import DEFAULT_TEMPLATES, aws_options, live_output, stack_name_option
 
 
 @click.command()
@@ -66,7 +66,7 @@ def template_for_deploy(template: Path | None, config_path: Path | None, workdir
 
 
 @click.command()
-@click.option("--stack", required=True, help="Stack name.")
+@stack_name_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @aws_options
 def status(aws: Aws, stack: str, as_json: bool) -> None:
@@ -80,16 +80,18 @@ def status(aws: Aws, stack: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--stack", required=True, help="Stack name.")
+@stack_name_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--skip-drain", is_flag=True, help="Do not wait for running builds to finish.")
-@click.option("--drain-timeout", type=float, default=3600, show_default=True, help="Seconds to wait for draining.")
+@click.option("--drain-timeout-minutes", type=click.FloatRange(min=0), default=60, show_default=True,
+              help="Minutes to wait for running builds to finish.")
 @click.option("--poll-seconds", type=float, default=10.0, show_default=True, hidden=True)
 @aws_options
-def delete(aws: Aws, stack: str, yes: bool, skip_drain: bool, drain_timeout: float, poll_seconds: float) -> None:
+def delete(aws: Aws, stack: str, yes: bool, skip_drain: bool, drain_timeout_minutes: float,
+           poll_seconds: float) -> None:
     """Drain the builders, then delete the stack after listing what is retained and its cost."""
     from ..ops.delete import delete as run_delete
 
     echo, status_line = live_output()
     run_delete(aws, stack, echo, lambda q: click.confirm(q, default=False, err=True), yes, skip_drain,
-               drain_timeout, poll_seconds, status_line=status_line)
+               drain_timeout_minutes * 60, poll_seconds, status_line=status_line)

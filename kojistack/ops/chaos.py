@@ -95,7 +95,7 @@ def find_victims(groups: Groups, ec2: Any, stack: str) -> list[Victim]:
     names = group_names(stack)
     found = groups.describe_groups(list(names))
     if not any(names.get(g["AutoScalingGroupName"]) == "hub" for g in found):
-        raise UserError(f"--stack {stack}: there is no hub group {stackinfo.hub_group_name(stack)} in this "
+        raise UserError(f"--stack-name {stack}: there is no hub group {stackinfo.hub_group_name(stack)} in this "
                         "region: is it a kojistack stack, and is --region right?")
     rows = [(i, g["AutoScalingGroupName"]) for g in found for i in g.get("Instances", [])
             if i.get("LifecycleState") == "InService"]
@@ -178,9 +178,14 @@ def tasks_step(koji: KojiTasks, victim: Victim) -> Step:
     return Step("tasks rescheduled", check)
 
 
+PROGRESS_EVERY = 60.0  # seconds between "still waiting" lines when nothing changes
+
+
 def watch(report: Report, clock: Callable[[], float], sleep: Callable[[float], None], start: float,
           timeout: float, poll: float, echo: Callable[[str], None]) -> Report:
-    """Poll every step until all are done or `timeout` seconds pass since `start`."""
+    """Poll every step until all are done or `timeout` seconds pass since `start`. Says what it is
+    still waiting for whenever that changes, and at least every PROGRESS_EVERY seconds."""
+    said, said_at = "", 0.0
     while True:
         now = clock() - start
         for s in report.steps:
@@ -192,6 +197,10 @@ def watch(report: Report, clock: Callable[[], float], sleep: Callable[[float], N
         report.seconds = now
         if report.recovered or now >= timeout:
             return report
+        waiting = "; ".join(f"{s.name}: {s.last}" for s in report.steps if s.done_after is None)
+        if waiting != said or now - said_at >= PROGRESS_EVERY:
+            echo(f"  {_fmt(now)} still waiting ({_fmt(timeout - now)} left): {waiting}")
+            said, said_at = waiting, now
         sleep(poll)
 
 

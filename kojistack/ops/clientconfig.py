@@ -88,7 +88,7 @@ def client_config(aws: Aws, stack: str, profile: str, user: str | None, force: b
     changed = conflicts(client)
     if changed and not force:
         raise UserError(f"koji profile {profile!r} already exists with different settings "
-                        f"({', '.join(str(p) for p in changed)}): pass --force to replace it, or --profile NAME")
+                        f"({', '.join(str(p) for p in changed)}): pass --force to replace it, or --koji-profile NAME")
     for path, data in client.files.items():
         write_private(path, data)
     return client

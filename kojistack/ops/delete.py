@@ -130,7 +130,7 @@ def drain(aws: Aws, stack: str, echo: events.Echo, timeout_seconds: float, poll_
         if not left:
             break
         if waited >= timeout_seconds:
-            raise OperationError(f"builders still draining after {int(waited)} s "
+            raise OperationError(f"builders still draining after {waited / 60:.0f} min "
                                  f"({', '.join(f'{k}: {v}' for k, v in sorted(left.items()))}); running builds "
                                  "are finishing: run delete again later, or pass --skip-drain to cut them off")
         echo("waiting for builders to drain: " + ", ".join(f"{k}: {v}" for k, v in sorted(left.items())))

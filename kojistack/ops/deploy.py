@@ -118,7 +118,7 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
     status = stack["StackStatus"] if stack else ""
     if status == "ROLLBACK_COMPLETE":
         raise UserError(f"stack {req.stack_name} failed its first create and cannot be updated: "
-                        f"delete it (`kojistack delete --stack {req.stack_name}`) and deploy again")
+                        f"delete it (`kojistack delete --stack-name {req.stack_name}`) and deploy again")
     if status.endswith(_BUSY) and status != "REVIEW_IN_PROGRESS":
         raise UserError(f"stack {req.stack_name} is busy ({status}); wait for it to finish")
     kind = "CREATE" if stack is None or status == "REVIEW_IN_PROGRESS" else "UPDATE"

@@ -18,7 +18,7 @@ def describe(aws: Aws, stack: str) -> dict[str, Any]:
         return aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     except botocore.exceptions.ClientError as err:
         if error_code(err) == "ValidationError" and "does not exist" in str(err):
-            raise UserError(f"there is no stack {stack!r} in {aws.region}: check --stack and --region") from None
+            raise UserError(f"there is no stack {stack!r} in {aws.region}: check --stack-name and --region") from None
         with aws_errors(f"reading stack {stack}"):
             raise
 

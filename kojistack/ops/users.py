@@ -67,5 +67,5 @@ def fetch_hint(aws: Aws, stack: str, name: str) -> list[str]:
     """How the user gets their credentials."""
     secret = stackinfo.user_secret_name(stack, name)
     return [f"{name} fetches the credentials (needs secretsmanager:GetSecretValue on {secret}-*) with:",
-            f"  kojistack client-config --stack {stack} --user {name} --region {aws.region}",
+            f"  kojistack client-config --stack-name {stack} --user {name} --region {aws.region}",
             f"or: aws secretsmanager get-secret-value --region {aws.region} --secret-id {secret}"]

@@ -37,7 +37,7 @@ def add_outputs(t: Template, lbs: LoadBalancers, secrets: Secrets, key, storage:
         (ids.OUT_FILE_SYSTEM, "EFS file system of /mnt/koji (retained)", storage.file_system_id),
         (ids.OUT_CA_PARAMETER, "SSM parameter holding the stack CA certificate", Sub(ids.SSM_PREFIX + "/ca.pem")),
         (ids.OUT_CLIENT_COMMAND, "Set up a koji client profile for the admin",
-         Sub("kojistack client-config --stack ${AWS::StackName} --region ${AWS::Region}")),
+         Sub("kojistack client-config --stack-name ${AWS::StackName} --region ${AWS::Region}")),
         (ids.OUT_DASHBOARD, "CloudWatch dashboard of the builder fleet",
          Sub("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
              "#dashboards:name=${Name}", Name=Ref(dashboard))),

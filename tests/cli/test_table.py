@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 import kojistack
+from cli.commands import leaf_commands
 from kojistack import cli
 
 PACKAGE = Path(kojistack.__file__).parent
@@ -23,27 +24,16 @@ def table_rows() -> dict[str, tuple[str, str]]:
     return rows
 
 
-def registered() -> dict[str, click.Command]:
-    """Every leaf command by its full name ('user add'), as `kojistack --help` offers them."""
-    found = {}
-    for name, command in cli.main.commands.items():
-        if isinstance(command, click.Group):
-            found.update({f"{name} {sub}": c for sub, c in command.commands.items()})
-        else:
-            found[name] = command
-    return found
-
-
 def module_file(command: click.Command) -> str:
     return command.callback.__module__.removeprefix("kojistack.").replace(".", "/") + ".py"
 
 
 def test_every_command_has_one_row_and_every_row_a_command():
-    assert set(table_rows()) == set(registered())
+    assert set(table_rows()) == set(leaf_commands())
 
 
 def test_each_row_names_the_module_that_defines_the_command():
-    commands = registered()
+    commands = leaf_commands()
     wrong = {name: (defined, module_file(commands[name]))
              for name, (defined, _) in table_rows().items() if module_file(commands[name]) != defined}
     assert not wrong

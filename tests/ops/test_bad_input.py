@@ -71,11 +71,11 @@ BAD_FLAGS = [
 
 # (id, drill command line, words): rejected by the command line before any AWS call
 BAD_DRILL_FLAGS = [
-    ("chaos-no-stack", ["chaos", "--dry-run"], ["--stack"]),
-    ("chaos-target", ["chaos", "--stack", "ks", "--target", "database"], ["--target", "hub", "builder", "random"]),
-    ("chaos-timeout-0", ["chaos", "--stack", "ks", "--timeout", "0"], ["--timeout", "1<=x<=180"]),
-    ("chaos-timeout-text", ["chaos", "--stack", "ks", "--timeout", "soon"], ["--timeout", "integer"]),
-    ("rotate-no-stack", ["rotate-admin-cert"], ["--stack"]),
+    ("chaos-no-stack", ["chaos", "--dry-run"], ["--stack-name"]),
+    ("chaos-target", ["chaos", "--stack-name", "ks", "--target", "database"], ["--target", "hub", "builder", "random"]),
+    ("chaos-timeout-0", ["chaos", "--stack-name", "ks", "--timeout-minutes", "0"], ["--timeout-minutes", "1<=x<=180"]),
+    ("chaos-timeout-text", ["chaos", "--stack-name", "ks", "--timeout-minutes", "soon"], ["--timeout-minutes", "integer"]),
+    ("rotate-no-stack", ["rotate-admin-cert"], ["--stack-name"]),
 ]
 
 

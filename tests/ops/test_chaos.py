@@ -123,6 +123,20 @@ def test_hub_that_never_gets_healthy_is_reported_after_the_timeout(stack):
     assert report.lines()[1].startswith("  hub healthy in its target groups: NOT recovered")
 
 
+def test_a_long_wait_says_what_it_waits_for_at_least_every_minute(stack):
+    """Issue 12 item 6: chaos printed nothing for up to 45 minutes while it waited."""
+    clock, said = Clock(), []
+    t0 = clock.now
+    victim = chaos.pick(chaos.find_victims(stack.groups, stack.ec2, STACK), "hub", random.Random())
+    chaos.run(stack.groups, stack.ec2, stack.elbv2, victim, None, clock=clock, sleep=clock.sleep,
+              timeout=600, poll=POLL, echo=lambda line: said.append((clock.now - t0, line)))
+    waits = [t for t, line in said if "still waiting" in line]
+    assert waits and waits[0] <= POLL
+    gaps = [b - a for a, b in zip(waits, waits[1:])]
+    assert len(waits) >= 9 and max(gaps) <= chaos.PROGRESS_EVERY
+    assert all("hub healthy in its target groups: " in line for _, line in said if "still waiting (" in line)
+
+
 @pytest.fixture
 def koji_hub(tmp_path):
     pki = TestPki.create(str(tmp_path))
@@ -161,7 +175,7 @@ def test_no_builder_running_is_an_error_naming_the_reason(monkeypatch):
 
 
 def _cli(args: list[str], input: str | None = None):
-    result = CliRunner().invoke(main, ["chaos", "--stack", STACK, *args], input=input)
+    result = CliRunner().invoke(main, ["chaos", "--stack-name", STACK, *args], input=input)
     return result.exit_code, result.output + (getattr(result, "stderr", "") or "")
 
 
@@ -175,14 +189,16 @@ def test_cli_dry_run_terminates_nothing(stack):
 def test_cli_asks_first_and_a_no_terminates_nothing(stack):
     (hub,) = stack.instances("hub")
     code, text = _cli(["--target", "hub"], input="n\n")
-    assert code == 1 and f"Terminate {hub} (hub) now?" in text
+    # a declined prompt exits 2 with a sentence, as `kojistack --help` and docs/operations-tools.md say
+    assert code == 2 and f"Terminate {hub} (hub) now?" in text
+    assert "chaos cancelled; nothing was terminated" in text
     assert stack.state(hub) == "running"
 
 
 def test_cli_unknown_stack_is_a_user_error(stack):
-    result = CliRunner().invoke(main, ["chaos", "--stack", "nope", "--dry-run"])
+    result = CliRunner().invoke(main, ["chaos", "--stack-name", "nope", "--dry-run"])
     assert result.exit_code == 2
-    assert "--stack nope: there is no hub group nope-hub" in result.output + (getattr(result, "stderr", "") or "")
+    assert "--stack-name nope: there is no hub group nope-hub" in result.output + (getattr(result, "stderr", "") or "")
 
 
 def test_cli_bad_target_is_rejected(stack):

@@ -26,7 +26,7 @@ def make_stack(aws, name: str = "koji", secret_value: dict | None = None) -> dic
 
 def test_profile_is_read_by_koji(run, aws, aws_env):
     creds = make_stack(aws)
-    result = run("client-config", "--stack", "koji", "--profile", "mykoji")
+    result = run("client-config", "--stack-name", "koji", "--koji-profile", "mykoji")
     assert result.exit_code == 0, result.output
     assert "try it:  koji -p mykoji moshimoshi" in result.stdout
     home = Path(aws_env["HOME"]) / ".koji"
@@ -48,8 +48,8 @@ def test_profile_is_read_by_koji(run, aws, aws_env):
 
 def test_default_profile_is_the_stack_name_and_rerun_is_fine(run, aws):
     make_stack(aws)
-    assert run("client-config", "--stack", "koji").exit_code == 0
-    again = run("client-config", "--stack", "koji")
+    assert run("client-config", "--stack-name", "koji").exit_code == 0
+    again = run("client-config", "--stack-name", "koji")
     assert again.exit_code == 0, again.output
     assert koji.read_config("koji")["server"].endswith("/kojihub")
 
@@ -59,25 +59,25 @@ def test_refuses_to_overwrite_a_different_profile(run, aws, aws_env):
     conf = Path(aws_env["HOME"]) / ".koji" / "config.d" / "koji.conf"
     conf.parent.mkdir(parents=True)
     conf.write_text("[koji]\nserver = https://other.example/kojihub\n")
-    result = run("client-config", "--stack", "koji")
+    result = run("client-config", "--stack-name", "koji")
     assert result.exit_code == 2
     assert "koji profile 'koji' already exists with different settings" in result.stderr
     assert "pass --force" in result.stderr
     assert conf.read_text().startswith("[koji]\nserver = https://other")
-    forced = run("client-config", "--stack", "koji", "--force")
+    forced = run("client-config", "--stack-name", "koji", "--force")
     assert forced.exit_code == 0
     assert koji.read_config("koji")["server"] == "https://koji-public-0123.elb.us-east-1.amazonaws.com/kojihub"
 
 
 def test_credentials_not_written_yet(run, aws):
     make_stack(aws, secret_value={"placeholder": True})
-    result = run("client-config", "--stack", "koji")
+    result = run("client-config", "--stack-name", "koji")
     assert result.exit_code == 1
     assert "the hub has not written the credentials of the admin yet" in result.stderr
 
 
 def test_unknown_stack(run, aws):
-    result = run("client-config", "--stack", "nothere")
+    result = run("client-config", "--stack-name", "nothere")
     assert result.exit_code == 2
     assert "there is no stack 'nothere' in us-east-1" in result.stderr
 
@@ -86,17 +86,17 @@ def test_user_profile_from_the_user_secret(run, aws):
     make_stack(aws)
     alice = credentials("alice")
     aws("secretsmanager").create_secret(Name="kojistack/koji/users/alice", SecretString=json.dumps(alice))
-    result = run("client-config", "--stack", "koji", "--user", "alice", "--profile", "koji-alice")
+    result = run("client-config", "--stack-name", "koji", "--user", "alice", "--koji-profile", "koji-alice")
     assert result.exit_code == 0, result.output
     assert "alice.p12" in result.stdout
     assert base64.b64decode(alice["p12_b64"])
-    missing = run("client-config", "--stack", "koji", "--user", "bob")
+    missing = run("client-config", "--stack-name", "koji", "--user", "bob")
     assert missing.exit_code == 2
     assert "there are no credentials for user bob" in missing.stderr
 
 
 @pytest.mark.parametrize("profile", ["../etc", "a b"])
 def test_bad_profile_name(run, aws, profile):
-    result = run("client-config", "--stack", "koji", "--profile", profile)
+    result = run("client-config", "--stack-name", "koji", "--koji-profile", profile)
     assert result.exit_code == 2
-    assert "--profile" in result.stderr
+    assert "--koji-profile" in result.stderr

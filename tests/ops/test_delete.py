@@ -19,7 +19,7 @@ def test_delete_lists_retained_drains_and_deletes(run, aws):
     arrange(aws)
     aws("secretsmanager").create_secret(Name="kojistack/koji/users/alice", SecretString="{}")
     aws("secretsmanager").create_secret(Name="kojistack/koji-other/users/bob", SecretString="{}")
-    result = run("delete", "--stack", "koji", "--yes", "--poll-seconds", "0")
+    result = run("delete", "--stack-name", "koji", "--yes", "--poll-seconds", "0")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "deleting stack koji keeps 4 resource(s):"
@@ -46,7 +46,7 @@ def test_delete_lists_retained_drains_and_deletes(run, aws):
 
 def test_delete_asks_first(run, aws):
     arrange(aws)
-    result = run("delete", "--stack", "koji", "--poll-seconds", "0", input="n\n")
+    result = run("delete", "--stack-name", "koji", "--poll-seconds", "0", input="n\n")
     assert result.exit_code == 2
     assert "delete cancelled; stack koji is unchanged" in result.stderr
     assert aws("cloudformation").describe_stacks(StackName="koji")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -55,7 +55,7 @@ def test_delete_asks_first(run, aws):
 
 
 def test_delete_unknown_stack(run, aws):
-    result = run("delete", "--stack", "ghost", "--yes")
+    result = run("delete", "--stack-name", "ghost", "--yes")
     assert result.exit_code == 2
     assert "there is no stack 'ghost' in us-east-1" in result.stderr
 
@@ -63,7 +63,7 @@ def test_delete_unknown_stack(run, aws):
 def test_delete_access_denied(run, aws, restrict):
     arrange(aws)
     restrict()
-    result = run("delete", "--stack", "koji", "--yes")
+    result = run("delete", "--stack-name", "koji", "--yes")
     assert result.exit_code == 1
     assert "access denied while reading stack koji" in result.stderr
 
@@ -74,15 +74,15 @@ def test_delete_stops_when_builders_do_not_drain(run, aws):
     busy = make_group(aws, "koji-builders-x86_64", 2)
     aws("autoscaling").set_instance_protection(AutoScalingGroupName="koji-builders-x86_64", InstanceIds=busy[:1],
                                                ProtectedFromScaleIn=True)
-    result = run("delete", "--stack", "koji", "--yes", "--poll-seconds", "0", "--drain-timeout", "0")
+    result = run("delete", "--stack-name", "koji", "--yes", "--poll-seconds", "0", "--drain-timeout-minutes", "0")
     assert result.exit_code == 1, result.output
-    assert ("builders still draining after 0 s (koji-builders-x86_64: 1); running builds are finishing: "
+    assert ("builders still draining after 0 min (koji-builders-x86_64: 1); running builds are finishing: "
             "run delete again later, or pass --skip-drain") in result.stderr
     assert aws("cloudformation").describe_stacks(StackName="koji")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_delete_skip_drain_leaves_the_groups_alone(run, aws):
     arrange(aws)
-    result = run("delete", "--stack", "koji", "--yes", "--poll-seconds", "0", "--skip-drain")
+    result = run("delete", "--stack-name", "koji", "--yes", "--poll-seconds", "0", "--skip-drain")
     assert result.exit_code == 0, result.output
     assert "draining" not in result.stdout and "stack koji deleted" in result.stdout

@@ -46,13 +46,13 @@ def test_generated_template_deploys_and_is_operable(run, aws, generated):
     assert {"HubGroup", "Database", "FileSystem", "BuilderX8664Group", "BuilderAarch64Group"} <= {
         r["LogicalResourceId"] for r in resources}
 
-    status = json.loads(run("status", "--stack", "koji", "--json").stdout)
+    status = json.loads(run("status", "--stack-name", "koji", "--json").stdout)
     assert status["stack"]["status"] == "CREATE_COMPLETE"
     assert status["hub"]["group"] == "koji-hub" and len(status["hub"]["instances"]) == 1
     assert sorted(status["builders"]) == ["aarch64", "x86_64"]
     assert all(b["desired"] == 0 and b["max"] == 8 for b in status["builders"].values())
 
-    added = run("user", "add", "alice", "--stack", "koji", "--perm", "build")
+    added = run("user", "add", "alice", "--stack-name", "koji", "--perm", "build")
     assert added.exit_code == 0, added.output
     commands = aws("ssm").list_commands()["Commands"]
     assert commands[0]["InstanceIds"] == [status["hub"]["instances"][0]["id"]]
@@ -68,7 +68,7 @@ def test_client_config_from_the_generated_outputs(run, aws, generated):
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
     outputs = {o["OutputKey"]: o["OutputValue"] for o in
                aws("cloudformation").describe_stacks(StackName="koji")["Stacks"][0]["Outputs"]}
-    result = run("client-config", "--stack", "koji")
+    result = run("client-config", "--stack-name", "koji")
     assert result.exit_code == 0, result.output
     config = koji.read_config("koji")
     assert config["server"] == outputs["HubUrl"] and config["server"].endswith("/kojihub")

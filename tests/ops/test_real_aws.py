@@ -45,15 +45,15 @@ def test_launch_operate_and_delete_a_real_stack(tmp_path, monkeypatch):
     assert "templateURL=" in cli("launch-url", "--template-url", template_url, "--param", f"AccessCidr={cidr}")
     try:
         cli("deploy", "--stack-name", stack, "--bucket", bucket, "--param", f"AccessCidr={cidr}", "--yes")
-        status = json.loads(cli("status", "--stack", stack, "--json"))
+        status = json.loads(cli("status", "--stack-name", stack, "--json"))
         assert status["hub"]["healthy"], status["hub"]
-        cli("client-config", "--stack", stack, "--profile", stack)
+        cli("client-config", "--stack-name", stack, "--koji-profile", stack)
         hello = moshimoshi(stack)
         assert hello.returncode == 0 and "kojiadmin" in hello.stdout, hello.stderr
-        cli("user", "add", "kojistack-test-user", "--stack", stack, "--perm", "build")
-        cli("client-config", "--stack", stack, "--user", "kojistack-test-user", "--profile", f"{stack}-user")
+        cli("user", "add", "kojistack-test-user", "--stack-name", stack, "--perm", "build")
+        cli("client-config", "--stack-name", stack, "--user", "kojistack-test-user", "--koji-profile", f"{stack}-user")
         assert moshimoshi(f"{stack}-user").returncode == 0
-        cli("user", "revoke", "kojistack-test-user", "--stack", stack)
+        cli("user", "revoke", "kojistack-test-user", "--stack-name", stack)
         assert moshimoshi(f"{stack}-user").returncode != 0, "a revoked certificate must be refused"
     finally:
-        cli("delete", "--stack", stack, "--yes")
+        cli("delete", "--stack-name", stack, "--yes")

@@ -102,7 +102,7 @@ def test_cli_runs_the_hub_command_through_ssm_and_checks_the_result(aws, monkeyp
     aws.client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName="ks-hub", MinSize=1, MaxSize=1, DesiredCapacity=1, LaunchTemplate={"LaunchTemplateId": lt},
         AvailabilityZones=["us-east-1a"])
-    result = CliRunner().invoke(main, ["rotate-admin-cert", "--stack", "ks"])
+    result = CliRunner().invoke(main, ["rotate-admin-cert", "--stack-name", "ks"])
     text = result.output + (getattr(result, "stderr", "") or "")
     assert result.exit_code == 1, text
     assert "did not change" in text and arn in text

@@ -34,7 +34,7 @@ def arrange(aws) -> dict[str, list[str]]:
 
 def test_status_json(run, aws):
     made = arrange(aws)
-    result = run("status", "--stack", "koji", "--json")
+    result = run("status", "--stack-name", "koji", "--json")
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
     assert found["stack"]["status"] == "CREATE_COMPLETE"
@@ -50,7 +50,7 @@ def test_status_json(run, aws):
 
 def test_status_text(run, aws):
     arrange(aws)
-    result = run("status", "--stack", "koji")
+    result = run("status", "--stack-name", "koji")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("stack koji: CREATE_COMPLETE")
@@ -61,7 +61,7 @@ def test_status_text(run, aws):
 
 
 def test_status_unknown_stack(run, aws):
-    result = run("status", "--stack", "ghost")
+    result = run("status", "--stack-name", "ghost")
     assert result.exit_code == 2
     assert "there is no stack 'ghost' in us-east-1" in result.stderr
 
@@ -69,7 +69,7 @@ def test_status_unknown_stack(run, aws):
 def test_status_access_denied(run, aws, restrict):
     arrange(aws)
     restrict()
-    result = run("status", "--stack", "koji")
+    result = run("status", "--stack-name", "koji")
     assert result.exit_code == 1
     assert "access denied while reading stack koji" in result.stderr
 

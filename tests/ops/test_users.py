@@ -14,40 +14,40 @@ def sent_commands(aws) -> list[list[str]]:
 
 def test_user_add_runs_the_hub_script(run, aws):
     (hub,) = make_group(aws, "koji-hub", 1)
-    result = run("user", "add", "alice", "--stack", "koji", "--perm", "build", "--perm", "repo")
+    result = run("user", "add", "alice", "--stack-name", "koji", "--perm", "build", "--perm", "repo")
     assert result.exit_code == 0, result.output
     assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user add alice build repo"]]
     assert aws("ssm").list_commands()["Commands"][0]["InstanceIds"] == [hub]
-    assert "kojistack client-config --stack koji --user alice --region us-east-1" in result.stdout
+    assert "kojistack client-config --stack-name koji --user alice --region us-east-1" in result.stdout
     assert "--secret-id kojistack/koji/users/alice" in result.stdout
 
 
 def test_user_revoke_runs_the_hub_script(run, aws):
     make_group(aws, "koji-hub", 1)
-    result = run("user", "revoke", "alice", "--stack", "koji")
+    result = run("user", "revoke", "alice", "--stack-name", "koji")
     assert result.exit_code == 0, result.output
     assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user revoke alice"]]
 
 
 def test_bad_user_name_never_reaches_the_hub(run, aws):
     make_group(aws, "koji-hub", 1)
-    result = run("user", "add", "alice;reboot", "--stack", "koji")
+    result = run("user", "add", "alice;reboot", "--stack-name", "koji")
     assert result.exit_code == 2
     assert "user name 'alice;reboot' is invalid" in result.stderr
-    bad_perm = run("user", "add", "alice", "--stack", "koji", "--perm", "$(id)")
+    bad_perm = run("user", "add", "alice", "--stack-name", "koji", "--perm", "$(id)")
     assert bad_perm.exit_code == 2 and "is not a koji permission name" in bad_perm.stderr
     assert sent_commands(aws) == []
 
 
 def test_no_hub_group(run, aws):
-    result = run("user", "add", "alice", "--stack", "ghost")
+    result = run("user", "add", "alice", "--stack-name", "ghost")
     assert result.exit_code == 1
     assert "there is no hub group ghost-hub" in result.stderr
 
 
 def test_hub_not_in_service(run, aws):
     make_group(aws, "koji-hub", 0)
-    result = run("user", "add", "alice", "--stack", "koji")
+    result = run("user", "add", "alice", "--stack-name", "koji")
     assert result.exit_code == 1
     assert "has 0 InService instances, not 1" in result.stderr
 
@@ -55,6 +55,6 @@ def test_hub_not_in_service(run, aws):
 def test_user_add_access_denied(run, aws, restrict):
     make_group(aws, "koji-hub", 1)
     restrict()
-    result = run("user", "add", "alice", "--stack", "koji")
+    result = run("user", "add", "alice", "--stack-name", "koji")
     assert result.exit_code == 1
     assert "access denied while reading auto scaling group koji-hub" in result.stderr
