@@ -9,9 +9,12 @@
     launch-url          cli/publish.py            ops/launch.py
     deploy              cli/stack.py              ops/deploy.py
     status              cli/stack.py              ops/status.py
+    urls                cli/stack.py              ops/urls.py
+    logs                cli/stack.py              ops/logs.py
     delete              cli/stack.py              ops/delete.py
     client-config       cli/access.py             ops/clientconfig.py
     user add            cli/access.py             ops/users.py
+    user list           cli/access.py             ops/users.py
     user revoke         cli/access.py             ops/users.py
     chaos               cli/drills.py             ops/chaos.py
     rotate-admin-cert   cli/drills.py             ops/rotate.py
@@ -71,7 +74,7 @@ def main(debug: bool) -> None:
 GROUPS: dict[str, list[click.Command]] = {
     "templates": [templates.generate, templates.lint, templates.check, templates.diagram],
     "publish": [publish.upload, publish.launch_url],
-    "stack": [stack.deploy, stack.status, stack.delete],
+    "stack": [stack.deploy, stack.status, stack.urls, stack.logs, stack.delete],
     "access": [access.client_config, access.user],
     "drills": [drills.chaos, drills.rotate_admin_cert],
     "sim": [sim.simulate, sim.trace],

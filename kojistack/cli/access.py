@@ -1,4 +1,4 @@
-"""Commands that give people access to a stack's hub: client-config, user add / user revoke."""
+"""Commands that give people access to a stack's hub: client-config, user add / list / revoke."""
 
 from __future__ import annotations
 
@@ -67,3 +67,29 @@ def user_revoke(aws: Aws, name: str, stack: str) -> None:
     check_user(name)
     output = run_on_hub(aws, stack, ["revoke", name]).rstrip()
     click.echo(output or f"revoked {name} on the hub")
+
+
+@user.command("list")
+@stack_name_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@aws_options
+def user_list(aws: Aws, stack: str, as_json: bool) -> None:
+    """Users made by `user add` (active, or revoked and waiting for their secret's deletion)."""
+    import json
+
+    from ..ops import stackinfo
+    from ..ops.urls import parameters
+    from ..ops.users import list_users
+
+    admin = parameters(stackinfo.describe(aws, stack)).get("AdminUserName", "")
+    rows = list_users(aws, stack)
+    if as_json:
+        click.echo(json.dumps({"admin": admin, "users": rows}, indent=2, sort_keys=True))
+        return
+    click.echo(f"admin: {admin} (credentials: the stack's AdminCredentialsSecretArn output)")
+    if not rows:
+        click.echo(f"no users yet: add one with `kojistack user add NAME --stack-name {stack}`")
+        return
+    click.echo(f"{'USER':<24} {'STATE':<18} {'CREATED':<17} {'CHANGED':<17}")
+    for r in rows:
+        click.echo(f"{r['name']:<24} {r['state']:<18} {r['created']:<17} {r['changed']:<17}")

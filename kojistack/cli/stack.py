@@ -1,4 +1,4 @@
-"""Commands on a stack's life: deploy, status, delete."""
+"""Commands on a stack's life: deploy, status, urls, logs, delete."""
 
 from __future__ import annotations
 
@@ -77,6 +77,48 @@ def status(aws: Aws, stack: str, as_json: bool) -> None:
 
     found = gather(aws, stack)
     click.echo(json.dumps(found, indent=2, sort_keys=True) if as_json else "\n".join(render(found)))
+
+
+@click.command()
+@stack_name_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@aws_options
+def urls(aws: Aws, stack: str, as_json: bool) -> None:
+    """Web UI, hub and files URLs; for a custom domain, the DNS record (CNAME) to create."""
+    import json
+
+    from ..ops import stackinfo
+    from ..ops.urls import render, urls as stack_urls
+
+    found = stack_urls(stackinfo.describe(aws, stack))
+    click.echo(json.dumps(found, indent=2, sort_keys=True) if as_json else "\n".join(render(found)))
+
+
+@click.command()
+@stack_name_option
+@click.option("--role", type=click.Choice(["hub", "builders", "all"]), default="all", show_default=True,
+              help="Whose logs: the hub's, the builders' or both.")
+@click.option("--since", default="1h", show_default=True, help="How far back: like 30m, 2h or 7d.")
+@click.option("--filter", "pattern", default=None, help="Only lines containing this text.")
+@click.option("--instance", default=None, help="Only this instance (i-...).")
+@click.option("--limit", type=click.IntRange(1, 100000), default=1000, show_default=True,
+              help="At most this many lines per role.")
+@aws_options
+def logs(aws: Aws, stack: str, role: str, since: str, pattern: str | None, instance: str | None,
+         limit: int) -> None:
+    """Print the hub's and builders' logs (journal, kojid, kojira, httpd) from CloudWatch Logs."""
+    from ..ops import stackinfo
+    from ..ops.logs import parse_since, read
+
+    window = parse_since(since)
+    stackinfo.describe(aws, stack)
+    roles = ["hub", "builders"] if role == "all" else [role]
+    shown = 0
+    for when, who, stream, message in read(aws, stack, roles, window, pattern, instance, limit):
+        click.echo(f"{when:%Y-%m-%d %H:%M:%S} {who} {stream} {message}")
+        shown += 1
+    if not shown:
+        click.echo(f"no log lines in the last {since} ({', '.join(roles)})", err=True)
 
 
 @click.command()

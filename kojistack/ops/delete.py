@@ -168,7 +168,9 @@ def delete(aws: Aws, stack: str, echo: events.Echo, confirm: Callable[[str], boo
         raise UserError(f"delete cancelled; stack {stack} is unchanged")
     if not skip_drain:
         drain(aws, stack, echo, drain_timeout, poll_seconds, sleep)
-    _allow_database_deletion(aws, stackinfo.physical_ids(aws, stack), echo)
+    resources = stackinfo.physical_ids(aws, stack)
+    db_id = resources.get(ids.DATABASE, {}).get("id", "")
+    _allow_database_deletion(aws, resources, echo)
     follower = events.EventFollower(aws, description["StackId"], echo, status_line=status_line)
     follower.mark_seen()
     with aws_errors(f"deleting stack {stack}"):
@@ -180,4 +182,30 @@ def delete(aws: Aws, stack: str, echo: events.Echo, confirm: Callable[[str], boo
                              "and run delete again")
     echo(f"stack {stack} deleted; retained resources listed above stay until you delete them "
          "(delete the stack key last, and only when nothing it encrypts is needed)")
+    restore = restore_parameters(aws, description, db_id)
+    echo("to restore it into a new stack (docs/operations.md), deploy with:")
+    for key, value in restore.items():
+        echo(f"  --param {key}={value}")
     return kept
+
+
+# The outputs of a deleted stack a restore passes back as parameters (docs/operations.md, Restore).
+RESTORE_FROM_OUTPUTS = {"ExistingFileSystemId": ids.OUT_FILE_SYSTEM, "RestoreCaSecretArn": ids.OUT_CA_SECRET,
+                        "RestoreBuilderCaSecretArn": ids.OUT_BUILDER_CA_SECRET, "RestoreKeyArn": ids.OUT_STACK_KEY}
+
+
+def final_snapshot(aws: Aws, db_id: str) -> str | None:
+    """The newest manual snapshot of the deleted database (CloudFormation's final snapshot)."""
+    with aws_errors(f"looking up the final snapshot of database {db_id}"):
+        found = aws.client("rds").describe_db_snapshots(DBInstanceIdentifier=db_id, SnapshotType="manual")
+    snaps = sorted(found.get("DBSnapshots", []), key=lambda s: str(s.get("SnapshotCreateTime", "")))
+    return snaps[-1]["DBSnapshotIdentifier"] if snaps else None
+
+
+def restore_parameters(aws: Aws, description: Mapping[str, Any], db_id: str) -> dict[str, str]:
+    """{parameter: value} for `deploy --param`: the final snapshot, file system, CA secrets and key."""
+    out = stackinfo.outputs(dict(description))
+    params = {"DbSnapshotIdentifier": (final_snapshot(aws, db_id) if db_id else None)
+              or f"(none found: aws rds describe-db-snapshots --db-instance-identifier {db_id or '?'})"}
+    params.update({param: out.get(key, "(no output " + key + ")") for param, key in RESTORE_FROM_OUTPUTS.items()})
+    return params

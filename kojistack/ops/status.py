@@ -10,7 +10,7 @@ from typing import Any
 from .. import ids
 from ..config import ARCHES
 from ..controller.decide import TAG_DRAIN_STARTED, TAG_SLOT
-from . import stackinfo
+from . import stackinfo, urls
 from .session import Aws, aws_errors
 
 # CloudWatch metrics the controller publishes (kojistack/controller/decide.py), dimension Arch
@@ -130,6 +130,7 @@ def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, An
                 "last_failed_launch": _last_failure(aws, hub_name) if hub_group else None},
         "builders": builders,
         "outputs": stackinfo.outputs(description),
+        "urls": urls.urls(description),
     }
 
 
@@ -142,6 +143,8 @@ def render(status: Mapping[str, Any]) -> list[str]:
     st, hub = status["stack"], status["hub"]
     reason = f" {st['reason']}" if st["reason"] else ""
     lines = [f"stack {st['name']}: {st['status']} (updated {st['updated']}){reason}"]
+    if status.get("urls", {}).get("web"):
+        lines += ["  " + line for line in urls.render(status["urls"])]
     lines.append(f"hub {hub['group']}: {'healthy' if hub['healthy'] else 'NOT READY'}")
     for row in hub["instances"]:
         targets = ", ".join(f"{k} {v}" for k, v in sorted(row["targets"].items())) or "no target health"

@@ -69,3 +69,23 @@ def fetch_hint(aws: Aws, stack: str, name: str) -> list[str]:
     return [f"{name} fetches the credentials (needs secretsmanager:GetSecretValue on {secret}-*) with:",
             f"  kojistack client-config --stack-name {stack} --user {name} --region {aws.region}",
             f"or: aws secretsmanager get-secret-value --region {aws.region} --secret-id {secret}"]
+
+
+def list_users(aws: Aws, stack: str) -> list[dict[str, str]]:
+    """The users `user add` made, from their per-user secrets: {name, state, created, changed, secret}.
+    A revoked user's secret waits 7 days for deletion (kojistack-user revoke), then it is gone."""
+    prefix = stackinfo.user_secret_name(stack, "")
+    rows = []
+    with aws_errors("listing the per-user secrets"):
+        for page in aws.client("secretsmanager").get_paginator("list_secrets").paginate(
+                IncludePlannedDeletion=True, Filters=[{"Key": "name", "Values": [prefix]}]):
+            for s in page["SecretList"]:
+                if not s["Name"].startswith(prefix):
+                    continue
+                deleted = s.get("DeletedDate")
+                rows.append({
+                    "name": s["Name"][len(prefix):], "secret": s.get("ARN", s["Name"]),
+                    "state": f"revoked {deleted:%Y-%m-%d}" if deleted else "active",
+                    "created": f"{s['CreatedDate']:%Y-%m-%d %H:%M}" if s.get("CreatedDate") else "",
+                    "changed": f"{s['LastChangedDate']:%Y-%m-%d %H:%M}" if s.get("LastChangedDate") else ""})
+    return sorted(rows, key=lambda r: r["name"])

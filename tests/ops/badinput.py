@@ -21,6 +21,8 @@ PATTERN_SAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "KojiVersion": (("1.35.3", "1.36.0", ""), ("1.35", "1.35.3-1", "latest", " 1.35.3")),
     "CustomDomain": (("", "koji.example.com", "a-b.example.org"),
                      ("Koji.example.com", "example", "-a.example.com", "a..example.com", "koji.example.com.")),
+    "NotificationEmail": (("", "koji-admins@example.com", "a.b+alarms@mail.example.org"),
+                          ("koji-admins", "@example.com", "a@b", "a b@example.com", "a@example.com,b@example.com")),
     "AllowedScms": (("", "src.fedoraproject.org:/rpms/*:no:fedpkg,sources", "git.example.com:/*:no"),
                     ("a;rm -rf /", "$(id)", "x" * 513, "a\nb", "`id`")),
     "ImageIdX8664": (("", "ami-0123456789abcdef0", "ami-12345678"),

@@ -1,0 +1,65 @@
+"""`kojistack logs`: read the hub's and builders' logs that kojistack-logship ships to the stack's
+CloudWatch Logs groups (/kojistack/<stack>/hub and /builders; streams <instance-id>/<source>)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import botocore.exceptions
+
+from .. import ids
+from ..errors import UserError
+from .session import Aws, aws_errors, error_code
+
+ROLES = {"hub": ids.HUB_LOG_GROUP_NAME, "builders": ids.BUILDER_LOG_GROUP_NAME}
+_SINCE = re.compile(r"^([0-9]{1,5})([mhd])$")
+_UNIT = {"m": 60, "h": 3600, "d": 86400}
+
+
+def group_name(stack: str, role: str) -> str:
+    return ROLES[role].replace("${AWS::StackName}", stack)
+
+
+def parse_since(text: str) -> dt.timedelta:
+    """'30m', '2h', '7d' -> a timedelta; UserError otherwise."""
+    found = _SINCE.match(text.strip())
+    if not found:
+        raise UserError(f"--since {text!r}: use a number and m, h or d, like 30m, 2h or 7d")
+    return dt.timedelta(seconds=int(found.group(1)) * _UNIT[found.group(2)])
+
+
+def read(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: str | None = None,
+         instance: str | None = None, limit: int = 1000,
+         now: dt.datetime | None = None) -> Iterator[tuple[dt.datetime, str, str, str]]:
+    """(time, role, stream, message) of up to `limit` events per role, oldest first within each role."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    logs = aws.client("logs")
+    for role in roles:
+        group = group_name(stack, role)
+        kwargs = {"logGroupName": group, "startTime": int((now - since).timestamp() * 1000),
+                  "endTime": int(now.timestamp() * 1000)}
+        if pattern:
+            kwargs["filterPattern"] = '"' + pattern.replace('"', '\\"') + '"'  # a literal term
+        if instance:
+            kwargs["logStreamNamePrefix"] = instance + "/"
+        count = 0
+        while count < limit:
+            with aws_errors(f"reading log group {group}"):
+                try:
+                    page = logs.filter_log_events(**kwargs, limit=min(10000, limit - count))
+                except botocore.exceptions.ClientError as err:
+                    if error_code(err) == "ResourceNotFoundException":
+                        raise UserError(f"there is no log group {group} in {aws.region}: is {stack} a "
+                                        "kojistack stack with logs (`kojistack status`)?") from None
+                    raise
+            for event in page.get("events", []):
+                if instance and not event.get("logStreamName", "").startswith(instance + "/"):
+                    continue  # the API filters by logStreamNamePrefix; moto 5.2 ignores it, so check here too
+                when = dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.timezone.utc)
+                yield when, role, event.get("logStreamName", ""), event["message"].rstrip("\n")
+                count += 1
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
