@@ -27,6 +27,7 @@ venv: $(BIN)/kojistack ## create .venv with kojistack and its test tools
 templates: $(BIN)/kojistack ## regenerate templates/ and the architecture picture from the code (deterministic)
 	$(BIN)/kojistack generate --out templates
 	$(BIN)/kojistack diagram -o docs/architecture.png
+	$(BIN)/python -m kojistack.ops.paramdoc templates docs/parameters.md
 
 lint: $(BIN)/kojistack ## cfn-lint over templates/ (fix with: make templates, then fix the part it names)
 	$(BIN)/kojistack lint
