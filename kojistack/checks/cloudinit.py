@@ -15,9 +15,8 @@ from typing import Iterator
 
 import yaml
 
+from ..template.payload import CLOUD_INIT as CLOUD_INIT_DIR
 from . import CheckResult
-
-CLOUD_INIT_DIR = Path(__file__).resolve().parents[2] / "cloud-init"
 
 
 def user_data_texts(template: dict) -> Iterator[tuple[str, str]]:

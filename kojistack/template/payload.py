@@ -15,9 +15,18 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-CLOUD_INIT = ROOT / "cloud-init"
-CONTROLLER = ROOT / "kojistack" / "controller"
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _cloud_init_dir() -> Path:
+    """cloud-init/ as installed from a wheel (setup.py copies it to kojistack/_cloud_init/), else the
+    source tree's top-level cloud-init/ (a checkout or an editable install)."""
+    packaged = PACKAGE / "_cloud_init"
+    return packaged if packaged.is_dir() else PACKAGE.parent / "cloud-init"
+
+
+CLOUD_INIT = _cloud_init_dir()
+CONTROLLER = PACKAGE / "controller"
 _SKIP_PARTS = {"__pycache__"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 
