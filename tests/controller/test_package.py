@@ -15,7 +15,6 @@ from support import python39
 from support.paths import REPO
 
 PKG = REPO / "kojistack" / "controller"
-PY39 = python39()
 ALLOWED_TOP = set(sys.stdlib_module_names) | {"boto3", "botocore", "koji"}
 
 
@@ -46,10 +45,10 @@ def test_decisions_run_on_python_3_9(tmp_path):
     code = ("import kojistack_controller.decide as d, kojistack_controller.settings as s; "
             "st = d.Observed(0.0, (d.Task(1, 'buildArch', 'x86_64', 'default', 0, 1.0),), (), (), "
             "(d.Group('g', 'x86_64', 0, 3, 0, 4.0),)); print(d.plan(st).desired)")
-    proc = subprocess.run([str(PY39), "-c", code], cwd=lib, capture_output=True, text=True)
+    proc = subprocess.run([python39(), "-c", code], cwd=lib, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "{'x86_64': 1}"
-    assert subprocess.run([str(PY39), "-m", "compileall", "-q", str(lib)], capture_output=True).returncode == 0
+    assert subprocess.run([python39(), "-m", "compileall", "-q", str(lib)], capture_output=True).returncode == 0
 
 
 def test_runs_as_installed_module_and_explains_a_missing_env(tmp_path):

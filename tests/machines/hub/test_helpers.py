@@ -17,9 +17,6 @@ from .conftest import BIN, HUB_FILES, run
 sys.path.insert(0, str(HUB_FILES / "python"))
 from kojistack_hub import identity, render, schema_plan, sizing  # noqa: E402
 
-# EL9's system Python; CI provides it (pyenv here), or set KOJISTACK_PYTHON39
-PY39 = Path(python39())
-
 
 def test_httpd_threads_stay_below_max_connections_minus_headroom():
     for db_class in sizing.MEMORY_GIB:
@@ -102,13 +99,13 @@ def test_render_refuses_missing_values(tmp_path: Path):
 def test_helpers_run_on_python_3_9(args, expect, tmp_path: Path):
     (tmp_path / "schema-upgrade-1.34-1.35.sql").write_text("")
     env = dict(os.environ, PYTHONPATH=str(HUB_FILES / "python"))
-    result = run(PY39, "-m", "kojistack_hub", *args, env=env, cwd=tmp_path)
+    result = run(python39(), "-m", "kojistack_hub", *args, env=env, cwd=tmp_path)
     assert expect in result.stdout.splitlines()
 
 
 def test_helpers_compile_on_python_3_9():
-    assert run(PY39, "--version").stdout.startswith("Python 3.9")
-    run(PY39, "-m", "compileall", "-q", HUB_FILES / "python")
+    assert run(python39(), "--version").stdout.startswith("Python 3.9")
+    run(python39(), "-m", "compileall", "-q", HUB_FILES / "python")
 
 
 def test_prune_removes_only_old_scratch_and_work(tmp_path: Path):
