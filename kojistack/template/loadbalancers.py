@@ -3,7 +3,13 @@
 Both get their security group at creation (it cannot be added later), a TCP 443 listener (TLS
 passes through to httpd: koji needs the client certificate there), and a target group with client
 IP preservation off (hub-to-itself calls through the internal NLB would hang otherwise). The hub
-group registers in both.
+group registers in both and depends on both listeners (nothing Refs a listener: without that the
+listeners would be deleted while the groups still drain through them, issue 11 item 4).
+
+The internet-facing NLB depends on the gateway attachment: it takes public addresses, and without
+the DependsOn CloudFormation may create it before the gateway is attached ("VPC has no internet
+gateway"; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html
+#gatewayattachment, "When a DependsOn attribute is required").
 """
 
 from __future__ import annotations
@@ -29,14 +35,15 @@ class LoadBalancers:
     internal: elb.LoadBalancer
     public_targets: elb.TargetGroup
     internal_targets: elb.TargetGroup
+    listeners: tuple[elb.Listener, ...]
 
 
-def _nlb(t: Template, title: str, scheme: str, subnets, sg) -> elb.LoadBalancer:
+def _nlb(t: Template, title: str, scheme: str, subnets, sg, **attrs) -> elb.LoadBalancer:
     return t.add_resource(elb.LoadBalancer(
         title, Type="network", Scheme=scheme, Subnets=list(subnets),
         SecurityGroups=[GetAtt(sg, "GroupId")],
         LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true")],
-        Tags=Tags(Name=Sub("${AWS::StackName}-" + scheme)), Metadata=_SKIP_LOGS))
+        Tags=Tags(Name=Sub("${AWS::StackName}-" + scheme)), Metadata=_SKIP_LOGS, **attrs))
 
 
 def _targets(t: Template, title: str, net: Network) -> elb.TargetGroup:
@@ -51,11 +58,13 @@ def _targets(t: Template, title: str, net: Network) -> elb.TargetGroup:
 
 
 def add_load_balancers(t: Template, net: Network, sgs: SecurityGroups) -> LoadBalancers:
-    public = _nlb(t, ids.PUBLIC_NLB, "internet-facing", net.public_subnets, sgs.public_nlb)
+    gateway = {"DependsOn": [net.gateway_attachment]} if net.gateway_attachment is not None else {}
+    public = _nlb(t, ids.PUBLIC_NLB, "internet-facing", net.public_subnets, sgs.public_nlb, **gateway)
     internal = _nlb(t, ids.INTERNAL_NLB, "internal", net.private_subnets, sgs.internal_nlb)
     ptg = _targets(t, ids.PUBLIC_TARGET_GROUP, net)
     itg = _targets(t, ids.INTERNAL_TARGET_GROUP, net)
-    for title, lb, tg in ((ids.PUBLIC_LISTENER, public, ptg), (ids.INTERNAL_LISTENER, internal, itg)):
+    listeners = tuple(
         t.add_resource(elb.Listener(title, LoadBalancerArn=Ref(lb), Port=443, Protocol="TCP",
                                     DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(tg))]))
-    return LoadBalancers(public, internal, ptg, itg)
+        for title, lb, tg in ((ids.PUBLIC_LISTENER, public, ptg), (ids.INTERNAL_LISTENER, internal, itg)))
+    return LoadBalancers(public, internal, ptg, itg, listeners)

@@ -23,8 +23,18 @@ class Network:
     vpc_id: object
     public_subnets: tuple[object, ...]
     private_subnets: tuple[object, ...]
-    # resources the NAT path needs before private instances can reach the internet
+    # Every route, route-table association and endpoint the machines' traffic takes. The hub group
+    # depends on all of them: it is created only once they exist (issue 11 item 5) and, since a
+    # dependent is deleted before what it depends on, they outlive the hub and the builder groups
+    # while those drain on a console delete (item 4). Nothing Refs an association, a default route
+    # or the endpoint, so without DependsOn CloudFormation deletes them at once, in parallel with
+    # the groups (DependsOn attribute docs: "Resource A is deleted before resource B";
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html).
     egress_ready: tuple[AWSObject, ...] = ()
+    # The new VPC's internet gateway attachment: resources that take a public address (an
+    # internet-facing load balancer) depend on it ("When a DependsOn attribute is required",
+    # same page, #gatewayattachment). None for an existing VPC (its gateway is not the stack's).
+    gateway_attachment: AWSObject | None = None
 
 
 def _name(suffix: str) -> Tags:
@@ -50,23 +60,25 @@ def _new_vpc(t: Template, cfg: Config, p: Params) -> Network:
     attach = t.add_resource(ec2.VPCGatewayAttachment(ids.GATEWAY_ATTACHMENT, VpcId=Ref(vpc),
                                                      InternetGatewayId=Ref(igw)))
     public_rt = t.add_resource(ec2.RouteTable(ids.PUBLIC_ROUTE_TABLE, VpcId=Ref(vpc), Tags=_name("public")))
-    t.add_resource(ec2.Route(ids.PUBLIC_DEFAULT_ROUTE, RouteTableId=Ref(public_rt),
-                             DestinationCidrBlock="0.0.0.0/0", GatewayId=Ref(igw), DependsOn=[attach]))
+    ready: list[AWSObject] = [attach]
+    ready.append(t.add_resource(ec2.Route(ids.PUBLIC_DEFAULT_ROUTE, RouteTableId=Ref(public_rt),
+                                          DestinationCidrBlock="0.0.0.0/0", GatewayId=Ref(igw),
+                                          DependsOn=[attach])))
     public, private, private_rts, nats = [], [], [], []
     for i in range(cfg.availability_zones):
         az = Select(i, GetAZs(""))
         pub = t.add_resource(ec2.Subnet(ids.public_subnet(i), VpcId=Ref(vpc), AvailabilityZone=az,
                                         CidrBlock=Select(3 + i, blocks), MapPublicIpOnLaunch=False,
                                         Tags=_name(f"public-{i + 1}")))
-        t.add_resource(ec2.SubnetRouteTableAssociation(ids.public_subnet_assoc(i), SubnetId=Ref(pub),
-                                                       RouteTableId=Ref(public_rt)))
+        ready.append(t.add_resource(ec2.SubnetRouteTableAssociation(
+            ids.public_subnet_assoc(i), SubnetId=Ref(pub), RouteTableId=Ref(public_rt))))
         priv = t.add_resource(ec2.Subnet(ids.private_subnet(i), VpcId=Ref(vpc), AvailabilityZone=az,
                                          CidrBlock=Select(i, blocks), MapPublicIpOnLaunch=False,
                                          Tags=_name(f"private-{i + 1}")))
         rt = t.add_resource(ec2.RouteTable(ids.private_route_table(i), VpcId=Ref(vpc),
                                            Tags=_name(f"private-{i + 1}")))
-        t.add_resource(ec2.SubnetRouteTableAssociation(ids.private_subnet_assoc(i), SubnetId=Ref(priv),
-                                                       RouteTableId=Ref(rt)))
+        ready.append(t.add_resource(ec2.SubnetRouteTableAssociation(
+            ids.private_subnet_assoc(i), SubnetId=Ref(priv), RouteTableId=Ref(rt))))
         if i == 0 or cfg.nat == "per-az":
             eip = t.add_resource(ec2.EIP(ids.nat_eip(i), Domain="vpc", DependsOn=[attach],
                                          Tags=_name(f"nat-{i + 1}")))
@@ -74,16 +86,15 @@ def _new_vpc(t: Template, cfg: Config, p: Params) -> Network:
                                                       AllocationId=GetAtt(eip, "AllocationId"),
                                                       Tags=_name(f"nat-{i + 1}"))))
         nat = nats[i] if cfg.nat == "per-az" else nats[0]
-        t.add_resource(ec2.Route(ids.private_default_route(i), RouteTableId=Ref(rt),
-                                         DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat)))
+        ready.append(t.add_resource(ec2.Route(ids.private_default_route(i), RouteTableId=Ref(rt),
+                                              DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat))))
         public.append(Ref(pub))
         private.append(Ref(priv))
         private_rts.append(rt)
-    t.add_resource(ec2.VPCEndpoint(
+    ready.append(t.add_resource(ec2.VPCEndpoint(
         ids.S3_ENDPOINT, VpcId=Ref(vpc), VpcEndpointType="Gateway",
         ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
-        RouteTableIds=[Ref(rt) for rt in private_rts]))
-    routes = tuple(t.resources[ids.private_default_route(i)] for i in range(cfg.availability_zones))
+        RouteTableIds=[Ref(rt) for rt in private_rts])))
     return Network(vpc_id=Ref(vpc), public_subnets=tuple(public), private_subnets=tuple(private),
-                   egress_ready=routes)
+                   egress_ready=tuple(ready), gateway_attachment=attach)
 

@@ -2,7 +2,9 @@
 
 people -> public NLB 443 (AccessCidr); hub and builders -> internal NLB 443; both NLBs -> hub 443;
 hub -> database 5432; hub -> file system 2049; nothing reaches the builders.
-Rules that name another group are separate resources, so no group waits for another in a cycle.
+Rules that name another group are separate resources, so no group waits for another in a cycle;
+the hub group depends on every one of them (`rules`), so they exist before the hub starts and
+outlive the groups that drain through them on a console delete (issue 11 items 4 and 5).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class SecurityGroups:
     builder: ec2.SecurityGroup
     database: ec2.SecurityGroup
     file_system: ec2.SecurityGroup
+    rules: tuple[ec2.SecurityGroupIngress, ...]
 
 
 def _out(port: int, what: str) -> ec2.SecurityGroupRule:
@@ -42,8 +45,9 @@ def _sg(t: Template, title: str, what: str, net: Network, egress: list) -> ec2.S
         Tags=Tags(Name=Sub("${AWS::StackName}-" + title))))
 
 
-def _allow(t: Template, title: str, to: ec2.SecurityGroup, source: ec2.SecurityGroup, port: int, what: str):
-    t.add_resource(ec2.SecurityGroupIngress(title, GroupId=GetAtt(to, "GroupId"), IpProtocol="tcp",
+def _allow(t: Template, title: str, to: ec2.SecurityGroup, source: ec2.SecurityGroup, port: int,
+           what: str) -> ec2.SecurityGroupIngress:
+    return t.add_resource(ec2.SecurityGroupIngress(title, GroupId=GetAtt(to, "GroupId"), IpProtocol="tcp",
                                             FromPort=port, ToPort=port,
                                             SourceSecurityGroupId=GetAtt(source, "GroupId"), Description=what))
 
@@ -73,15 +77,17 @@ def add_security_groups(t: Template, net: Network, p: Params) -> SecurityGroups:
         ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443,
                               DestinationSecurityGroupId=GetAtt(hub, "GroupId"),
                               Description="HTTPS to the hub")])
-    t.add_resource(ec2.SecurityGroupIngress(
+    rules = [t.add_resource(ec2.SecurityGroupIngress(
         "PublicNlbFromAccessCidr", GroupId=GetAtt(public, "GroupId"), IpProtocol="tcp", FromPort=443,
-        ToPort=443, CidrIp=p.ref("AccessCidr"), Description="HTTPS from the people allowed in (AccessCidr)"))
-    _allow(t, "InternalNlbFromHub", internal, hub, 443, "HTTPS from the hub (kojira, kojiweb, controller)")
-    _allow(t, "InternalNlbFromBuilders", internal, builder, 443, "HTTPS from builders (kojid)")
-    _allow(t, "HubFromPublicNlb", hub, public, 443, "HTTPS from the public load balancer")
-    _allow(t, "HubFromInternalNlb", hub, internal, 443, "HTTPS from the internal load balancer")
-    _allow(t, "DatabaseFromHub", db, hub, 5432, "PostgreSQL from the hub")
-    _allow(t, "FileSystemFromHub", efs, hub, 2049, "NFS from the hub")
-    return SecurityGroups(public, internal, hub, builder, db, efs)
+        ToPort=443, CidrIp=p.ref("AccessCidr"), Description="HTTPS from the people allowed in (AccessCidr)"))]
+    rules += [
+        _allow(t, "InternalNlbFromHub", internal, hub, 443, "HTTPS from the hub (kojira, kojiweb, controller)"),
+        _allow(t, "InternalNlbFromBuilders", internal, builder, 443, "HTTPS from builders (kojid)"),
+        _allow(t, "HubFromPublicNlb", hub, public, 443, "HTTPS from the public load balancer"),
+        _allow(t, "HubFromInternalNlb", hub, internal, 443, "HTTPS from the internal load balancer"),
+        _allow(t, "DatabaseFromHub", db, hub, 5432, "PostgreSQL from the hub"),
+        _allow(t, "FileSystemFromHub", efs, hub, 2049, "NFS from the hub"),
+    ]
+    return SecurityGroups(public, internal, hub, builder, db, efs, tuple(rules))
 
 
