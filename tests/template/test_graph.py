@@ -3,40 +3,15 @@ and the database; group names reach IAM by Fn::Sub, never Ref; no cycle."""
 
 from __future__ import annotations
 
+from fakes.cloudformation import dependencies
 from kojistack import ids
 
 from .conftest import resources
 
 
 def edges(t: dict) -> dict[str, set[str]]:
-    """resource -> resources it depends on (Ref, GetAtt, Sub names, DependsOn)."""
-    names = set(t["Resources"])
-
-    def walk(node, out: set[str]) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k == "Ref" and v in names:
-                    out.add(v)
-                elif k == "Fn::GetAtt":
-                    out.add(v[0] if isinstance(v, list) else v.split(".")[0])
-                elif k == "Fn::Sub":
-                    text = v[0] if isinstance(v, list) else v
-                    out.update(n for n in names if "${" + n + "}" in text or "${" + n + "." in text)
-                    walk(v, out)
-                else:
-                    walk(v, out)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v, out)
-
-    graph = {}
-    for name, r in t["Resources"].items():
-        deps: set[str] = set()
-        walk(r.get("Properties", {}), deps)
-        d = r.get("DependsOn", [])
-        deps.update([d] if isinstance(d, str) else d)
-        graph[name] = deps & names
-    return graph
+    """resource -> resources it depends on (Ref, GetAtt, Sub names, DependsOn): the double's rule."""
+    return dependencies(t)
 
 
 def reaches(graph: dict[str, set[str]], start: str) -> set[str]:
