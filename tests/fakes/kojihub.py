@@ -26,6 +26,8 @@ import xmlrpc.client
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .kojihub_users import UserMethods
+
 FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
 NORMAL, HOST_USER = 0, 1
 SLOT_CN = re.compile(r"^(x86-64|aarch64)-[0-9]{2}$")
@@ -76,6 +78,7 @@ class User:
     name: str
     usertype: int = NORMAL
     perms: set = field(default_factory=set)
+    status: int = 0  # 0 NORMAL, 1 BLOCKED (disableUser)
 
 
 @dataclass
@@ -134,8 +137,11 @@ class Ctx:
     session: Optional[Session]
 
 
-class FakeHub:
-    """The hub's state and its XML-RPC methods; `start()` serves it over HTTPS on loopback."""
+class FakeHub(UserMethods):
+    """The hub's state and its XML-RPC methods; `start()` serves it over HTTPS on loopback.
+    Users and permissions: kojihub_users.UserMethods."""
+
+    _generic = staticmethod(generic)
 
     RUN_INTERVAL, READY_TIMEOUT, ASSIGN_TIMEOUT, HOST_TIMEOUT = 60.0, 180.0, 300.0, 900.0
     MAX_JOBS, OVERCOMMIT = 15, 5.0
@@ -339,6 +345,8 @@ class FakeHub:
             uid = self._user_by_name(cn)
             if uid is None:
                 uid = self.seed_user(cn)
+            if self.users[uid].status != 0:  # a disabled user cannot log in (cli-transcripts p7-23)
+                raise auth_error(f"logins by {cn} are not allowed")
             sid = self._next("session")
             key = f"{sid}-{uid}-key"
             self.sessions[sid] = Session(sid, key, uid)
@@ -447,53 +455,8 @@ class FakeHub:
         return {"id": user.id, "name": user.name, "status": 0, "usertype": user.usertype, "krb_principals": [],
                 "authtype": 2, "krb_principal": None}
 
-    def _user_row(self, u: User) -> dict:
-        return {"id": u.id, "name": u.name, "status": 0, "usertype": u.usertype, "krb_principals": []}
-
-    def m_getUser(self, ctx, userInfo=None, strict=False, krb_princs=True):
-        uid = userInfo if isinstance(userInfo, int) else self._user_by_name(userInfo)
-        if uid is None or uid not in self.users:
-            if strict:
-                raise generic(f"No such user: {userInfo}")
-            return None
-        return self._user_row(self.users[uid])
-
-    def m_listUsers(self, ctx, userType=NORMAL, prefix=None, queryOpts=None, perm=None, inherited_perm=False):
-        return [self._user_row(u) for u in sorted(self.users.values(), key=lambda u: u.id) if u.usertype == userType]
-
-    def m_getUserPerms(self, ctx, userID=None, with_groups=True):
-        uid = userID if isinstance(userID, int) else self._user_by_name(userID)
-        return sorted(self.users[uid].perms) if uid in self.users else []
-
-    def m_getPerms(self, ctx):
-        user = self._user(ctx)
-        return sorted(user.perms) if user else []
-
-    def m_getAllPerms(self, ctx):
-        return [{"id": i, "name": n, "description": self.perm_descriptions.get(n)} for i, n in sorted(self.perms.items())]
-
     def m_getBuildTargets(self, ctx, info=None, event=None, buildTagID=None, destTagID=None, queryOpts=None):
         return [dict(t) for t in self.targets]
-
-    def m_createUser(self, ctx, username, status=None, krb_principal=None, krb_princ_check=True):
-        self._require(ctx, "admin")
-        if self._user_by_name(username) is not None:
-            raise generic(f"user already exists: {username}")
-        return self.seed_user(username)
-
-    def m_grantPermission(self, ctx, userinfo, permission, create=False, description=None):
-        self._require(ctx, "admin")
-        uid = userinfo if isinstance(userinfo, int) else self._user_by_name(userinfo)
-        if uid is None:
-            raise generic(f"No such user: {userinfo}")
-        if permission not in self.perms.values():
-            if not create:
-                raise generic(f"No such entry in table permissions: {permission}")
-            self.perms[len(self.perms) + 1] = permission
-        if permission in self.users[uid].perms:
-            raise generic(f"user {self.users[uid].name} already has permission: {permission}")
-        self.users[uid].perms.add(permission)
-        return None
 
     # --- channels and hosts -----------------------------------------------------------------
 

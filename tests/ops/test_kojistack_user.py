@@ -1,5 +1,7 @@
-"""cloud-init/hub/files/bin/kojistack-user, run for real: openssl mints and revokes, boto3 writes the secret
-to the moto server. Only the koji CLI and `systemctl reload httpd` are stand-ins (no hub runs here)."""
+"""cloud-init/hub/files/bin/kojistack-user, run for real: openssl mints and revokes, boto3 writes the
+secret to the moto server, and the real koji 1.35.3 CLI (the PyPI package's `koji`) talks to the
+fake hub (tests/fakes/kojihub.py), which answers as the real hub did in the CLI recordings
+(tests/fakes/recordings/cli-transcripts.jsonl). Only `systemctl reload httpd` is a stand-in."""
 
 from __future__ import annotations
 
@@ -14,47 +16,57 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from support.paths import REPO
 
+from fakes.kojihub import FakeHub
+from fakes.pki import TestPki
+
 BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
 SCRIPT = BIN / "kojistack-user"
-
-FAKE_KOJI = """#!/bin/bash
-# stand-in for the koji CLI: logs its arguments; knows the users it added
-log={log}
-shift 4  # -c CONF -p PROFILE
-echo "$*" >> "$log"
-case "$1" in
-  userinfo) grep -qx "add-user $2" "$log"; exit ;;
-  list-permissions) grep "grant-permission .* $3\\$" "$log" | awk '{{print $2}}' ;;
-esac
-exit 0
-"""
+KOJI = Path(sys.executable).with_name("koji")  # the real CLI, koji==1.35.3 from PyPI
 
 
 @pytest.fixture()
 def hub(tmp_path, aws_env, aws):
-    """A stand-in hub layout: a stack CA made by kojistack-pki, a fake koji CLI, moto for Secrets Manager."""
-    pki = tmp_path / "pki"
-    subprocess.run([str(BIN / "kojistack-pki"), "ca", str(pki), "kojistack-ca"], check=True,
-                   capture_output=True)
-    koji_log = tmp_path / "koji.log"
-    koji_log.write_text("")
-    fake_koji = tmp_path / "koji"
-    fake_koji.write_text(FAKE_KOJI.format(log=koji_log))
+    """The stack CA (the fake hub's TLS CA, so minted certificates log in), the admin's certificate,
+    the fake hub with the admin user, the real koji CLI, moto for Secrets Manager."""
+    pki_dir = tmp_path / "pki"
+    pki_dir.mkdir()
+    pki = TestPki.create(str(pki_dir))
+    fake = FakeHub.start(pki)
+    fake.seed_user("kojiadmin", ("admin",))
     reload = tmp_path / "reload-httpd"
     reload.write_text(f"#!/bin/bash\necho reloaded >> {tmp_path}/reloads\n")
-    for exe in (fake_koji, reload):
-        exe.chmod(0o755)
+    reload.chmod(0o755)
     env = dict(os.environ, KOJISTACK_ENV_FILE=str(tmp_path / "none.env"), KOJISTACK_STACK_NAME="koji",
-               KOJISTACK_REGION="us-east-1", KOJISTACK_PKI_DIR=str(pki), KOJISTACK_CA_CERT=str(pki / "ca.crt"),
-               KOJISTACK_CA_KEY=str(pki / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
-               KOJISTACK_KOJI=str(fake_koji), KOJISTACK_PYTHON=sys.executable,
-               KOJISTACK_RELOAD_HTTPD=str(reload))
+               KOJISTACK_REGION="us-east-1", KOJISTACK_PKI_DIR=str(pki_dir), KOJISTACK_CA_CERT=pki.ca_pem,
+               KOJISTACK_CA_KEY=str(pki_dir / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
+               KOJISTACK_ADMIN_PEM=pki.client("kojiadmin"), KOJISTACK_HUB_URL=fake.url,
+               KOJISTACK_KOJI=str(KOJI), KOJISTACK_PYTHON=sys.executable, KOJISTACK_RELOAD_HTTPD=str(reload))
 
-    def user(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True)
+    def user(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SCRIPT), *args], env=dict(env, **extra), capture_output=True, text=True)
 
-    user.pki, user.koji_log, user.tmp = pki, koji_log, tmp_path  # type: ignore[attr-defined]
-    return user
+    user.pki, user.fake, user.tmp = pki_dir, fake, tmp_path  # type: ignore[attr-defined]
+    user.ca = Path(pki.ca_pem)  # type: ignore[attr-defined]
+    yield user
+    fake.stop()
+
+
+def koji_as(hub, creds: dict, *args: str) -> subprocess.CompletedProcess:
+    """The real koji CLI with the credentials from the user's secret, as the user would run it."""
+    pem = hub.tmp / f"{creds['username']}.pem"
+    pem.write_text(creds["cert_pem"] + creds["key_pem"])
+    conf = hub.tmp / f"{creds['username']}.conf"
+    conf.write_text(f"[me]\nserver = {hub.fake.url}\nauthtype = ssl\ncert = {pem}\nserverca = {hub.ca}\n")
+    return subprocess.run([str(KOJI), "-c", str(conf), "-p", "me", *args], capture_output=True, text=True)
+
+
+def koji_user(hub, name: str) -> dict | None:
+    """The fake hub's view of user NAME: status and permissions (None: no such user)."""
+    uid = hub.fake._user_by_name(name)
+    if uid is None:
+        return None
+    u = hub.fake.users[uid]
+    return {"status": u.status, "perms": sorted(u.perms)}
 
 
 def secret(aws, name: str) -> dict:
@@ -64,31 +76,86 @@ def secret(aws, name: str) -> dict:
 def verify(hub, cert_pem: str, crl: bool) -> subprocess.CompletedProcess:
     cert = hub.tmp / "check.pem"
     cert.write_text(cert_pem)
-    args = ["openssl", "verify", "-CAfile", str(hub.pki / "ca.crt")]
+    args = ["openssl", "verify", "-CAfile", str(hub.ca)]
     if crl:
         args += ["-crl_check", "-CRLfile", str(hub.pki / "crl.pem")]
     return subprocess.run([*args, str(cert)], capture_output=True, text=True)
 
 
 def test_add_mints_a_valid_certificate_into_the_secret(hub, aws):
-    result = hub("add", "alice", "build", "repo")
+    result = hub("add", "alice", "tag", "repo")
     assert result.returncode == 0, result.stderr
     creds = secret(aws, "alice")
     assert creds["username"] == "alice"
     assert verify(hub, creds["cert_pem"], crl=False).returncode == 0
     key, cert, _ = pkcs12.load_key_and_certificates(base64.b64decode(creds["p12_b64"]), creds["p12_password"].encode())
     assert cert.subject.rfc4514_string().endswith("CN=alice") or "CN=alice" in cert.subject.rfc4514_string()
-    assert creds["ca_pem"] == (hub.pki / "ca.crt").read_text()
-    assert hub.koji_log.read_text().splitlines() == [
-        "userinfo alice", "add-user alice", "list-permissions --user alice", "grant-permission build alice",
-        "list-permissions --user alice", "grant-permission repo alice"]
+    assert creds["ca_pem"] == hub.ca.read_text()
+    assert koji_user(hub, "alice") == {"status": 0, "perms": ["repo", "tag"]}
+    hello = koji_as(hub, creds, "moshimoshi")
+    assert hello.returncode == 0 and "alice!" in hello.stdout, hello.stderr
     assert "BEGIN" not in result.stdout and creds["p12_password"] not in result.stdout
     assert "credentials in secret kojistack/koji/users/alice" in result.stdout
 
 
+def test_add_twice_keeps_permissions_and_issues_a_new_certificate(hub, aws):
+    # koji's list-permissions pads names and grant-permission of a held permission fails
+    # (cli-transcripts p7-06, p7-03): the second add must not grant again
+    first = hub("add", "erin", "tag")
+    assert first.returncode == 0, first.stderr
+    old = secret(aws, "erin")
+    again = hub("add", "erin", "tag", "repo")
+    assert again.returncode == 0, again.stderr
+    new = secret(aws, "erin")
+    assert new["cert_pem"] != old["cert_pem"]
+    assert koji_user(hub, "erin") == {"status": 0, "perms": ["repo", "tag"]}
+    assert koji_as(hub, new, "moshimoshi").returncode == 0
+
+
+def _nothing_written(hub, aws, name: str) -> None:
+    assert koji_user(hub, name) is None
+    assert not (hub.tmp / "efs-users" / "certs" / f"{name}.pem").exists()
+    with pytest.raises(aws("secretsmanager").exceptions.ResourceNotFoundException):
+        aws("secretsmanager").describe_secret(SecretId=f"kojistack/koji/users/{name}")
+
+
+def test_an_unknown_permission_fails_before_anything_is_written(hub, aws):
+    # there is no `build` permission in koji 1.35.3 (cli-transcripts p7-01)
+    result = hub("add", "frank", "repo", "build")
+    assert result.returncode == 1
+    assert "koji has no permission 'build'" in result.stderr and "repo" in result.stderr
+    _nothing_written(hub, aws, "frank")
+
+
+def test_an_unreachable_hub_fails_before_anything_is_written(hub, aws):
+    result = hub("add", "grace", KOJISTACK_HUB_URL="https://127.0.0.1:9/kojihub")
+    assert result.returncode == 1
+    assert "nothing was changed" in result.stderr
+    _nothing_written(hub, aws, "grace")
+
+
+def test_a_failed_re_add_leaves_the_credentials_as_they_were(hub, aws):
+    assert hub("add", "heidi").returncode == 0
+    before = secret(aws, "heidi")
+    cert_file = hub.tmp / "efs-users" / "certs" / "heidi.pem"
+    recorded = cert_file.read_text()
+    assert hub("add", "heidi", "build").returncode == 1
+    assert secret(aws, "heidi") == before and cert_file.read_text() == recorded
+    assert not (hub.tmp / "efs-users" / "certs" / "heidi.previous.pem").exists()
+
+
+def test_a_koji_host_of_that_name_is_refused(hub, aws):
+    hub.fake.seed_host("build-box")
+    result = hub("add", "build-box")
+    assert result.returncode == 1 and "not a normal user" in result.stderr
+    with pytest.raises(aws("secretsmanager").exceptions.ResourceNotFoundException):
+        aws("secretsmanager").describe_secret(SecretId="kojistack/koji/users/build-box")
+
+
 def test_revoke_puts_the_certificate_on_the_crl(hub, aws):
     assert hub("add", "bob").returncode == 0
-    old = secret(aws, "bob")["cert_pem"]
+    secret_before_revoke = secret(aws, "bob")
+    old = secret_before_revoke["cert_pem"]
     assert hub("crl").returncode == 0
     assert verify(hub, old, crl=True).returncode == 0
     result = hub("revoke", "bob")
@@ -97,14 +164,17 @@ def test_revoke_puts_the_certificate_on_the_crl(hub, aws):
     checked = verify(hub, old, crl=True)
     assert checked.returncode != 0 and "revoked" in checked.stdout + checked.stderr
     assert (hub.tmp / "reloads").read_text() == "reloaded\n"
-    assert "disable-user bob" in hub.koji_log.read_text()
+    assert koji_user(hub, "bob")["status"] == 1  # disabled: its certificate no longer logs in
+    refused = koji_as(hub, secret_before_revoke, "moshimoshi")
+    assert refused.returncode == 1 and "logins by bob are not allowed" in refused.stderr
     deleted = aws("secretsmanager").describe_secret(SecretId="kojistack/koji/users/bob")
     assert "DeletedDate" in deleted
     # re-adding gets a new certificate that the CRL does not list, and the secret back
     assert hub("add", "bob").returncode == 0
     new = secret(aws, "bob")["cert_pem"]
     assert new != old and verify(hub, new, crl=True).returncode == 0
-    assert "enable-user bob" in hub.koji_log.read_text()
+    assert koji_user(hub, "bob") == {"status": 0, "perms": []}
+    assert koji_as(hub, secret(aws, "bob"), "moshimoshi").returncode == 0
 
 
 def test_revoke_covers_every_certificate_issued(hub, aws):
