@@ -74,12 +74,17 @@ def check(templates_dir: Path, **flags) -> None:
 
 @click.command()
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("docs/architecture.png"),
-              show_default=True, help="Output file; the PNG and the SVG are both written (same stem).")
+              show_default=True, help="Output file of the overview; its PNG and SVG are written, and the full "
+                                      "resource graph beside them as <stem>-full.png/.svg.")
 @click.option("--template", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES / "kojistack.json",
               show_default=True, help="Generated template to draw.")
 def diagram(out: Path, template: Path) -> None:
-    """Draw the architecture (PNG + SVG) from the template's resources and references, by network tier."""
-    from ..ops.diagram import draw_file
+    """Draw the architecture from a generated template: the overview a person reads (who connects to
+    whom, on which port, what is kept on delete) and the full resource graph, each as PNG + SVG."""
+    from ..ops.diagram import draw_file, load
+    from ..ops.overview import draw as draw_overview
 
-    for path in draw_file(template, out):
+    for path in draw_overview(load(template), out):
+        click.echo(f"wrote {path}")
+    for path in draw_file(template, out.with_name(out.stem + "-full" + out.suffix)):
         click.echo(f"wrote {path}")

@@ -22,7 +22,7 @@ def test_diagram_renders_and_names_the_key_parts(run, tmp_path, template):
     assert result.exit_code == 0, result.output
     png = matplotlib.image.imread(tmp_path / "arch.png")
     assert png.shape[0] > 600 and png.shape[1] > 1200
-    svg = (tmp_path / "arch.svg").read_text()
+    svg = (tmp_path / "arch-full.svg").read_text()
     resources = json.loads(template.read_text())["Resources"]
     builder_groups = [k for k, r in resources.items()
                       if r["Type"] == "AWS::AutoScaling::AutoScalingGroup" and k != ids.HUB_GROUP]
@@ -67,8 +67,45 @@ def test_edges_and_flows_from_references():
 
 
 def test_committed_diagram_shows_every_resource_of_the_committed_template():
-    svg = (REPO / "docs" / "architecture.svg").read_text()
+    svg = (REPO / "docs" / "architecture-full.svg").read_text()
     drawn = set(re.findall(r">([A-Za-z0-9]+)(?:  \[[^\]]*\])?\n?<", svg)) | set(re.findall(r">([A-Za-z0-9]+)[ \n<]", svg))
     resources = json.loads((REPO / "templates" / "kojistack.json").read_text())["Resources"]
     missing = sorted(set(resources) - drawn)
-    assert not missing, f"docs/architecture.svg is stale (regenerate: kojistack diagram): {missing}"
+    assert not missing, f"docs/architecture-full.svg is stale (regenerate: make templates): {missing}"
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_overview_draws_what_a_person_needs(run, tmp_path, template):
+    result = run("diagram", "--template", str(template), "-o", str(tmp_path / "arch.png"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == ["wrote", str(tmp_path / "arch.png"), "wrote", str(tmp_path / "arch.svg"),
+                                     "wrote", str(tmp_path / "arch-full.png"), "wrote", str(tmp_path / "arch-full.svg")]
+    svg = (tmp_path / "arch.svg").read_text()
+    for part in ("people", "the internet", "public load balancer", "internal load balancer", "hub (exactly 1",
+                 "kojira", "kojistack-controller", "x86_64 builders", "aarch64 builders", "database",
+                 "file system", "stack KMS key", "Secrets Manager", "CloudWatch", "SNS alarm topic",
+                 "HTTPS 443", "5432 TLS", "NFS 2049", "arrows point from the side that connects"):
+        assert part in svg, part
+    resources = json.loads(template.read_text())["Resources"]
+    kept = [r["DeletionPolicy"] for r in resources.values() if r.get("DeletionPolicy") in ("Retain", "Snapshot")]
+    assert svg.count("kept on delete (") == 4  # key, secrets, database, file system
+    assert "kept on delete (Snapshot)" in svg and "Snapshot" in kept
+
+
+def test_overview_follows_the_template():
+    from kojistack.ops.overview import facts
+
+    template = json.loads((REPO / "templates" / "kojistack.json").read_text())
+    found = facts(template)
+    assert found["arches"] == ["x86_64", "aarch64"] and found["new_vpc"]
+    assert found["kept"][ids.DATABASE] == "Snapshot" and found["kept"][ids.STACK_KEY] == "Retain"
+    del template["Resources"][ids.builder_group("aarch64")]
+    template["Resources"][ids.FILE_SYSTEM]["DeletionPolicy"] = "Delete"
+    found = facts(template)
+    assert found["arches"] == ["x86_64"] and ids.FILE_SYSTEM not in found["kept"]
+
+
+def test_committed_overview_is_fresh(run, tmp_path):
+    run("diagram", "--template", str(REPO / "templates" / "kojistack.json"), "-o", str(tmp_path / "architecture.png"))
+    assert (tmp_path / "architecture.svg").read_text() == (REPO / "docs" / "architecture.svg").read_text(), \
+        "docs/architecture.svg is stale: run `make templates`"
