@@ -123,10 +123,12 @@ def test_spot_off_means_all_on_demand(templates):
 
 
 def test_database_pin_ties_version_and_family(default):
-    version, family = database.POSTGRES
-    assert family == "postgres" + version.split(".")[0]
+    major, family = database.POSTGRES
+    assert re.fullmatch(r"[0-9]+", major), "the major only: RDS picks (and upgrades) the minor"
+    assert family == "postgres" + major
     props = default["Resources"][ids.DATABASE]["Properties"]
-    assert props["EngineVersion"] == version
+    # restoring, the instance keeps the snapshot's version (no EngineVersion to conflict with it)
+    assert props["EngineVersion"] == {"Fn::If": [parameters.HAS_DB_SNAPSHOT, {"Ref": "AWS::NoValue"}, major]}
     assert default["Resources"][ids.DB_PARAMETER_GROUP]["Properties"]["Family"] == family
     assert default["Resources"][ids.DB_PARAMETER_GROUP]["Properties"]["Parameters"] == {"rds.force_ssl": "1"}
     assert props["AutoMinorVersionUpgrade"] is True and props["PubliclyAccessible"] is False
@@ -253,3 +255,28 @@ def test_ami_lookup_is_a_custom_resource_switched_off_by_override(default):
         "BlockDeviceMappings"][0]["DeviceName"]
     assert device["Fn::If"][2] == {"Fn::GetAtt": [ids.ami("x86_64"), "RootDeviceName"]}
     assert not any(re.search(r"\bami-[0-9a-f]{8,17}\b", str(r)) for r in default["Resources"].values())
+
+
+def _cfn_lint_postgres_versions(table: str) -> set[str]:
+    import json
+    from importlib import resources as pkg
+
+    data = json.loads(pkg.files("cfnlint.data.schemas.extensions.aws_rds_dbinstance").joinpath(table).read_text())
+    for rule in data["allOf"]:
+        engine = rule["if"]["properties"].get("Engine")
+        if isinstance(engine, dict) and engine.get("const") == "postgres":
+            then = rule["then"].get("properties", {}) if isinstance(rule.get("then"), dict) else {}
+            where = then if isinstance(then.get("EngineVersion"), dict) else rule["if"]["properties"]
+            return set(where["EngineVersion"]["enum"])
+    raise AssertionError(f"no postgres versions in cfn-lint's {table}")
+
+
+def test_the_pinned_major_still_has_minors_rds_offers():
+    """What W3691 would say for a pinned minor, for the major: RDS must still create some minor of it
+    (cfn-lint's tables, from describe-db-engine-versions). Bump the major when this fails."""
+    major, _ = database.POSTGRES
+    valid = _cfn_lint_postgres_versions("engine_version.json")
+    deprecated = _cfn_lint_postgres_versions("engine_version_deprecated.json")
+    assert major in valid, f"CloudFormation does not accept EngineVersion {major!r}"
+    current = sorted(v for v in valid - deprecated if v.startswith(major + "."))
+    assert current, f"RDS offers no minor of PostgreSQL {major} for new instances any more"
