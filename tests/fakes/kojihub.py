@@ -22,10 +22,12 @@ import re
 import ssl
 import threading
 import time
+import urllib.parse
 import xmlrpc.client
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .kojihub_builds import BuildMethods
 from .kojihub_users import UserMethods
 
 FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
@@ -137,11 +139,14 @@ class Ctx:
     session: Optional[Session]
 
 
-class FakeHub(UserMethods):
+class FakeHub(UserMethods, BuildMethods):
     """The hub's state and its XML-RPC methods; `start()` serves it over HTTPS on loopback.
-    Users and permissions: kojihub_users.UserMethods."""
+    Users and permissions: kojihub_users.UserMethods; tags, packages, uploads, builds:
+    kojihub_builds.BuildMethods."""
 
     _generic = staticmethod(generic)
+    _auth_error = staticmethod(auth_error)
+    _not_allowed = staticmethod(not_allowed)
 
     RUN_INTERVAL, READY_TIMEOUT, ASSIGN_TIMEOUT, HOST_TIMEOUT = 60.0, 180.0, 300.0, 900.0
     MAX_JOBS, OVERCOMMIT = 15, 5.0
@@ -163,6 +168,7 @@ class FakeHub(UserMethods):
         self.perms = {i + 1: p for i, p in enumerate(SEEDED_PERMS)}
         self.perm_descriptions: Dict[str, str] = {}
         self.targets: List[dict] = []
+        self._init_builds()
         for name in SEEDED_CHANNELS:
             self._channel(name)
         self.server: Optional[http.server.ThreadingHTTPServer] = None
@@ -935,6 +941,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         try:
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            if "filename" in query:  # koji's rawUpload: raw bytes, arguments in the query string
+                ctx = self.hub.context(self.headers.get("Koji-Session-Id"), self.headers.get("Koji-Session-Key"),
+                                       "rawUpload")
+                payload = xmlrpc.client.dumps((self.hub.upload(ctx, query, body),), methodresponse=True,
+                                              allow_none=True)
+                return self._reply(payload)
             params, method = xmlrpc.client.loads(body, use_builtin_types=True)
             args, kwargs = _split_kwargs(params)
             if self.path.rstrip("/").endswith("/ssllogin"):
@@ -949,6 +962,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except Exception as exc:  # a bug in the fake: answer like the hub's raw-exception fault
             payload = xmlrpc.client.dumps(xmlrpc.client.Fault(1, f"<class '{type(exc).__name__}'>: {exc}"),
                                           methodresponse=True, allow_none=True)
+        self._reply(payload)
+
+    def _reply(self, payload: str) -> None:
         data = payload.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")
