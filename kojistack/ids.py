@@ -169,13 +169,21 @@ OUT_CNAME_TARGET = "CnameTarget"
 
 # --- deterministic names (Fn::Sub strings; never Ref, so IAM and the controller cause no cycle)
 HUB_GROUP_NAME = "${AWS::StackName}-hub"
-SSM_PREFIX = "/${AWS::StackName}/kojistack"
 METRICS_NAMESPACE = "kojistack/${AWS::StackName}"
-USER_SECRET_PREFIX = "kojistack/${AWS::StackName}/users/"
 # CloudWatch Logs groups of the hub and of all builders (kojistack-logship writes, `kojistack logs` reads)
 HUB_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/hub"
 BUILDER_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/builders"
 ALARM_NAME_PREFIX = "${AWS::StackName}-kojistack-"
+# Names of things the machines create at run time (SSM parameters, per-user secrets) outlive the
+# stack, so they carry ${StackUuid} (the last part of AWS::StackId, new with every creation): a
+# stack re-created under the same name starts from fresh names and never meets the old stack's
+# parameters or its secrets (encrypted with the old, retained key). Both start with "kojistack",
+# never with the stack name: an SSM parameter name may not begin with "aws" or "ssm", in any case
+# (PutParameter, "Naming Constraints": https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html),
+# and a stack may well be called aws-koji.
+STACK_UUID = "StackUuid"  # the Fn::Sub variable; kojistack.template.names.stack_sub maps it
+SSM_PREFIX = "/kojistack/${AWS::StackName}/${StackUuid}"
+USER_SECRET_PREFIX = "kojistack/${AWS::StackName}/${StackUuid}/users/"
 
 
 def builder_group_name(arch: str) -> str:

@@ -47,6 +47,10 @@ NOARCH = "noarch"
 TAG_CSR_SHA256 = "kojistack:csr-sha256"
 TAG_SLOT = "kojistack:slot"
 TAG_DRAIN_STARTED = "kojistack:drain-started"
+# On the builder *group* (not propagated): the BuilderIdleMinutes parameter. The controller reads it
+# from DescribeAutoScalingGroups every loop, so changing it touches only the group's tags, never the
+# hub (a knob in the hub's user data would replace the hub). kojistack.template.builders.IDLE_TAG.
+TAG_IDLE_MINUTES = "kojistack:idle-minutes"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class Group:
     desired: int
     capacity_per_builder: float  # Koji capacity (weight units) of one builder
     launch_failures: int = 0  # failed scaling activities in the last metric period
+    idle_seconds: Optional[float] = None  # from the group's TAG_IDLE_MINUTES; None: Policy.idle_seconds
 
 
 @dataclass(frozen=True)
@@ -400,7 +405,7 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
             if host is None or not host.enabled:
                 continue
             since = idle_since(i, host)
-            if state.now - since >= policy.idle_seconds:
+            if state.now - since >= (policy.idle_seconds if g.idle_seconds is None else g.idle_seconds):
                 idle.append((i.up_to_date, since, i.slot, i))
         idle.sort(key=lambda x: (x[0], x[1], x[2]))
         for up_to_date, _since, _slot, inst in idle:

@@ -22,6 +22,20 @@ from .settings import LAUNCH_HOOK, TERMINATE_HOOK, Settings
 log = logging.getLogger(__name__)
 
 
+def group_idle_seconds(row: Dict[str, Any]) -> Optional[float]:
+    """The group's idle time before scale-in (tag decide.TAG_IDLE_MINUTES, in minutes), if set and valid."""
+    for tag in row.get("Tags") or []:
+        if tag.get("Key") == decide.TAG_IDLE_MINUTES:
+            try:
+                minutes = float(tag.get("Value", ""))
+            except ValueError:
+                log.warning("group %s: tag %s=%r is not a number; using the default",
+                            row.get("AutoScalingGroupName"), decide.TAG_IDLE_MINUTES, tag.get("Value"))
+                return None
+            return minutes * 60 if minutes >= 0 else None
+    return None
+
+
 @dataclass
 class Controller:
     """One controller: settings plus its three ports and a clock."""
@@ -57,7 +71,8 @@ class Controller:
             group_vcpus = self.cloud.vcpus(types or ([lt_type] if lt_type else []))
             per_builder = decide.builder_capacity(min(group_vcpus.values()) if group_vcpus else 2)
             groups.append(Group(g["AutoScalingGroupName"], arch, g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
-                                per_builder, self._launch_failures(g["AutoScalingGroupName"], since)))
+                                per_builder, self._launch_failures(g["AutoScalingGroupName"], since),
+                                idle_seconds=group_idle_seconds(g)))
             for i in g.get("Instances", []):
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
         tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE})

@@ -24,7 +24,6 @@ class Settings:
     region: str
     hub_url: str
     arches: Tuple[str, ...]
-    max_size: Mapping[str, int]
     metrics_namespace: str
     ssm_prefix: str
     policy: Policy
@@ -67,7 +66,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         if arch not in ("x86_64", "aarch64"):
             raise SettingsError(f"KOJISTACK_ARCHES: unknown arch {arch!r} (x86_64 or aarch64)")
     try:
-        max_size = {a: int(need("BUILDER_MAX_" + a.upper())) for a in arches}
+        # builder sizes and idle minutes come from the groups at run time (loop.observe), not from here
         idle = float(env.get("KOJISTACK_BUILDER_IDLE_MINUTES", "10")) * 60
         headroom = float(env.get("KOJISTACK_BUILDER_HEADROOM_WEIGHT", "0"))
         drain_hours = float(env.get("KOJISTACK_BUILDER_DRAIN_HOURS", "6"))
@@ -77,7 +76,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
     return Settings(
         stack_name=need("STACK_NAME"), region=need("REGION"),
         hub_url=env.get("KOJISTACK_HUB_URL") or f"https://{need('INTERNAL_NLB_DNS')}/kojihub",
-        arches=arches, max_size=max_size, metrics_namespace=need("METRICS_NAMESPACE"),
+        arches=arches, metrics_namespace=need("METRICS_NAMESPACE"),
         ssm_prefix=need("SSM_PREFIX").rstrip("/"),
         policy=Policy(idle_seconds=idle, headroom_weight=headroom, drain_limit_seconds=drain_hours * 3600,
                       primary_arch=arches[0] if "x86_64" not in arches else "x86_64"),

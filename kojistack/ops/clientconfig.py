@@ -81,7 +81,7 @@ def client_config(aws: Aws, stack: str, profile: str, user: str | None, force: b
     found = stackinfo.require_outputs(description, ids.OUT_HUB_URL, ids.OUT_WEB_URL, ids.OUT_FILES_URL,
                                       ids.OUT_ADMIN_SECRET)
     if user:
-        creds = stackinfo.read_credentials(aws, stackinfo.user_secret_name(stack, user), f"user {user}")
+        creds = stackinfo.read_credentials(aws, stackinfo.user_secret_name(description, user), f"user {user}")
     else:
         creds = stackinfo.read_credentials(aws, found[ids.OUT_ADMIN_SECRET], "the admin")
     client = build_files(profile, found, creds, root or koji_dir())

@@ -99,7 +99,7 @@ def retained(aws: Aws, stack: str) -> list[Retained]:
 
 def user_secrets(aws: Aws, stack: str) -> list[Retained]:
     """The per-user secrets `user add` made (not stack resources, so they outlive it too)."""
-    prefix = stackinfo.user_secret_name(stack, "")
+    prefix = stackinfo.user_secret_name(stackinfo.describe(aws, stack), "")
     found = []
     with aws_errors("listing the per-user secrets"):
         for page in aws.client("secretsmanager").get_paginator("list_secrets").paginate(

@@ -1,7 +1,7 @@
 """Following a stack operation: new stack events as they happen, with a progress count, until it settles.
 
 Also the failure report: the first failed resources with their reasons, and the hub's bootstrap failure
-records from `/<stack>/kojistack/bootstrap/<instance-id>` (JSON {step, exit_code, log_tail}).
+records from `/kojistack/<stack>/<uuid>/bootstrap/<instance-id>` (JSON {step, exit_code, log_tail}).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import stackinfo
 from .session import Aws, aws_errors
 
 Echo = Callable[[str], None]
@@ -119,9 +120,9 @@ def failed_events(aws: Aws, stack_id: str, limit: int = 5) -> list[dict[str, Any
     return failed[:limit]
 
 
-def bootstrap_records(aws: Aws, stack_name: str) -> list[tuple[str, dict[str, Any]]]:
+def bootstrap_records(aws: Aws, stack_name: str, stack_id: str) -> list[tuple[str, dict[str, Any]]]:
     """The hub's failure records: (instance id, {step, exit_code, log_tail}) for each instance that wrote one."""
-    prefix = f"/{stack_name}/kojistack/bootstrap/"
+    prefix = stackinfo.ssm_prefix(stack_name, stack_id) + "/bootstrap/"
     records = []
     with aws_errors(f"reading the bootstrap failure records under {prefix}"):
         paginator = aws.client("ssm").get_paginator("get_parameters_by_path")
@@ -143,7 +144,7 @@ def report_failure(aws: Aws, stack_name: str, stack_id: str, echo: Echo) -> None
         for event in failed:
             echo(f"  {event['LogicalResourceId']} ({event.get('ResourceType', '')}): "
                  f"{event.get('ResourceStatus')}: {event.get('ResourceStatusReason') or 'no reason given'}")
-    for instance, record in bootstrap_records(aws, stack_name):
+    for instance, record in bootstrap_records(aws, stack_name, stack_id):
         echo(f"hub bootstrap failed on {instance}: step {record.get('step', '?')}, "
              f"exit code {record.get('exit_code', '?')}")
         for line in str(record.get("log_tail", "")).splitlines():

@@ -59,9 +59,24 @@ def builder_group_name(stack: str, arch: str) -> str:
     return ids.builder_group_name(arch).replace("${AWS::StackName}", stack)
 
 
-def user_secret_name(stack: str, user: str) -> str:
-    """`kojistack/<stack>/users/<user>`: where `user add` puts a user's credentials."""
-    return ids.USER_SECRET_PREFIX.replace("${AWS::StackName}", stack) + user
+def stack_uuid(stack_id: str) -> str:
+    """The last part of a stack id (`arn:…:stack/<name>/<uuid>`): ${StackUuid} in `ids` names."""
+    return stack_id.rsplit("/", 1)[-1]
+
+
+def fill(pattern: str, stack: str, stack_id: str) -> str:
+    """An `ids` name pattern with the stack's name and ${StackUuid} filled in."""
+    return pattern.replace("${AWS::StackName}", stack).replace("${" + ids.STACK_UUID + "}", stack_uuid(stack_id))
+
+
+def ssm_prefix(stack: str, stack_id: str) -> str:
+    """`/kojistack/<stack>/<uuid>`: the stack's SSM parameters (CA, CSRs, failure records)."""
+    return fill(ids.SSM_PREFIX, stack, stack_id)
+
+
+def user_secret_name(description: dict[str, Any], user: str) -> str:
+    """`kojistack/<stack>/<uuid>/users/<user>`: where `user add` puts a user's credentials."""
+    return fill(ids.USER_SECRET_PREFIX, description["StackName"], description["StackId"]) + user
 
 
 def hub_instance(aws: Aws, stack: str) -> str:

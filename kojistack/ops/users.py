@@ -1,6 +1,6 @@
 """`kojistack user add/revoke`: runs kojistack-user on the hub through SSM Run Command and waits for it.
 
-The hub mints the certificate and PKCS#12 into `kojistack/<stack>/users/<name>` and grants the koji
+The hub mints the certificate and PKCS#12 into `kojistack/<stack>/<stack-uuid>/users/<name>` and grants the koji
 permissions; revoke puts the certificate on the CRL httpd checks. Nothing secret crosses SSM.
 """
 
@@ -65,7 +65,7 @@ def run_on_hub(aws: Aws, stack: str, args: Sequence[str], poll_seconds: float = 
 
 def fetch_hint(aws: Aws, stack: str, name: str) -> list[str]:
     """How the user gets their credentials."""
-    secret = stackinfo.user_secret_name(stack, name)
+    secret = stackinfo.user_secret_name(stackinfo.describe(aws, stack), name)
     return [f"{name} fetches the credentials (needs secretsmanager:GetSecretValue on {secret}-*) with:",
             f"  kojistack client-config --stack-name {stack} --user {name} --region {aws.region}",
             f"or: aws secretsmanager get-secret-value --region {aws.region} --secret-id {secret}"]
@@ -74,7 +74,7 @@ def fetch_hint(aws: Aws, stack: str, name: str) -> list[str]:
 def list_users(aws: Aws, stack: str) -> list[dict[str, str]]:
     """The users `user add` made, from their per-user secrets: {name, state, created, changed, secret}.
     A revoked user's secret waits 7 days for deletion (kojistack-user revoke), then it is gone."""
-    prefix = stackinfo.user_secret_name(stack, "")
+    prefix = stackinfo.user_secret_name(stackinfo.describe(aws, stack), "")
     rows = []
     with aws_errors("listing the per-user secrets"):
         for page in aws.client("secretsmanager").get_paginator("list_secrets").paginate(

@@ -23,6 +23,7 @@ from .amis import Images
 from .hub import Hub, imdsv2, root_volume, tag_specs
 from .iam import Roles
 from .loadbalancers import LoadBalancers
+from .names import stack_values
 from .network import Network
 from .parameters import Params, max_param, min_param
 from .payload import Payload, builder_payload
@@ -33,6 +34,7 @@ BUILDER_USER_DATA = "builder/user-data.yaml.j2"
 REGISTER_HEARTBEAT = 1200  # the builder waits up to 840 s for its certificate; ABANDON after 20 min
 DRAIN_HEARTBEAT = 3600  # the controller heartbeats while a build finishes (max 7200 per heartbeat)
 BOOT_TIMEOUT = "PT30M"
+IDLE_TAG = "kojistack:idle-minutes"  # controller.decide.TAG_IDLE_MINUTES: the controller reads it each loop
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,9 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
     payload = builder_payload()
     text = builder_user_data_text(cfg, arch, payload)
     values = {"InternalNlbDns": GetAtt(lbs.internal, "DNSName"), "KojiVersion": p.ref("KojiVersion"),
-              "AllowedScms": p.ref("AllowedScms")}
+              "AllowedScms": p.ref("AllowedScms"), **stack_values(ids.SSM_PREFIX)}
     lt = t.add_resource(ec2.LaunchTemplate(
         ids.builder_launch_template(arch),
-        LaunchTemplateName=Sub("${AWS::StackName}-builders-" + arch),
         LaunchTemplateData=ec2.LaunchTemplateData(
             ImageId=images.by_arch[arch],
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(roles.builder_profile, "Arn")),
@@ -105,7 +106,8 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
                 HeartbeatTimeout=DRAIN_HEARTBEAT, DefaultResult="CONTINUE"),
         ],
         MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
-        Tags=asg.Tags(Name=Sub("${AWS::StackName}-builder-" + arch)),
+        Tags=asg.Tags(Name=Sub("${AWS::StackName}-builder-" + arch),
+                      **{IDLE_TAG: (p.ref("BuilderIdleMinutes"), False)}),
         DependsOn=[hub.group.title, ids.BUILDER_POLICY],
         CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=p.ref(min_param(arch)),
                                                                     Timeout=BOOT_TIMEOUT)),

@@ -22,8 +22,9 @@ from .amis import Images
 from .database import DB_PORT, Database
 from .iam import Roles
 from .loadbalancers import LoadBalancers
+from .names import stack_values
 from .network import Network
-from .parameters import Params, max_param
+from .parameters import Params
 from .payload import Payload, hub_payload
 from .secrets import Secrets
 from .security import SecurityGroups
@@ -76,12 +77,10 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "CUSTOM_DOMAIN": "${CustomDomain}", "ADMIN_USER": "${AdminUserName}", "KOJI_VERSION": "${KojiVersion}",
         "ALLOWED_SCMS": "${AllowedScms}", "SEED_BUILD_ENV": "${SeedBuildEnvironment}",
         "DISTRO": cfg.distro, "ARCHES": " ".join(cfg.arches),
-        "BUILDER_IDLE_MINUTES": "${BuilderIdleMinutes}",
         "METRICS_NAMESPACE": ids.METRICS_NAMESPACE, "SSM_PREFIX": ids.SSM_PREFIX,
         "LOG_GROUP": ids.HUB_LOG_GROUP_NAME,
+        "USER_SECRET_PREFIX": ids.USER_SECRET_PREFIX,
     }
-    for arch in cfg.arches:
-        env[f"BUILDER_MAX_{arch.upper()}"] = "${" + max_param(arch) + "}"
     return env
 
 
@@ -95,10 +94,10 @@ def _values(x: HubInputs, cfg: Config) -> dict[str, object]:
         "BuilderCaSecret": Ref(x.secrets.builder_ca), "AdminSecret": Ref(x.secrets.admin),
         "PublicNlbDns": GetAtt(x.lbs.public, "DNSName"), "InternalNlbDns": GetAtt(x.lbs.internal, "DNSName"),
         "PublicTargetGroup": Ref(x.lbs.public_targets), "InternalTargetGroup": Ref(x.lbs.internal_targets),
+        **stack_values(ids.SSM_PREFIX),
     }
     for name in ("DbInstanceClass", "RestoreCaSecretArn", "RestoreBuilderCaSecretArn", "CustomDomain",
-                 "AdminUserName", "KojiVersion", "AllowedScms", "SeedBuildEnvironment", "BuilderIdleMinutes",
-                 *(max_param(a) for a in cfg.arches)):
+                 "AdminUserName", "KojiVersion", "AllowedScms", "SeedBuildEnvironment"):
         values[name] = p.ref(name)
     return values
 
@@ -130,7 +129,6 @@ def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
     text = hub_user_data_text(cfg, payload)
     lt = t.add_resource(ec2.LaunchTemplate(
         ids.HUB_LAUNCH_TEMPLATE,
-        LaunchTemplateName=Sub("${AWS::StackName}-hub"),
         LaunchTemplateData=ec2.LaunchTemplateData(
             ImageId=x.images.by_arch["x86_64"], InstanceType=x.p.ref("HubInstanceType"),
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(x.roles.hub_profile, "Arn")),

@@ -29,6 +29,7 @@ from troposphere import iam
 from .. import ids
 from ..config import Config
 from . import parameters as P
+from .names import stack_sub
 from .parameters import Params
 from .secrets import Secrets
 
@@ -49,7 +50,7 @@ class Roles:
 
 
 def _arn(service: str, rest: str) -> Sub:
-    return Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{rest}")
+    return stack_sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{rest}")
 
 
 def stack_arn() -> Sub:

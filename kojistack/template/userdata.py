@@ -77,7 +77,7 @@ def to_user_data(text: str, values: dict[str, object]) -> Base64:
 # parameter's pattern). Stack names are up to 128 characters.
 LONGEST = {
     "AWS::StackName": 128, "AWS::Region": 14, "AWS::URLSuffix": 17, "AWS::AccountId": 12,
-    "AWS::Partition": 10, "AWS::StackId": 200,
+    "AWS::Partition": 10, "AWS::StackId": 200, "StackUuid": 36,
     "SecretArn": 2048 // 8,  # ARN of a generated-name secret (~110); generous
     "TargetGroupArn": 140, "NlbDns": 82, "DbAddress": 120, "FileSystemId": 21, "DbPort": 5,
     "Param": 512,  # free-text parameters (AllowedScms max 512)

@@ -53,7 +53,7 @@ class Rig:
             self.asg.add_group(f"{STACK}-builders-{arch}", self.lt[arch], itype, 0, max_size)
         self.settings = Settings(
             stack_name=STACK, region=REGION, hub_url=self.hub.url, arches=tuple(arches),
-            max_size={a: max_size for a in arches}, metrics_namespace=f"kojistack/{STACK}", ssm_prefix=PREFIX,
+            metrics_namespace=f"kojistack/{STACK}", ssm_prefix=PREFIX,
             policy=Policy(idle_seconds=idle_minutes * 60, drain_limit_seconds=6 * 3600),
             ca_pem=self.pki.ca_pem, client_pem=self.pki.client("kojistack-ctl"),
             builder_ca_crt=self.pki.builder_ca_crt, builder_ca_key=self.pki.builder_ca_key)

@@ -47,6 +47,7 @@ class FakeGroup:
     suspended: List[str] = field(default_factory=list)
     activities: List[dict] = field(default_factory=list)
     launch_fails: int = 0  # the next N launches fail (quota, spot shortage)
+    tags: Dict[str, str] = field(default_factory=dict)  # group tags (DescribeAutoScalingGroups "Tags")
 
 
 class FakeAutoScaling:
@@ -153,6 +154,8 @@ class FakeAutoScaling:
                 "DesiredCapacity": g.desired, "NewInstancesProtectedFromScaleIn": g.protect,
                 "LaunchTemplate": {"LaunchTemplateId": g.lt_id, "Version": "$Latest"},
                 "SuspendedProcesses": [{"ProcessName": p, "SuspensionReason": ""} for p in g.suspended],
+                "Tags": [{"ResourceId": g.name, "ResourceType": "auto-scaling-group", "Key": k, "Value": v,
+                          "PropagateAtLaunch": False} for k, v in sorted(g.tags.items())],
                 "Instances": [{"InstanceId": i.id, "InstanceType": g.instance_type, "LifecycleState": i.lifecycle,
                                "HealthStatus": i.health, "ProtectedFromScaleIn": i.protected,
                                "LaunchTemplate": {"LaunchTemplateId": g.lt_id, "Version": i.lt_version}}

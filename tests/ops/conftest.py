@@ -146,3 +146,10 @@ def make_group(aws, name: str, size: int, tags: dict[str, str] | None = None) ->
         Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in (tags or {}).items()])
     group = aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
     return [i["InstanceId"] for i in group["Instances"]]
+
+
+def user_secret(aws, stack: str, user: str) -> str:
+    """The name `kojistack user add` gives USER's secret in STACK (it carries the stack's unique id)."""
+    from kojistack.ops import stackinfo
+    description = aws("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return stackinfo.user_secret_name(description, user)

@@ -11,6 +11,7 @@ import koji
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from .conftest import user_secret
 from .pki import credentials
 
 FIXTURE = Path(__file__).parent / "fixtures" / "outputs-stack.json"
@@ -85,7 +86,7 @@ def test_unknown_stack(run, aws):
 def test_user_profile_from_the_user_secret(run, aws):
     make_stack(aws)
     alice = credentials("alice")
-    aws("secretsmanager").create_secret(Name="kojistack/koji/users/alice", SecretString=json.dumps(alice))
+    aws("secretsmanager").create_secret(Name=user_secret(aws, "koji", "alice"), SecretString=json.dumps(alice))
     result = run("client-config", "--stack-name", "koji", "--user", "alice", "--koji-profile", "koji-alice")
     assert result.exit_code == 0, result.output
     assert "alice.p12" in result.stdout

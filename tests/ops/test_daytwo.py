@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from .conftest import user_secret
 from .test_delete import arrange as arrange_delete
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -52,10 +53,11 @@ def test_urls_of_an_unknown_stack_is_a_clear_error(run, aws):
 def test_user_list_shows_active_and_revoked_users_of_this_stack_only(run, aws):
     _urls_stack(aws)
     sm = aws("secretsmanager")
-    sm.create_secret(Name="kojistack/koji/users/alice", SecretString="{}")
-    sm.create_secret(Name="kojistack/koji/users/bob", SecretString="{}")
+    sm.create_secret(Name=user_secret(aws, "koji", "alice"), SecretString="{}")
+    sm.create_secret(Name=user_secret(aws, "koji", "bob"), SecretString="{}")
     sm.create_secret(Name="kojistack/koji-other/users/carol", SecretString="{}")
-    sm.delete_secret(SecretId="kojistack/koji/users/bob", RecoveryWindowInDays=7)  # what `user revoke` does
+    sm.create_secret(Name="kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/carol", SecretString="{}")
+    sm.delete_secret(SecretId=user_secret(aws, "koji", "bob"), RecoveryWindowInDays=7)  # what `user revoke` does
     result = run("user", "list", "--stack-name", "koji")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()

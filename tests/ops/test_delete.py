@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import make_group
+from .conftest import make_group, user_secret
 
 FIXTURE = Path(__file__).parent / "fixtures" / "delete-stack.json"
 
@@ -17,8 +17,12 @@ def arrange(aws) -> None:
 
 def test_delete_lists_retained_drains_and_deletes(run, aws):
     arrange(aws)
-    aws("secretsmanager").create_secret(Name="kojistack/koji/users/alice", SecretString="{}")
+    alice = user_secret(aws, "koji", "alice")
+    aws("secretsmanager").create_secret(Name=alice, SecretString="{}")
     aws("secretsmanager").create_secret(Name="kojistack/koji-other/users/bob", SecretString="{}")
+    # what an earlier stack of the same name left behind is not this stack's
+    aws("secretsmanager").create_secret(Name="kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/carol",
+                                        SecretString="{}")
     result = run("delete", "--stack-name", "koji", "--yes", "--poll-seconds", "0")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -28,9 +32,9 @@ def test_delete_lists_retained_drains_and_deletes(run, aws):
     assert lines[2].startswith("  Database (AWS::RDS::DBInstance)") and "final snapshot of 20 GiB" in lines[2]
     assert lines[2].endswith("~$1.90/month")
     assert lines[3].startswith("  FileSystem (AWS::EFS::FileSystem)")
-    assert lines[4] == ("  user alice (AWS::SecretsManager::Secret) kojistack/koji/users/alice: credentials made "
+    assert lines[4] == (f"  user alice (AWS::SecretsManager::Secret) {alice}: credentials made "
                         "by `kojistack user add`; ~$0.40/month")
-    assert "bob" not in result.stdout
+    assert "bob" not in result.stdout and "carol" not in result.stdout
     assert "HubLogGroup" not in result.stdout
     assert "draining koji-builders-aarch64: 1 builder(s)" in result.stdout
     assert "draining koji-builders-x86_64: 2 builder(s)" in result.stdout

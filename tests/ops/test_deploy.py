@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kojistack.ops import events
+from kojistack.ops import events, stackinfo
 from kojistack.ops.deploy import Change
 
 FIXTURE = Path(__file__).parent / "fixtures" / "small-stack.json"
@@ -101,17 +101,27 @@ def test_large_template_goes_through_the_bucket(run, aws, tmp_path):
     assert len(keys) == 1 and keys[0].startswith("kojistack/deploy/koji/")
 
 
-def test_failure_prints_the_hub_failure_record(run, aws, tmp_path):
+def test_failure_prints_the_hub_failure_record(run, aws, tmp_path, monkeypatch):
     # moto fails ExecuteChangeSet itself (it has no rollback) when a resource cannot be created.
+    # The hub writes its record under the prefix of this stack's creation (ids.SSM_PREFIX carries the
+    # stack's unique id), i.e. once the stack exists: do that when the report reads the events.
     record = {"step": "database-schema", "exit_code": 3, "log_tail": "psql: connection refused\nretry 5/5"}
-    aws("ssm").put_parameter(Name="/broken/kojistack/bootstrap/i-0123456789abcdef0", Type="String",
-                             Value=json.dumps(record))
+    real_failed_events = events.failed_events
+
+    def hub_wrote_its_record(aws_, stack_id, *args, **kw):
+        name = stackinfo.ssm_prefix("broken", stack_id) + "/bootstrap/i-0123456789abcdef0"
+        aws("ssm").put_parameter(Name=name, Type="String", Value=json.dumps(record), Overwrite=True)
+        aws("ssm").put_parameter(Name="/kojistack/broken/0a1b2c3d-1111-2222-3333-444455556666/bootstrap/i-0fff",
+                                 Type="String", Value=json.dumps(record), Overwrite=True)  # an earlier stack's
+        return real_failed_events(aws_, stack_id, *args, **kw)
+    monkeypatch.setattr(events, "failed_events", hub_wrote_its_record)
     template = {"Resources": {"Subnet": {"Type": "AWS::EC2::Subnet",
                                          "Properties": {"VpcId": "vpc-00000000", "CidrBlock": "10.0.0.0/24"}}}}
     result = run(*deploy_args("broken", write(tmp_path, template)))
     assert result.exit_code == 1
     assert "hub bootstrap failed on i-0123456789abcdef0: step database-schema, exit code 3" in result.stdout
     assert "  | psql: connection refused" in result.stdout
+    assert "i-0fff" not in result.stdout
     assert "kojistack: failed: AWS refused executing change set" in result.stderr
 
 

@@ -22,6 +22,7 @@ from fakes.pki import TestPki
 BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
 SCRIPT = BIN / "kojistack-user"
 KOJI = Path(sys.executable).with_name("koji")  # the real CLI, koji==1.35.3 from PyPI
+PREFIX = "kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/"  # ids.USER_SECRET_PREFIX, filled in
 
 
 @pytest.fixture()
@@ -37,6 +38,7 @@ def hub(tmp_path, aws_env, aws):
     reload.write_text(f"#!/bin/bash\necho reloaded >> {tmp_path}/reloads\n")
     reload.chmod(0o755)
     env = dict(os.environ, KOJISTACK_ENV_FILE=str(tmp_path / "none.env"), KOJISTACK_STACK_NAME="koji",
+               KOJISTACK_USER_SECRET_PREFIX=PREFIX,
                KOJISTACK_REGION="us-east-1", KOJISTACK_PKI_DIR=str(pki_dir), KOJISTACK_CA_CERT=pki.ca_pem,
                KOJISTACK_CA_KEY=str(pki_dir / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
                KOJISTACK_ADMIN_PEM=pki.client("kojiadmin"), KOJISTACK_HUB_URL=fake.url,
@@ -70,7 +72,7 @@ def koji_user(hub, name: str) -> dict | None:
 
 
 def secret(aws, name: str) -> dict:
-    return json.loads(aws("secretsmanager").get_secret_value(SecretId=f"kojistack/koji/users/{name}")["SecretString"])
+    return json.loads(aws("secretsmanager").get_secret_value(SecretId=f"{PREFIX}{name}")["SecretString"])
 
 
 def verify(hub, cert_pem: str, crl: bool) -> subprocess.CompletedProcess:
@@ -95,7 +97,7 @@ def test_add_mints_a_valid_certificate_into_the_secret(hub, aws):
     hello = koji_as(hub, creds, "moshimoshi")
     assert hello.returncode == 0 and "alice!" in hello.stdout, hello.stderr
     assert "BEGIN" not in result.stdout and creds["p12_password"] not in result.stdout
-    assert "credentials in secret kojistack/koji/users/alice" in result.stdout
+    assert f"credentials in secret {PREFIX}alice" in result.stdout
 
 
 def test_add_twice_keeps_permissions_and_issues_a_new_certificate(hub, aws):
@@ -116,7 +118,7 @@ def _nothing_written(hub, aws, name: str) -> None:
     assert koji_user(hub, name) is None
     assert not (hub.tmp / "efs-users" / "certs" / f"{name}.pem").exists()
     with pytest.raises(aws("secretsmanager").exceptions.ResourceNotFoundException):
-        aws("secretsmanager").describe_secret(SecretId=f"kojistack/koji/users/{name}")
+        aws("secretsmanager").describe_secret(SecretId=f"{PREFIX}{name}")
 
 
 def test_an_unknown_permission_fails_before_anything_is_written(hub, aws):
@@ -149,7 +151,7 @@ def test_a_koji_host_of_that_name_is_refused(hub, aws):
     result = hub("add", "build-box")
     assert result.returncode == 1 and "not a normal user" in result.stderr
     with pytest.raises(aws("secretsmanager").exceptions.ResourceNotFoundException):
-        aws("secretsmanager").describe_secret(SecretId="kojistack/koji/users/build-box")
+        aws("secretsmanager").describe_secret(SecretId=PREFIX + "build-box")
 
 
 def test_revoke_puts_the_certificate_on_the_crl(hub, aws):
@@ -167,7 +169,7 @@ def test_revoke_puts_the_certificate_on_the_crl(hub, aws):
     assert koji_user(hub, "bob")["status"] == 1  # disabled: its certificate no longer logs in
     refused = koji_as(hub, secret_before_revoke, "moshimoshi")
     assert refused.returncode == 1 and "logins by bob are not allowed" in refused.stderr
-    deleted = aws("secretsmanager").describe_secret(SecretId="kojistack/koji/users/bob")
+    deleted = aws("secretsmanager").describe_secret(SecretId=PREFIX + "bob")
     assert "DeletedDate" in deleted
     # re-adding gets a new certificate that the CRL does not list, and the secret back
     assert hub("add", "bob").returncode == 0

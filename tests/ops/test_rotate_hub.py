@@ -44,6 +44,7 @@ def hub(tmp_path, aws):  # noqa: F811
     reload.write_text(f"#!/bin/bash\necho reloaded >> {tmp_path}/reloads\n")
     reload.chmod(0o755)
     env = dict(os.environ, KOJISTACK_ENV_FILE=str(tmp_path / "none.env"), KOJISTACK_STACK_NAME="koji",
+               KOJISTACK_USER_SECRET_PREFIX="kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/",
                KOJISTACK_REGION="us-east-1", KOJISTACK_PKI_DIR=str(pki), KOJISTACK_CA_CERT=str(pki / "ca.crt"),
                KOJISTACK_CA_KEY=str(pki / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
                KOJISTACK_ADMIN_USER="kojiadmin", KOJISTACK_ADMIN_PEM=str(pki / "kojiadmin.pem"),

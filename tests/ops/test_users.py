@@ -5,7 +5,11 @@ itself is tested for real in test_kojistack_user.py."""
 
 from __future__ import annotations
 
-from .conftest import make_group
+from pathlib import Path
+
+from .conftest import make_group, user_secret
+
+FIXTURE = Path(__file__).parent / "fixtures" / "small-stack.json"
 
 
 def sent_commands(aws) -> list[list[str]]:
@@ -13,13 +17,14 @@ def sent_commands(aws) -> list[list[str]]:
 
 
 def test_user_add_runs_the_hub_script(run, aws):
+    aws("cloudformation").create_stack(StackName="koji", TemplateBody=FIXTURE.read_text())
     (hub,) = make_group(aws, "koji-hub", 1)
     result = run("user", "add", "alice", "--stack-name", "koji", "--perm", "build", "--perm", "repo")
     assert result.exit_code == 0, result.output
     assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user add alice build repo"]]
     assert aws("ssm").list_commands()["Commands"][0]["InstanceIds"] == [hub]
     assert "kojistack client-config --stack-name koji --user alice --region us-east-1" in result.stdout
-    assert "--secret-id kojistack/koji/users/alice" in result.stdout
+    assert f"--secret-id {user_secret(aws, 'koji', 'alice')}" in result.stdout
 
 
 def test_user_revoke_runs_the_hub_script(run, aws):
