@@ -90,6 +90,8 @@ def user_list(aws: Aws, stack: str, as_json: bool) -> None:
     if not rows:
         click.echo(f"no users yet: add one with `kojistack user add NAME --stack-name {stack}`")
         return
-    click.echo(f"{'USER':<24} {'STATE':<18} {'CREATED':<17} {'CHANGED':<17}")
+    click.echo(f"{'USER':<24} {'STATE':<8} {'CREATED':<17} CHANGED")
     for r in rows:
-        click.echo(f"{r['name']:<24} {r['state']:<18} {r['created']:<17} {r['changed']:<17}")
+        click.echo(f"{r['name']:<24} {r['state']:<8} {r['created']:<17} {r['changed']}")
+    if any(r["state"] == "revoked" for r in rows):
+        click.echo("revoked: certificates on the CRL, koji user disabled, secret deleted after its 7-day recovery window")

@@ -85,7 +85,9 @@ def list_users(aws: Aws, stack: str) -> list[dict[str, str]]:
                 deleted = s.get("DeletedDate")
                 rows.append({
                     "name": s["Name"][len(prefix):], "secret": s.get("ARN", s["Name"]),
-                    "state": f"revoked {deleted:%Y-%m-%d}" if deleted else "active",
+                    # DeletedDate: ListSecrets calls it when the deletion occurred, DescribeSecret when it
+                    # is scheduled; either way the user was revoked, so only the state is shown
+                    "state": "revoked" if deleted else "active",
                     "created": f"{s['CreatedDate']:%Y-%m-%d %H:%M}" if s.get("CreatedDate") else "",
                     "changed": f"{s['LastChangedDate']:%Y-%m-%d %H:%M}" if s.get("LastChangedDate") else ""})
     return sorted(rows, key=lambda r: r["name"])
