@@ -7,6 +7,8 @@ names the key and what is allowed, and is raised before anything is written.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,21 @@ DEFAULT_INSTANCE_TYPES = {
 }
 _TYPE_RE = re.compile(r"^([a-z][a-z0-9-]*)\.([0-9]*[a-z]+)$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# Too small to run mock builds (under 2 vCPUs or 4 GiB); the default builders are 2xlarge (8 vCPUs).
+TOO_SMALL_SIZES = ("nano", "micro", "small", "medium")
 _KEYS = ("availability_zones", "nat", "distro", "spot", "domain", "vpc", "builders", "arches")
+
+
+@functools.lru_cache(maxsize=1)
+def known_instance_types() -> frozenset[str]:
+    """Every EC2 instance type offered in some region, from cfn-lint's pinned regional tables (the same
+    tables `kojistack lint` checks each region against)."""
+    import cfnlint
+
+    path = Path(cfnlint.__file__).parent / "data" / "schemas" / "extensions" / "aws_ec2_instance" / \
+        "instancetype_enum.json"
+    tables = json.loads(path.read_text())
+    return frozenset().union(*(t["enum"] for t in tables.values() if isinstance(t, dict)))
 
 
 def is_graviton(instance_type: str) -> bool:
@@ -57,6 +73,12 @@ class ArchConfig:
             m = _TYPE_RE.match(itype) if isinstance(itype, str) else None
             if not m:
                 raise UserError(f"{key}: {itype!r} is not an EC2 instance type (like c6i.2xlarge)")
+            if itype not in known_instance_types():
+                raise UserError(f"{key}: {itype} is not an EC2 instance type offered in any region "
+                                f"(like {DEFAULT_INSTANCE_TYPES[self.arch][0]})")
+            if m.group(2) in TOO_SMALL_SIZES:
+                raise UserError(f"{key}: {itype} is too small to build on (under 2 vCPUs or 4 GiB); use "
+                                f"large or bigger, e.g. {DEFAULT_INSTANCE_TYPES[self.arch][0]}")
             if is_graviton(itype) != (self.arch == "aarch64"):
                 want = "Graviton (…g) types such as c7g.2xlarge" if self.arch == "aarch64" else \
                     "x86 types such as c6i.2xlarge"
@@ -159,15 +181,18 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
     raw: dict[str, Any] = {}
     if path is not None:
         try:
-            text = Path(path).read_text()
+            data = Path(path).read_bytes()
         except OSError as err:
             raise UserError(f"--config: cannot read {path}: {err.strerror}") from None
         try:
-            loaded = yaml.safe_load(text)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise UserError(f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}): "
+                            "save it as UTF-8") from None
+        try:
+            loaded = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
         except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise UserError(f"{path}: not valid YAML{where}") from None
+            raise UserError(f"{path}: not valid YAML: {_yaml_why(err)}") from None
         if loaded is None:
             raise UserError(f"{path}: the config file is empty; write at least one key, e.g. `distro: el9`")
         if not isinstance(loaded, dict):
@@ -175,3 +200,28 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
         raw.update(loaded)
     raw.update(overrides or {})
     return config_from_dict(raw)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given at line {seen[key].line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_why(err: yaml.YAMLError) -> str:
+    """What is wrong and where, from a PyYAML error (`problem` says why, `problem_mark` where)."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    hint = " (YAML indents with spaces, not tabs)" if "\\t" in problem or "tab" in problem else ""
+    return f"{where}{problem}" + (f" ({context})" if context else "") + hint

@@ -63,12 +63,34 @@ def regional_findings(t: dict, regions: tuple[str, ...] = REGIONS) -> list[str]:
     return out
 
 
+def read_template(path: Path) -> tuple[str, dict]:
+    """The text and the parsed template of a JSON or YAML CloudFormation file; UserError when it is not
+    one (not UTF-8, not JSON or YAML, not a mapping with Resources)."""
+    from cfnlint.decode import decode_str
+
+    from ..errors import UserError
+
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: cannot read it: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text (offset {err.start}): not a CloudFormation template") from None
+    parsed, errors = decode_str(text)
+    if errors or not isinstance(parsed, dict):
+        why = errors[0].message if errors else "the top level is not a mapping"
+        raise UserError(f"{path}: not a CloudFormation template in JSON or YAML: {why}")
+    if "Resources" not in parsed:
+        raise UserError(f"{path}: not a CloudFormation template: it has no Resources section")
+    return text, dict(parsed)
+
+
 def lint_files(files: list[Path]) -> list[str]:
     out = []
     for f in files:
-        text = Path(f).read_text()
+        text, parsed = read_template(Path(f))
         out += [f"{f.name}: {line}" for line in lint_text(text)]
-        out += [f"{f.name}: {line}" for line in regional_findings(json.loads(text))]
+        out += [f"{f.name}: {line}" for line in regional_findings(json.loads(json.dumps(parsed)))]
     return out
 
 

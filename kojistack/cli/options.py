@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import UserError
 from ..ops.session import open_session
 
 DEFAULT_TEMPLATES = Path("templates")
@@ -55,6 +56,27 @@ def config_options(fn):
     return fn
 
 
+LOCAL_CONFIG = Path("kojistack.yaml")
+IGNORED_NAMES = ("kojistack.yml", "Kojistack.yaml", "kojistack.YAML", "kojistack.yaml.yaml", ".kojistack.yaml")
+
+
+def local_config() -> Path | None:
+    """./kojistack.yaml when it exists. A config file under another name that kojistack would silently
+    ignore (kojistack.yml, ...) is an error, not a surprise."""
+    here = {p.name for p in Path(".").iterdir()} if Path(".").is_dir() else set()
+    ignored = [name for name in IGNORED_NAMES if name in here]
+    if ignored:
+        also = f"; {LOCAL_CONFIG} is read and {ignored[0]} is not" if LOCAL_CONFIG.name in here else ""
+        raise UserError(f"found {ignored[0]}, which kojistack does not read: it reads ./{LOCAL_CONFIG} "
+                        f"(or --config FILE){also}: rename or remove {ignored[0]}")
+    return LOCAL_CONFIG if LOCAL_CONFIG.name in here else None
+
+
+def config_source(config_path: Path | None) -> Path | None:
+    """The config file a command reads: --config, else ./kojistack.yaml, else none (defaults)."""
+    return config_path if config_path is not None else local_config()
+
+
 def load_config_from_flags(config_path, az_count, arches, spot, nat, distro, domain, vpc):
     """Read kojistack.yaml (if any) and apply flags; raises UserError naming the bad key or flag."""
     from ..config import load_config
@@ -68,9 +90,7 @@ def load_config_from_flags(config_path, az_count, arches, spot, nat, distro, dom
         "domain": domain,
         "vpc": vpc,
     }
-    if config_path is None and Path("kojistack.yaml").exists():
-        config_path = Path("kojistack.yaml")
-    return load_config(config_path, {k: v for k, v in overrides.items() if v is not None})
+    return load_config(config_source(config_path), {k: v for k, v in overrides.items() if v is not None})
 
 
 def live_output():

@@ -23,8 +23,12 @@ def upload(aws: Aws, bucket: str, prefix: str, templates_dir: Path, stack_name: 
     """Upload the templates; print their S3 URLs, launch links and a Markdown button."""
     from ..ops.upload import find_templates, upload_templates
 
+    from ..ops.templates import refuse_stale
+
     launch.check_stack_name(stack_name)
-    for item in upload_templates(aws, bucket, prefix, find_templates(templates_dir)):
+    files = find_templates(templates_dir)
+    refuse_stale(files, templates_dir.parent / "kojistack.yaml", "uploading them", "")
+    for item in upload_templates(aws, bucket, prefix, files):
         url = launch.launch_url(item.latest_url, aws.region, stack_name)
         click.echo(f"{item.name} ({item.size:,} bytes)")
         click.echo(f"  template:  {item.versioned_url}")

@@ -20,20 +20,28 @@ from .options import DEFAULT_TEMPLATES, aws_options, live_output, stack_name_opt
                    "./kojistack.yaml says vpc: existing).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="Generate the template from this kojistack.yaml and deploy it (instead of templates/).")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Stack parameter, repeatable.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Stack parameter, repeatable (wins over --param-file).")
+@click.option("--param-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Parameters from a file: the AWS CLI's JSON list ([{\"ParameterKey\": ..., "
+                   "\"ParameterValue\": ...}]) or Key=Value lines.")
 @click.option("--bucket", default=None, help="S3 bucket for templates over 51,200 bytes (same region).")
 @click.option("--yes", is_flag=True, help="Do not ask before replacing or deleting stateful resources.")
 @click.option("--disable-rollback", is_flag=True, help="Keep failed resources for inspection (first creates).")
 @click.option("--poll-seconds", type=float, default=5.0, show_default=True, hidden=True)
 @aws_options
 def deploy(aws: Aws, stack_name: str, template: Path | None, config_path: Path | None, params: tuple[str, ...],
-           bucket: str | None, yes: bool, disable_rollback: bool, poll_seconds: float) -> None:
-    """Create or update a stack through a change set, following its events; print its outputs."""
+           param_file: Path | None, bucket: str | None, yes: bool, disable_rollback: bool,
+           poll_seconds: float) -> None:
+    """Create or update a stack through a change set, following its events; print its outputs.
+
+    Every parameter is checked against the template's constraints and Rules before any AWS call."""
     from ..ops.deploy import DeployRequest, deploy as run_deploy, format_outputs
 
+    values = {**(launch.read_param_file(param_file) if param_file else {}), **launch.parse_params(params)}
     with tempfile.TemporaryDirectory(prefix="kojistack-deploy-") as workdir:
         request = DeployRequest(stack_name, template_for_deploy(template, config_path, Path(workdir)),
-                                launch.parse_params(params), bucket, yes, disable_rollback, poll_seconds)
+                                values, bucket, yes, disable_rollback, poll_seconds)
         echo, status_line = live_output()
         final = run_deploy(aws, request, echo, lambda q: click.confirm(q, default=False, err=True),
                            status_line=status_line)
@@ -60,9 +68,15 @@ def template_for_deploy(template: Path | None, config_path: Path | None, workdir
         out = workdir / FILENAMES[variant]
         out.write_text(render_all(cfg)[FILENAMES[variant]])
         return out
-    local = Path("kojistack.yaml")
-    variant = load_config(local).vpc if local.exists() else "new"
-    return DEFAULT_TEMPLATES / ("kojistack-existing-vpc.json" if variant == "existing" else "kojistack.json")
+    from ..ops.templates import refuse_stale
+    from .options import local_config
+
+    local = local_config()
+    variant = load_config(local).vpc if local else "new"
+    chosen = DEFAULT_TEMPLATES / ("kojistack-existing-vpc.json" if variant == "existing" else "kojistack.json")
+    if chosen.exists() and local:
+        refuse_stale([chosen], local, "deploying it", ", or pass --template to deploy that file as it is")
+    return chosen
 
 
 @click.command()

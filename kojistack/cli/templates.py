@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from .options import DEFAULT_TEMPLATES, config_options, load_config_from_flags
+from .options import DEFAULT_TEMPLATES, config_options, config_source, load_config_from_flags
 
 
 @click.command()
@@ -21,6 +21,8 @@ def generate(out_dir: Path, **flags) -> None:
     from ..template.compose import write_templates
 
     cfg = load_config_from_flags(**flags)
+    source = config_source(flags["config_path"])
+    click.echo(f"config: {source}" if source else "config: none (no ./kojistack.yaml): the defaults and flags")
     start = time.perf_counter()
     written = write_templates(cfg, out_dir)
     took = time.perf_counter() - start
@@ -81,10 +83,15 @@ def check(templates_dir: Path, **flags) -> None:
 def diagram(out: Path, template: Path) -> None:
     """Draw the architecture from a generated template: the overview a person reads (who connects to
     whom, on which port, what is kept on delete) and the full resource graph, each as PNG + SVG."""
-    from ..ops.diagram import draw_file, load
-    from ..ops.overview import draw as draw_overview
+    try:
+        from ..ops.diagram import draw_file, load
+        from ..ops.overview import draw as draw_overview
 
-    for path in draw_overview(load(template), out):
-        click.echo(f"wrote {path}")
-    for path in draw_file(template, out.with_name(out.stem + "-full" + out.suffix)):
+        written = list(draw_overview(load(template), out))
+        written += list(draw_file(template, out.with_name(out.stem + "-full" + out.suffix)))
+    except ImportError as err:
+        raise UserError(f"diagram needs matplotlib ({err.name or err}): pip install 'kojistack[plot]'") from None
+    except OSError as err:
+        raise UserError(f"-o {out}: cannot write the picture there: {err.strerror or err}") from None
+    for path in written:
         click.echo(f"wrote {path}")

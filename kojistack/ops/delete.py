@@ -156,6 +156,8 @@ def delete(aws: Aws, stack: str, echo: events.Echo, confirm: Callable[[str], boo
            sleep: Callable[[float], None] = time.sleep, status_line: events.Echo | None = None) -> list[Retained]:
     """Delete `stack` after showing what it keeps; returns the retained resources."""
     description = stackinfo.describe(aws, stack)
+    if description["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return _delete_never_created(aws, stack, description, echo, confirm, yes, poll_seconds, sleep)
     if description["StackStatus"].endswith("_IN_PROGRESS"):
         raise UserError(f"stack {stack} is busy ({description['StackStatus']}); wait for it to finish")
     kept = retained(aws, stack)
@@ -209,3 +211,23 @@ def restore_parameters(aws: Aws, description: Mapping[str, Any], db_id: str) -> 
               or f"(none found: aws rds describe-db-snapshots --db-instance-identifier {db_id or '?'})"}
     params.update({param: out.get(key, "(no output " + key + ")") for param, key in RESTORE_FROM_OUTPUTS.items()})
     return params
+
+
+def _delete_never_created(aws: Aws, stack: str, description: Mapping[str, Any], echo: events.Echo,
+                          confirm: Callable[[str], bool], yes: bool, poll_seconds: float,
+                          sleep: Callable[[float], None]) -> list[Retained]:
+    """A stack in REVIEW_IN_PROGRESS holds only change sets (its create never ran, e.g. a change set
+    that failed on a parameter): no resources, nothing to drain or keep; it never leaves that state by
+    itself, so it is deleted, not waited for."""
+    echo(f"stack {stack} was never created (REVIEW_IN_PROGRESS: only change sets, no resources); nothing is kept")
+    if not yes and not confirm(f"Delete stack {stack}?"):
+        raise UserError(f"delete cancelled; stack {stack} is unchanged")
+    follower = events.EventFollower(aws, description["StackId"], echo)
+    follower.mark_seen()
+    with aws_errors(f"deleting stack {stack}"):
+        aws.client("cloudformation").delete_stack(StackName=description["StackId"])
+    final = events.follow(aws, follower, poll_seconds, sleep)
+    if final["StackStatus"] != "DELETE_COMPLETE":
+        raise OperationError(f"stack {stack} ended in {final['StackStatus']}")
+    echo(f"stack {stack} deleted")
+    return []

@@ -17,7 +17,7 @@ import botocore.exceptions
 
 from .. import ids
 from ..errors import OperationError, UserError
-from . import events
+from . import events, paramcheck
 from .launch import check_params, check_stack_name
 from .session import Aws, aws_errors, error_code
 from .templates import INLINE_LIMIT, load_template
@@ -88,9 +88,19 @@ def existing_stack(aws: Aws, name: str) -> dict[str, Any] | None:
             raise
 
 
-def _parameters(template: Mapping[str, Any], params: Mapping[str, str], stack: Mapping[str, Any] | None) -> list:
+def previous_values(stack: Mapping[str, Any]) -> dict[str, str]:
+    """The values a stack's parameters have now (NoEcho ones, shown as ****, are left out)."""
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])
+            if "ParameterValue" in p and p["ParameterValue"] != "****"}
+
+
+def change_set_parameters(template: Mapping[str, Any], params: Mapping[str, str],
+                          stack: Mapping[str, Any] | None) -> list:
+    """The change set's Parameters: the given values, and on an update UsePreviousValue for the rest.
+    A stack in REVIEW_IN_PROGRESS was never created: CloudFormation refuses UsePreviousValue in its
+    CREATE change set even though DescribeStacks lists the failed change set's parameters."""
     given = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
-    if stack is None:
+    if stack is None or stack.get("StackStatus") == "REVIEW_IN_PROGRESS":
         return given
     previous = {p["ParameterKey"] for p in stack.get("Parameters", [])}
     keep = sorted((set(template.get("Parameters", {})) & previous) - set(params))
@@ -114,6 +124,7 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
     check_stack_name(req.stack_name)
     body, template = load_template(req.template)
     check_params(req.params, template.get("Parameters", {}), str(req.template))
+    paramcheck.check(template, req.params, str(req.template))  # the given values alone: before any AWS call
     stack = existing_stack(aws, req.stack_name)
     status = stack["StackStatus"] if stack else ""
     if status == "ROLLBACK_COMPLETE":
@@ -121,7 +132,12 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
                         f"delete it (`kojistack delete --stack-name {req.stack_name}`) and deploy again")
     if status.endswith(_BUSY) and status != "REVIEW_IN_PROGRESS":
         raise UserError(f"stack {req.stack_name} is busy ({status}); wait for it to finish")
+    # REVIEW_IN_PROGRESS: a stack that holds only change sets (a create that never ran): create it anew
     kind = "CREATE" if stack is None or status == "REVIEW_IN_PROGRESS" else "UPDATE"
+    if kind == "CREATE":
+        stack = None
+    others = {**paramcheck.defaults(template), **(previous_values(stack) if stack else {})}
+    paramcheck.check(template, req.params, str(req.template), others, creating=kind == "CREATE")
     source: dict[str, str] = {"TemplateBody": body.decode()}
     if len(body) > INLINE_LIMIT:
         if not req.bucket:
@@ -133,7 +149,7 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
     try:
         with aws_errors(f"creating a change set for stack {req.stack_name}"):
             created = cfn.create_change_set(StackName=req.stack_name, ChangeSetName=name, ChangeSetType=kind,
-                                            Parameters=_parameters(template, req.params, stack),
+                                            Parameters=change_set_parameters(template, req.params, stack),
                                             Capabilities=CAPABILITIES, **source)
     except OperationError as err:
         if stack is None or not any(text in str(err) for text in _NO_CHANGES):
@@ -148,6 +164,11 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
         if any(text in reason for text in _NO_CHANGES):
             echo(f"stack {req.stack_name} is up to date: nothing to deploy")
             return events.stack_status(aws, created["StackId"])
+        if kind == "CREATE":  # the stack holds nothing but this change set: leave nothing behind
+            with aws_errors(f"removing the empty stack {req.stack_name}"):
+                cfn.delete_stack(StackName=created["StackId"])
+            raise OperationError(f"CloudFormation could not plan the change: {reason}; nothing was created "
+                                 f"(the empty stack {req.stack_name} was removed)")
         raise OperationError(f"CloudFormation could not plan the change: {reason}")
     changes = changes_of(description)
     echo(f"{kind.lower()} {req.stack_name}: {len(changes)} change(s) in change set {name}")

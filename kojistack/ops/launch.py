@@ -8,9 +8,11 @@ https://<region>.console.aws.amazon.com/cloudformation/home?region=<region>#/sta
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from ..errors import UserError
 
@@ -35,6 +37,41 @@ def parse_params(pairs: Iterable[str]) -> dict[str, str]:
         if not sep or not key:
             raise UserError(f"--param {pair!r} must look like Key=Value")
         params[key] = value
+    return params
+
+
+def read_param_file(path: Path) -> dict[str, str]:
+    """Parameters from a file: the AWS CLI's JSON list ([{"ParameterKey": K, "ParameterValue": V}, ...],
+    as `aws cloudformation create-stack --parameters file://F` reads it) or `Key=Value` lines (blank
+    lines and lines starting with # are skipped). Raises UserError naming the file and the line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"--param-file {path}: cannot read it: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"--param-file {path}: not UTF-8 text") from None
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserError(f"--param-file {path}: not valid JSON: {err.msg} at line {err.lineno}") from None
+        params: dict[str, str] = {}
+        for i, item in enumerate(items, 1):
+            if not (isinstance(item, dict) and isinstance(item.get("ParameterKey"), str)
+                    and isinstance(item.get("ParameterValue"), (str, int, float))):
+                raise UserError(f"--param-file {path}: item {i} must be "
+                                '{"ParameterKey": "Name", "ParameterValue": "value"}')
+            params[item["ParameterKey"]] = str(item["ParameterValue"])
+        return params
+    params = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--param-file {path}, line {number}: {line!r} must look like Key=Value")
+        params[key.strip()] = value.strip()
     return params
 
 

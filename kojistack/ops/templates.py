@@ -39,3 +39,24 @@ def remote_parameters(aws: Aws, template_url: str) -> list[str]:
     except Exception as err:  # moto raises plain errors for URLs it cannot map to an object
         raise UserError(f"cannot read the template at {template_url}: {err}") from None
     return [p["ParameterKey"] for p in summary.get("Parameters", [])]
+
+
+def stale_templates(files: list[Path], config: Path) -> list[str]:
+    """The names among `files` that differ from what `config` (a kojistack.yaml) generates now: a
+    template older than the config beside it. Files the config does not generate are not compared."""
+    from ..config import load_config
+    from ..template.compose import render_all
+
+    expected = render_all(load_config(config))
+    return [f.name for f in files if f.name in expected and f.read_text() != expected[f.name]]
+
+
+def refuse_stale(files: list[Path], config: Path, doing: str, other_way: str) -> None:
+    """Raise UserError when a template in `files` is older than `config` (say what to run instead)."""
+    if not config.exists():
+        return
+    stale = stale_templates(files, config)
+    if stale:
+        raise UserError(f"{', '.join(stale)} {'is' if len(stale) == 1 else 'are'} older than {config} beside "
+                        f"{'it' if len(stale) == 1 else 'them'} (not what it generates now): run `kojistack "
+                        f"generate` before {doing}{other_way}")

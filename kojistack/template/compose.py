@@ -74,23 +74,53 @@ def render_all(cfg: Config) -> dict[str, str]:
 
 
 def write_templates(cfg: Config, out_dir: Path) -> list[tuple[Path, int]]:
-    """Render everything first, then write each file through a temp file and rename. A failure
-    before the renames leaves every existing template untouched."""
+    """Write both templates or neither. Everything is rendered first, then each file is written to a
+    temp file beside its target (a failed write, a full disk included, removes every temp file and
+    leaves the existing templates untouched), then renamed over its target; should a rename fail, the
+    targets already replaced are put back from hard-link copies of what they were."""
     rendered = render_all(cfg)
     out_dir = Path(out_dir)
+    staged: list[tuple[str, Path, int]] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        staged = []
         for name, text in rendered.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+            staged.append((tmp, out_dir / name, len(text.encode())))
             with os.fdopen(fd, "w") as fh:
                 fh.write(text)
             os.chmod(tmp, 0o644)
-            staged.append((tmp, out_dir / name, len(text.encode())))
+        _replace_all(staged)
     except OSError as err:
-        for tmp, _, _ in locals().get("staged", []):
+        for tmp, _, _ in staged:
             Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"--out: cannot write templates to {out_dir}: {err.strerror}") from None
-    for tmp, final, _ in staged:
-        os.replace(tmp, final)
+        raise UserError(f"--out: cannot write templates to {out_dir}: {err.strerror or err}; "
+                        "no template was changed") from None
     return [(final, size) for _, final, size in staged]
+
+
+def _replace_all(staged: list[tuple[str, Path, int]]) -> None:
+    """Rename every temp file over its target, or (on an error) put back the targets replaced so far."""
+    done: list[tuple[Path, Path | None]] = []  # targets replaced, with the copy of what they were
+    pending: Path | None = None
+    try:
+        for tmp, final, _ in staged:
+            pending = None
+            if final.exists():
+                pending = final.with_name(f".{final.name}.previous")
+                pending.unlink(missing_ok=True)
+                os.link(final, pending)
+            os.replace(tmp, final)
+            done.append((final, pending))
+            pending = None
+    except OSError:
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+        for final, backup in reversed(done):
+            if backup is not None:
+                os.replace(backup, final)
+            else:
+                final.unlink(missing_ok=True)
+        raise
+    for _, backup in done:
+        if backup is not None:
+            backup.unlink(missing_ok=True)

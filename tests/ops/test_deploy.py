@@ -183,8 +183,25 @@ def test_config_vpc_choice_picks_the_template(run, aws, tmp_path, monkeypatch, v
         write(tmp_path / "templates", template, name)
     (tmp_path / "kojistack.yaml").write_text(f"vpc: {vpc}\n")
     result = run("deploy", "--stack-name", "koji", "--poll-seconds", "0")
-    assert result.exit_code == 0, result.output
+    # these fixture templates are not what kojistack.yaml generates: deploy names the one it chose and
+    # refuses it (issue 12 item 3: no template older than the config beside it is sent silently)
+    chosen = "kojistack-existing-vpc.json" if vpc == "existing" else "kojistack.json"
+    assert result.exit_code == 2
+    assert f"{chosen} is older than kojistack.yaml" in result.stderr and "run `kojistack generate`" in result.stderr
+    assert "koji" not in [s["StackName"] for s in aws("cloudformation").list_stacks()["StackSummaries"]]
+    with_template = run("deploy", "--stack-name", "koji", "--poll-seconds", "0",
+                        "--template", f"templates/{chosen}")  # deploying that file as it is: on purpose
+    assert with_template.exit_code == 0, with_template.output
     assert aws("ssm").get_parameter(Name=expected)["Parameter"]["Value"] == "kojiadmin"
+
+
+def test_fresh_templates_pass_the_freshness_check(run, aws, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kojistack.yaml").write_text("vpc: new\n")
+    assert run("generate").exit_code == 0
+    result = run("deploy", "--stack-name", "koji", "--poll-seconds", "0")
+    assert result.exit_code == 2 and "older than" not in result.stderr
+    assert "Parameters: [AccessCidr] must have values" in result.stderr  # the next check: it got past freshness
 
 
 def test_bad_config_is_a_user_error(run, aws, tmp_path, monkeypatch):
@@ -232,7 +249,10 @@ def test_deploy_generates_from_config(run, aws, tmp_path):
     # The generated template is not sent to moto (it cannot take it unmodified): the size check stops it first.
     config = tmp_path / "kojistack.yaml"
     config.write_text("vpc: existing\narches: [x86_64]\n")
-    result = run("deploy", "--stack-name", "koji", "--config", str(config))
+    params = ["--param", "AccessCidr=203.0.113.0/24", "--param", "VpcId=vpc-0123456789abcdef0",
+              "--param", "PrivateSubnetIds=subnet-01234567,subnet-89abcdef",
+              "--param", "PublicSubnetIds=subnet-01234568,subnet-89abcdee"]
+    result = run("deploy", "--stack-name", "koji", "--config", str(config), *params)
     assert result.exit_code == 2
     assert "kojistack-existing-vpc.json is" in result.stderr and "pass --bucket" in result.stderr
     both = run("deploy", "--stack-name", "koji", "--config", str(config), "--template", str(FIXTURE))

@@ -63,7 +63,7 @@ BAD_FILES = [
     ("builders:\n  x86_64:\n    instance_types: [c6i.large, c6i.large]\n", "duplicate instance types"),
     ("", "the config file is empty"),
     ("- a\n- b\n", "the top level must be a mapping"),
-    ("distro: [el9\n", "not valid YAML at line"),
+    ("distro: [el9\n", "not valid YAML: line 2, column 1: expected ',' or ']'"),
 ]
 
 
