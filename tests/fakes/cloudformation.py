@@ -385,6 +385,9 @@ class Stack:
         self._stack_event("DELETE_IN_PROGRESS", "User Initiated")
 
     def _start_delete(self, r: Resource) -> None:
+        if r.status == "CREATE_FAILED" and not r.physical_id:
+            self._event(r, "DELETE_COMPLETE")  # never made: nothing to delete
+            return
         policy = self.policy(r.lid, "DeletionPolicy") or "Delete"
         if policy == "Retain":
             # [Deletion]: "Retain: CloudFormation keeps the resource without deleting the resource"

@@ -21,9 +21,20 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
   - AWS::EC2::LaunchTemplate: a change of LaunchTemplateData makes a new version, which
     GetAtt LatestVersionNumber returns ([LT] "LatestVersionNumber: The latest version number");
     a name is 3-128 characters of [a-zA-Z0-9().-/_] (EC2 API CreateLaunchTemplate).
+  - health: with HealthCheckType ELB, Auto Scaling takes the target group's verdict, and a
+    target is unhealthy after UnhealthyThresholdCount consecutive failed checks
+    HealthCheckIntervalSeconds apart ([Health], [TG]); no instance is marked unhealthy by a
+    health check before HealthCheckGracePeriod has passed since it came into service ([Grace]);
+    with HealthCheckType EC2 only the instance's state counts, and a reboot keeps it running
+    ([Health]: "If the instance is in any state other than running ... unhealthy"). A suspended
+    HealthCheck or ReplaceUnhealthy process stops both ([Suspend]).
   - systemd: the controller starts only if the units it Requires= succeeded (systemd.unit(5):
     "If one of the other units fails to activate ... this unit will not be started"); read from
     the hub payload's drop-in.
+[Health]  https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html
+[Grace]   https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html
+[TG]      https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html
+[Suspend] https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html
 [ASG] https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-autoscaling-autoscalinggroup.html
 [LT]  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-launchtemplate.html
 """
@@ -44,13 +55,13 @@ from typing import Any, Dict, List, Optional
 
 import boto3
 import yaml
-
+from fakes import vpc
 from fakes.autoscaling import FakeAutoScaling
 from fakes.builder import FakeBuilder
 from fakes.cloudformation import Handler, Resource, Stack, ValidationError
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
-from fakes import vpc
+
 from kojistack import ids
 from kojistack.controller.awsport import Cloud
 from kojistack.controller.kojiport import KojiPort
@@ -107,7 +118,8 @@ class LaunchTemplates(Handler):
         r.attrs["LatestVersionNumber"] = str(v["LaunchTemplateVersion"]["VersionNumber"])
 
     def delete(self, stack: Stack, r: Resource) -> None:
-        self.world.ec2.delete_launch_template(LaunchTemplateId=r.physical_id)
+        if r.physical_id:
+            self.world.ec2.delete_launch_template(LaunchTemplateId=r.physical_id)
 
 
 class Groups(Handler):
@@ -199,6 +211,8 @@ class Machine:
     ready: Optional[bool] = None  # None: booting; True/False: its readiness step's outcome
     reports: List[subprocess.CompletedProcess] = field(default_factory=list)
     builder: Optional[FakeBuilder] = None
+    down_since: Optional[float] = None  # httpd not answering (a reboot) since
+    down_until: float = 0.0
 
 
 class Bridge:
@@ -350,6 +364,9 @@ class World:
         lt = _lt_by_id(self.stack, _launch(self.stack, self.stack.resources[group_lid].props)[0]["LaunchTemplateId"])
         return parse_env(user_data_files(self.stack, lt)["/etc/kojistack/stack.env"])
 
+    def env_of_template(self, lt_lid: str) -> Dict[str, str]:
+        return parse_env(user_data_files(self.stack, lt_lid)["/etc/kojistack/stack.env"])
+
     def report(self, m: Machine, *args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
         """Run the machine's own `kojistack-report` (from its user data) with bash."""
         lt = _lt_by_id(self.stack, _launch(self.stack, self.stack.resources[m.group].props)[0]["LaunchTemplateId"])
@@ -397,6 +414,7 @@ class World:
             for inst in list(g.instances.values()):
                 if inst.id not in self.machines:
                     self.machines[inst.id] = Machine(inst.id, self.group_lid[name], self.clock.now)
+        self._health()
         for iid, m in sorted(self.machines.items()):
             g = self.group(m.group)
             if g is None or iid not in g.instances or g.instances[iid].lifecycle.startswith("Terminating"):
@@ -419,6 +437,34 @@ class World:
         else:
             self.controller = None  # a controller that cannot work now starts afresh later
 
+    def reboot(self, iid: str, down_seconds: float) -> None:
+        """`reboot` on the instance: it stays running ([Health]); httpd answers again after `down_seconds`."""
+        m = self.machines[iid]
+        m.down_since, m.down_until = self.clock.now, self.clock.now + down_seconds
+
+    def _health(self) -> None:
+        """[Health] [Grace] [TG] [Suspend]: Auto Scaling's health check of the hub group."""
+        r = self.stack.resources.get(ids.HUB_GROUP)
+        g = self.group(ids.HUB_GROUP)
+        if g is None or r.props.get("HealthCheckType", "EC2") != "ELB":
+            return
+        if {"HealthCheck", "ReplaceUnhealthy"} & set(g.suspended):
+            return
+        grace = float(r.props.get("HealthCheckGracePeriod", 0))
+        tgs = [self.stack.defs[vpc._names(a)]["Properties"]
+               for a in self.stack.defs[ids.HUB_GROUP]["Properties"].get("TargetGroupARNs", [])]
+        for inst in list(g.instances.values()):
+            m = self.machines.get(inst.id)
+            if m is None or inst.lifecycle != "InService" or self.clock.now - m.launched < grace:
+                continue
+            down = m.down_since is not None and self.clock.now < m.down_until
+            for tg in tgs:
+                fail_after = float(tg.get("HealthCheckIntervalSeconds", 30)) * int(tg.get("UnhealthyThresholdCount", 2))
+                if down and self.clock.now - m.down_since >= fail_after:
+                    inst.health = "Unhealthy"
+                    self.asg._start_termination(g, inst)
+                    break
+
     def _hub_step(self, m: Machine) -> None:
         if m.ready is None and self.clock.now - m.launched >= HUB_BOOT_SECONDS and vpc.hub_backends(self.stack):
             m.ready = self.report(m, "success").returncode == 0
@@ -436,7 +482,10 @@ class World:
                 self.fail_next_builder -= 1
                 self._builder_failed(m, inst)
                 return
-            m.builder.hand_over()
+            try:
+                m.builder.hand_over()
+            except Exception:  # noqa: BLE001 - an AWS refusal fails the bootstrap (set -e)
+                self._builder_failed(m, inst)
             return
         if not self.builders_reach_hub():
             return

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes.kojihub import OPEN
 from moto import mock_aws
 
-from fakes import vpc
-from fakes.kojihub import OPEN
 from kojistack import ids
 from kojistack.config import ArchConfig, Config
 from kojistack.template.compose import build_template
@@ -139,3 +138,160 @@ def test_console_delete_with_builders_running_drains_and_completes(make, variant
     kept = {lid for lid, r in world.stack.retained.items()}
     assert ids.STACK_KEY in kept and ids.CA_SECRET in kept
     assert world.stack.snapshots == [ids.DATABASE]
+
+
+# --- 2. builders launched after CREATE_COMPLETE -------------------------------------------------
+
+AWSBOOT_SIGNAL = ("issue 11 item 1 (awsboot): kojistack-report signals after CREATE_COMPLETE, CloudFormation "
+                  "refuses ('... is in CREATE_COMPLETE state and cannot be signaled') and the refusal fails the "
+                  "builder's bootstrap / the hub's readiness unit")
+
+
+def failed_builders(w: World) -> list:
+    return [m.id for m in w.machines.values() if m.group != ids.HUB_GROUP and m.ready is False]
+
+
+def serve(w: World, n: int = 4, ticks: int = 40) -> list:
+    """Queue n tasks and run until builders took them all (or a builder failed its bootstrap)."""
+    tasks = w.tasks(n)
+    for _ in range(ticks):
+        w.tick()
+        if all(w.hub.task_state(t) == OPEN for t in tasks) or failed_builders(w):
+            break
+    return tasks
+
+
+@pytest.mark.xfail(strict=True, reason=AWSBOOT_SIGNAL)
+def test_builders_launched_after_create_complete_stay_in_service(make):
+    w = make()
+    create(w)
+    tasks = serve(w)
+    assert not failed_builders(w), f"builders failed their bootstrap: {[m.reports[-1].stderr for m in w.machines.values() if m.ready is False][:1]}"
+    assert all(w.hub.task_state(t) == OPEN for t in tasks), "no builder ever ran the tasks"
+    assert w.stack.status == "CREATE_COMPLETE"
+
+
+# --- 3. a builder failing during create ---------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 1 (awsboot): a builder's FAILURE signal during creation "
+                                       "fails the builder group and rolls the whole stack back")
+def test_a_builder_failing_during_create_does_not_fail_the_stack(make):
+    """A spot reclaim or a mirror hiccup during creation: the group replaces the builder; the stack
+    completes on the replacement's signal ([Creation]: one FAILURE signal fails the resource)."""
+    w = make(BuilderX8664MinSize="1")
+    w.fail_next_builder = 1
+    create(w)
+    assert sum(1 for m in w.machines.values() if m.group == X86) == 2  # the failed one and its replacement
+
+
+# --- 4. a hub reboot ----------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 3 (awsboot): with ELB health checks (3 x 10 s) and a grace "
+                                       "period that covers only new instances, a reboot replaces the hub")
+def test_a_hub_reboot_keeps_the_hub(make):
+    w = make()
+    create(w)
+    (hub,) = w.live(ids.HUB_GROUP)
+    for _ in range(20):  # long after the grace period
+        w.tick()
+    w.reboot(hub, down_seconds=120)  # the OS boot alone; the bootstrap re-run comes on top
+    for _ in range(10):
+        w.tick()
+    assert w.live(ids.HUB_GROUP) == [hub], "the reboot cost the hub"
+
+
+# --- 5. a hub replacement -----------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=AWSBOOT_SIGNAL)
+def test_a_replacement_hub_starts_its_controller(make):
+    """The hub dies after creation; Auto Scaling replaces it; the new hub's late signal is refused,
+    and yet its readiness unit succeeds and the controller (which Requires= it) runs."""
+    w = make(BuilderX8664MinSize="1")
+    create(w)
+    (old,) = w.live(ids.HUB_GROUP)
+    w.ec2.terminate_instances(InstanceIds=[old])
+    for _ in range(40):
+        w.tick()
+    (new,) = w.live(ids.HUB_GROUP)
+    assert new != old and w.machines[new].ready is not None, "the replacement hub never finished booting"
+    assert w.controller_works(), "the replacement hub's controller is not running"
+    tasks = serve(w, 4)
+    assert not failed_builders(w) and all(w.hub.task_state(t) == OPEN for t in tasks)
+
+
+# --- 6. an update of a scaling knob -------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 7 (awsiam): the builder max sizes and idle minutes are in the "
+                                       "hub's user data, so changing one replaces the only hub")
+def test_a_scaling_knob_update_keeps_the_hub(make):
+    w = make()
+    create(w)
+    (hub,) = w.live(ids.HUB_GROUP)
+    w.stack.update(template(), {"BuilderX8664MaxSize": "12", "BuilderIdleMinutes": "30"})
+    assert w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED")) == "UPDATE_COMPLETE"
+    assert w.group(X86).max_size == 12
+    assert ids.HUB_GROUP not in w.stack.changed() and ids.HUB_LAUNCH_TEMPLATE not in w.stack.changed()
+    assert w.live(ids.HUB_GROUP) == [hub]
+
+
+def test_a_scaling_knob_reaches_the_builder_group(make):
+    """The part of step 6 that holds today: the new maximum is the group's, where the controller reads it."""
+    w = make()
+    create(w)
+    w.stack.update(template(), {"BuilderX8664MaxSize": "12"})
+    assert w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED")) == "UPDATE_COMPLETE"
+    assert X86 in w.stack.changed()
+    assert w.group(X86).max_size == 12
+    for _ in range(3):
+        w.tick()
+    state, _, _ = w.controller.once()
+    assert [g.max_size for g in state.groups] == [12]
+
+
+# --- 9. a re-create with the same stack name ----------------------------------------------------
+
+def test_recreate_with_the_same_name_after_a_console_delete(make):
+    """Names of deleted resources are free again; retained ones (Retain) carry generated names, so
+    nothing collides ([Deletion]); the new stack completes."""
+    w = make(BuilderX8664MinSize="1")
+    create(w)
+    w.stack.delete()
+    assert w.run(("DELETE_COMPLETE", "DELETE_FAILED"), seconds=60) == "DELETE_COMPLETE", _why(w)
+    named = [lid for lid in w.stack.retained if "Name" in (w.stack.defs[lid].get("Properties") or {})]
+    assert not named, f"retained resources with a fixed name would collide on re-create: {named}"
+    first = w.stack.id
+    w.new_stack(template(), dict(PARAMS, BuilderX8664MinSize="1"), "ks")
+    create(w)
+    assert w.stack.name == "ks" and w.stack.status == "CREATE_COMPLETE"
+    assert first  # the same name, a new stack
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 9 (awsiam): parameters written at run time under "
+                                       "/<stack name>/kojistack outlive a console delete and greet the next "
+                                       "stack of the same name")
+def test_a_recreated_stack_starts_with_no_parameters_of_the_old_one(make):
+    w = make(BuilderX8664MinSize="1")
+    create(w)
+    w.stack.delete()
+    assert w.run(("DELETE_COMPLETE", "DELETE_FAILED"), seconds=60) == "DELETE_COMPLETE", _why(w)
+    w.new_stack(template(), dict(PARAMS, BuilderX8664MinSize="1"), "ks")
+    w.stack.create()
+    w.stack.run(lambda: None, ("CREATE_IN_PROGRESS",), max_passes=1)
+    for _ in range(30):  # up to the hub group's launch template
+        if w.stack.resources[ids.HUB_LAUNCH_TEMPLATE].status == "CREATE_COMPLETE":
+            break
+        w.stack.advance()
+    prefix = w.env_of_template(ids.HUB_LAUNCH_TEMPLATE)["KOJISTACK_SSM_PREFIX"]
+    old = [p["Name"] for p in w.ssm.get_parameters_by_path(Path=prefix, Recursive=True)["Parameters"]]
+    assert not old, f"the new stack finds the old one's parameters: {old}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 9 (awsiam): SSM names may not start with 'aws' or 'ssm' "
+                                       "(the stack's prefix is /<stack>/...); launch-template names over 128 "
+                                       "characters for long stack names")
+@pytest.mark.parametrize("name", ["aws-koji", "ssm-koji", "k" * 128])
+def test_any_valid_stack_name_creates(make, name):
+    w = make()
+    w.new_stack(template(), dict(PARAMS, BuilderX8664MinSize="1"), name)
+    create(w)
+    assert w.live(X86) and all(m.ready for m in w.machines.values() if m.group == X86)
