@@ -22,7 +22,9 @@ Sources (cited below by these names):
 
 from __future__ import annotations
 
+import itertools
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set
 
@@ -31,6 +33,7 @@ IN_PROGRESS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_P
                "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS")
 
 
+_STACK_SERIAL = itertools.count(0x5EED0000000000000000000000000001)
 NO_VALUE = object()  # Ref AWS::NoValue: the property is removed
 
 
@@ -139,7 +142,8 @@ class Stack:
                                   "constraint: Member must satisfy regular expression pattern: "
                                   "[a-zA-Z][-a-zA-Z0-9]*")
         self.name, self.clock, self.handlers = name, clock, handlers or {}
-        self.id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/0f0e0d0c-{abs(hash(name)) % 10**8:08d}"
+        # a new stack id for every stack, also one re-created under the same name ([StackName]: StackId)
+        self.id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{uuid.UUID(int=next(_STACK_SERIAL))}"
         self.azs = azs
         self.status = "NOT_STARTED"
         self.events: List[Event] = []

@@ -221,8 +221,6 @@ def test_a_replacement_hub_starts_its_controller(make):
 
 # --- 6. an update of a scaling knob -------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 7 (awsiam): the builder max sizes and idle minutes are in the "
-                                       "hub's user data, so changing one replaces the only hub")
 def test_a_scaling_knob_update_keeps_the_hub(make):
     w = make()
     create(w)
@@ -266,9 +264,6 @@ def test_recreate_with_the_same_name_after_a_console_delete(make):
     assert first  # the same name, a new stack
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 9 (awsiam): parameters written at run time under "
-                                       "/<stack name>/kojistack outlive a console delete and greet the next "
-                                       "stack of the same name")
 def test_a_recreated_stack_starts_with_no_parameters_of_the_old_one(make):
     w = make(BuilderX8664MinSize="1")
     create(w)
@@ -286,9 +281,6 @@ def test_a_recreated_stack_starts_with_no_parameters_of_the_old_one(make):
     assert not old, f"the new stack finds the old one's parameters: {old}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 9 (awsiam): SSM names may not start with 'aws' or 'ssm' "
-                                       "(the stack's prefix is /<stack>/...); launch-template names over 128 "
-                                       "characters for long stack names")
 @pytest.mark.parametrize("name", ["aws-koji", "ssm-koji", "k" * 128])
 def test_any_valid_stack_name_creates(make, name):
     w = make()
