@@ -138,7 +138,8 @@ def test_kojid_conf_uses_only_accepted_keys(box, scms):
     assert (k["maxjobs"], k["minspace"], k["mockdir"]) == ("8", "8192", "/var/lib/mock")
     assert k["cert"].endswith("/client.pem") and k["serverca"].endswith("/serverca.crt")
     assert "topdir" not in k  # no NFS on builders: kojid fetches through topurl
-    assert ("allowed_scms" in k) == bool(scms)
+    assert k["allowed_scms"] == scms and k.getboolean("allowed_scms_use_policy")
+    assert k.getboolean("allowed_scms_use_config") == bool(scms)  # empty: the hub's policy alone decides
 
 
 def spot_watch(root: Path, env: dict) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 
 from kojistack.sim.engine import SimConfig
 
-from .conftest import HUB_FILES, run
+from .conftest import CLOUD_INIT, HUB_FILES, run
 
 KOJID_KEYS = set("""sleeptime maxjobs buildroot_basic_cleanup_delay buildroot_final_cleanup_delay
 literal_task_arches minspace admin_emails log_level topdir topurl workdir chroot_tmpdir pluginpath
@@ -58,6 +58,7 @@ VALUES = {
     "KOJISTACK_PEOPLE_HOST": "koji.example.org", "KOJISTACK_INTERNAL_NLB_DNS": "koji-int.elb.amazonaws.com",
     "KOJI_WEB_SECRET_CONF": "s3%%cret", "KOJISTACK_CHECK_EXTERNAL_REPOS": "true",
     "KOJISTACK_BUILD_FROM_SCM_RULE": "all :: allow", "KOJISTACK_HTTPS_PORT": "443",
+    "KOJISTACK_ALLOWED_SCMS": "", "KOJISTACK_SCM_USE_CONFIG": "False",
     "KOJISTACK_PKI_DIR": "/etc/kojistack/pki", "KOJISTACK_DB_CLASS": "db.t4g.small",
     "KOJISTACK_HTTPD_SERVER_LIMIT": "6", "KOJISTACK_HTTPD_THREADS_PER_CHILD": "25",
     "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS": "150",
@@ -110,7 +111,7 @@ def test_channel_policy_is_the_verified_one(tmp_path: Path):
         "method buildArch buildSRPMFromSCM rebuildSRPM :: use default",
         "is_child_task :: parent",
         "all :: use default"]
-    assert policy["build_from_scm"].strip() == "all :: allow"
+    assert policy["build_from_scm"].strip().splitlines()[0] == "all :: allow"
 
 
 def test_web_secret_survives_kojiweb_interpolation(tmp_path: Path):
@@ -161,3 +162,79 @@ def test_every_placeholder_is_provided_at_boot():
     for template in sorted((HUB_FILES / "conf").glob("*.in")):
         used = set(re.findall(r"@([A-Z][A-Z0-9_]*)@", template.read_text()))
         assert used <= provided, (template.name, used - provided)
+
+
+class _HubPolicySession:
+    """What kojid's SCM check asks the hub: evalPolicy('build_from_scm', data), answered by koji's
+    own policy engine (koji.policy) over the rendered policy. has_perm is kojihub's HasPermTest
+    (kojihub/kojihub.py, koji 1.35.3: true if the task owner, data['user_id'], holds a matching
+    permission), which only the hub package carries; here it looks the owner up in `perms`."""
+
+    def __init__(self, rules: str, perms: dict[int, list[str]]):
+        import fnmatch
+
+        import koji.policy
+
+        class HasPerm(koji.policy.BaseSimpleTest):
+            name = "has_perm"
+
+            def run(self, data):
+                return any(fnmatch.fnmatch(p, pat) for p in perms.get(data["user_id"], [])
+                           for pat in self.str.split()[1:])
+
+        tests = koji.policy.findSimpleTests(vars(koji.policy))
+        tests["has_perm"] = HasPerm
+        self.ruleset = koji.policy.SimpleRuleSet(rules.strip().splitlines(), tests)
+
+    def evalPolicy(self, name: str, data: dict) -> str:  # noqa: N802 (koji's API name)
+        assert name == "build_from_scm"
+        return self.ruleset.apply(data)
+
+
+def _scm_allowed(kojid: configparser.SectionProxy, policy: str, url: str, user_id: int) -> bool:
+    """koji 1.35.3's own SCM check as kojid runs it (builder/kojid: defaults allowed_scms '',
+    allowed_scms_use_config True, allowed_scms_use_policy False; koji.daemon.SCM.assert_allowed)."""
+    import koji
+    import koji.daemon
+
+    scm = koji.daemon.SCM(url)
+    try:
+        scm.assert_allowed(allowed=kojid.get("allowed_scms", ""),
+                           session=_HubPolicySession(policy, {1: ["admin"], 2: ["packager"]}),
+                           by_config=kojid.getboolean("allowed_scms_use_config", True),
+                           by_policy=kojid.getboolean("allowed_scms_use_policy", False),
+                           policy_data={"user_id": user_id, "scratch": True, "channel": "default"})
+    except koji.BuildError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("scms", ["", "src.example.org:/rpms/*:no:fedpkg,sources"])
+def test_allowed_scms_means_what_the_parameter_says(scms: str, tmp_path: Path):
+    """AllowedScms empty: SCM builds are admin-only (the parameter's description), on the builders'
+    kojid and the hub's; set: the listed SCMs for every user, nothing else for anyone."""
+    env = dict(os.environ, KOJISTACK_ALLOWED_SCMS=scms, KOJISTACK_BOOTSTRAP_LIB="1",
+               KOJISTACK_FILES=str(HUB_FILES),
+               KOJISTACK_FETCH_PAYLOAD=str(CLOUD_INIT / "common" / "fetch-payload.sh"))
+    out = run("bash", "-c", f". {HUB_FILES}/bin/kojistack-bootstrap; scm_values; "
+              'echo "$KOJISTACK_BUILD_FROM_SCM_RULE|$KOJISTACK_SCM_USE_CONFIG"', env=env).stdout
+    rule, use_config = out.strip().split("|")
+    values = dict(VALUES, KOJISTACK_BUILD_FROM_SCM_RULE=rule, KOJISTACK_SCM_USE_CONFIG=use_config,
+                  KOJISTACK_ALLOWED_SCMS=scms)
+    policy = parse(render("hub-policy.conf.in", tmp_path, values))["policy"]["build_from_scm"]
+    builder = run(CLOUD_INIT / "builder" / "files" / "bin" / "kojistack-kojid-conf",
+                  env=dict(os.environ, KOJISTACK_INTERNAL_NLB_DNS="h", KOJISTACK_ALLOWED_SCMS=scms)).stdout
+    builder_conf = configparser.RawConfigParser()
+    builder_conf.read_string(builder)
+    listed = "git+https://src.example.org/rpms/bash.git#abc123"
+    other = "git+https://github.com/someone/bash.git#abc123"
+    for kojid in (builder_conf["kojid"], parse(render("kojid.conf.in", tmp_path, values))["kojid"]):
+        admin, packager = 1, 2
+        if scms:
+            assert _scm_allowed(kojid, policy, listed, admin) and _scm_allowed(kojid, policy, listed, packager)
+            assert not _scm_allowed(kojid, policy, other, admin)
+            assert not _scm_allowed(kojid, policy, other, packager)
+        else:
+            assert _scm_allowed(kojid, policy, listed, admin) and _scm_allowed(kojid, policy, other, admin)
+            assert not _scm_allowed(kojid, policy, listed, packager)
+            assert not _scm_allowed(kojid, policy, other, packager)

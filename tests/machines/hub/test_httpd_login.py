@@ -69,7 +69,23 @@ def httpd(pki_dir: Path) -> Iterator[tuple[int, Path]]:
               "KOJISTACK_DB_CLASS": "db.t4g.small", "KOJISTACK_HTTPD_SERVER_LIMIT": "6",
               "KOJISTACK_HTTPD_THREADS_PER_CHILD": "25", "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS": "150"}
     (base / "ssl.conf").write_text(render("ssl.conf.in", values))
-    (base / "kojistack.conf").write_text(render("kojistack-httpd.conf.in", values))
+    # /kojifiles as the koji-hub RPM serves it (/etc/httpd/conf.d/kojihub.conf, read before
+    # kojistack.conf), over a koji topdir laid out as on EFS: root owns the top, the hub (apache)
+    # made the repo's toplink symlink (kojihub.repo_init), the build's package lies under packages/
+    top = base / "mnt-koji"
+    arch_dir = top / "repos" / "kojistack-build" / "7" / "x86_64"
+    (top / "packages" / "hello" / "1.0" / "1" / "noarch").mkdir(parents=True)
+    (top / "packages" / "hello" / "1.0" / "1" / "noarch" / "hello-1.0-1.noarch.rpm").write_text("rpm\n")
+    arch_dir.mkdir(parents=True)
+    os.symlink("../../../..", arch_dir / "toplink")
+    os.lchown(arch_dir / "toplink", 33, 33)  # www-data, the test's httpd user
+    for d in [top, *top.rglob("*")]:
+        if not d.is_symlink():
+            d.chmod(0o755 if d.is_dir() else 0o644)
+    (base / "kojihub.conf").write_text(
+        f'Alias /kojifiles "{top}/"\n<Directory "{top}">\n    Options Indexes SymLinksIfOwnerMatch\n'
+        "    AllowOverride None\n    Require all granted\n</Directory>\n")
+    (base / "kojistack.conf").write_text(render("kojistack-httpd.conf.in", values).replace("/mnt/koji", str(top)))
     modules = ["mpm_event", "authz_core", "alias", "cgid", "ssl", "socache_shmcb"]
     (base / "httpd.conf").write_text(
         "".join(f"LoadModule {m}_module {MODULES}/mod_{m}.so\n" for m in modules)
@@ -77,7 +93,7 @@ def httpd(pki_dir: Path) -> Iterator[tuple[int, Path]]:
         f"ErrorLog {base}/error.log\nScriptSock {base}/cgisock\nUser www-data\nGroup www-data\n"
         f"ScriptAlias /koji/login {cgi}/env.cgi\nScriptAlias /kojihub/ssllogin {cgi}/env.cgi\n"
         f"<Directory {cgi}>\n    Require all granted\n</Directory>\n"
-        f"Include {base}/kojistack.conf\nInclude {base}/ssl.conf\n")
+        f"Include {base}/kojihub.conf\nInclude {base}/kojistack.conf\nInclude {base}/ssl.conf\n")
     run("apache2", "-t", "-f", base / "httpd.conf")
     proc = subprocess.Popen(["apache2", "-f", str(base / "httpd.conf"), "-DFOREGROUND"])
     try:
@@ -143,3 +159,19 @@ def test_builder_ca_logs_in_only_as_a_slot(httpd, certs):
 def test_a_revoked_certificate_is_refused(httpd, pki_dir: Path):
     with pytest.raises((ssl.SSLError, ConnectionError)):
         get(*httpd, "/koji/login", pki_dir / "login-revoked.pem")
+
+
+def test_a_builder_ca_certificate_gets_no_kojiweb_session(httpd, certs):
+    """kojiweb turns the certificate's CN into a session through ProxyDNs, so the builder-CA guard
+    must cover /koji/login too: a builder-CA certificate named kojiadmin is refused there."""
+    assert get(*httpd, "/koji/login", certs["forged"])[0] == 403
+    assert get(*httpd, "/koji/login", certs["slot"])[0] == 403  # builders never need kojiweb
+    assert get(*httpd, "/koji/login", certs["admin"])[0] == 200
+
+
+def test_repo_toplinks_are_served(httpd):
+    """Builders fetch a tag's packages through the repo's toplink symlink (topurl): httpd must
+    follow it although the hub, not root, made it."""
+    status, body = get(*httpd, "/kojifiles/repos/kojistack-build/7/x86_64/toplink/packages/hello/1.0/1/"
+                       "noarch/hello-1.0-1.noarch.rpm", None)
+    assert (status, body) == (200, "rpm\n")
