@@ -167,3 +167,44 @@ def test_spot_watch_survives_an_unreachable_imds(box):
     root, env, _ = box
     assert spot_watch(root, dict(env, KOJISTACK_IMDS="http://127.0.0.1:9/latest")).returncode == 0
     assert not (root / "systemctl.log").exists()
+
+
+def test_builders_install_the_hubs_koji_from_the_hub_whatever_the_mirrors_carry(box):
+    """The hub keeps its koji RPMs under /mnt/koji/kojistack-koji (hub kojistack-bootstrap) and
+    publishes the build in SSM; a builder installs exactly that build from the hub's topurl, even
+    when the mirrors (EPEL keeps only its newest build) have moved on."""
+    from fakes.rpmhost import install_fake_rpm_tools, installed
+
+    root, env, _ = box
+    hub = (ROOT / "cloud-init" / "hub" / "files" / "bin" / "kojistack-bootstrap").read_text()
+    assert "KOJI_KEEP=${KOJISTACK_KOJI_KEEP:-/mnt/koji/kojistack-koji}" in hub  # served as $topurl/kojistack-koji
+    rpm = root / "rpm"
+    install_fake_rpm_tools(root / "bin", rpm, ["koji-builder-1.36.1-1.el9", "koji-1.36.1-1.el9",
+                                               "python3-koji-1.36.1-1.el9", "mock-5.5-1.el9", "openssl-3-1",
+                                               "curl-7-1", "python3-3.9-1"])
+    served = rpm / "https" / "ks-int.elb.amazonaws.com" / "kojifiles" / "kojistack-koji"
+    served.mkdir(parents=True)
+    for name in ("koji-builder", "koji", "python3-koji", "koji-hub"):
+        (served / f"{name}-1.35.3-1.el9.noarch.rpm").write_text("")
+    param(root, "/ks/kojistack/koji-version").parent.mkdir(parents=True, exist_ok=True)
+    param(root, "/ks/kojistack/koji-version").write_text("1.35.3-1.el9")
+    env = dict(env, FAKE_RPM_DIR=str(rpm), KOJISTACK_INTERNAL_NLB_DNS="ks-int.elb.amazonaws.com",
+               KOJISTACK_URL_SUFFIX="amazonaws.com")
+    proc = bootstrap(env, "packages")
+    assert proc.returncode == 0, proc.stderr
+    assert {"koji-builder-1.35.3-1.el9", "koji-1.35.3-1.el9", "python3-koji-1.35.3-1.el9"} <= installed(rpm)
+    assert not any("1.36.1" in p for p in installed(rpm))
+    dnf = [line for line in (rpm / "calls.log").read_text().splitlines() if " install koji-builder" in line][0]
+    assert "--setopt=kojistack-koji.gpgcheck=1" in dnf  # the distro's signatures are still checked
+
+
+def test_mock_runs_without_a_bootstrap_chroot():
+    """koji's advice for builders (docs/source/mock_config.rst, "Site defaults"): use_bootstrap off
+    in /etc/mock/site-defaults.cfg, which mock executes as Python with config_opts in scope."""
+    from collections import defaultdict
+
+    config_opts: dict = defaultdict(dict)
+    exec((ROOT / "cloud-init" / "builder" / "files" / "conf" / "mock-site-defaults.cfg").read_text(),
+         {"config_opts": config_opts})
+    assert config_opts["use_bootstrap"] is False and config_opts["use_bootstrap_image"] is False
+    assert config_opts["plugin_conf"]["root_cache_enable"] is True

@@ -158,3 +158,104 @@ def test_rendered_dsn_connects_with_a_hostile_password(boot, postgres: Postgres,
         "sslrootcert=/etc/kojistack/pki/rds-ca.pem", f"sslrootcert={postgres.ca}").replace("dbname=koji", "dbname=postgres")
     result = run("psql", "-X", "-tA", dsn, "-c", "SELECT current_user", env={"PATH": os.environ["PATH"]})
     assert result.stdout.strip() == "dsn_probe"
+
+
+@pytest.fixture
+def koji_host(tmp_path: Path):
+    """The bootstrap's koji step on a host whose dnf/rpm are tests/fakes/rpmhost.py (EL tools do
+    not run here); SSM is the builders' recording fake aws; EFS is a directory."""
+    from builder.fakes_cli import install_fake_aws
+    from fakes.rpmhost import install_fake_rpm_tools
+
+    bin_dir = tmp_path / "bin"
+    install_fake_rpm_tools(bin_dir, tmp_path / "rpm", [f"{n}-1.35.3-1.el9" for n in KOJI_RPMS])
+    install_fake_aws(bin_dir)
+    (tmp_path / "aws").mkdir()
+    key = tmp_path / "RPM-GPG-KEY-EPEL-9"
+    key.write_text("key\n")
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(tmp_path / "rpm"),
+           "FAKE_AWS_DIR": str(tmp_path / "aws"), "KOJISTACK_KOJI_KEEP": str(tmp_path / "efs" / "kojistack-koji"),
+           "KOJISTACK_FILES": str(HUB_FILES), "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh"),
+           "KOJISTACK_BOOTSTRAP_LIB": "1", "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_SSM_PREFIX": "/ks/kojistack"}
+
+    def boot(koji_version: str = "") -> None:
+        """One hub instance's koji step (a fresh instance: empty rpmdb), twice (a reboot)."""
+        (tmp_path / "rpm" / "installed").unlink(missing_ok=True)
+        for _ in range(2):
+            run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; "
+                f"koji_key() {{ echo {key}; }}; koji_install",
+                env=dict(env, KOJISTACK_KOJI_VERSION=koji_version))
+    return tmp_path, boot
+
+
+KOJI_RPMS = ("koji", "python3-koji", "koji-hub", "python3-koji-hub", "koji-web", "python3-koji-web",
+             "koji-utils", "koji-builder")
+
+
+def test_the_hub_keeps_its_koji_and_a_replacement_is_never_silently_upgraded(koji_host):
+    from fakes.rpmhost import installed, set_mirror
+
+    root, boot = koji_host
+    keep = root / "efs" / "kojistack-koji"
+    boot()
+    assert "koji-hub-1.35.3-1.el9" in installed(root / "rpm")
+    assert {p.name for p in keep.glob("*.rpm")} == {f"{n}-1.35.3-1.el9.noarch.rpm" for n in KOJI_RPMS}
+    assert (keep / "current").read_text() == "1.35.3-1.el9\n" and (keep / "RPM-GPG-KEY").read_text() == "key\n"
+    ssm = root / "aws" / "params" / "ks__kojistack__koji-version"
+    assert ssm.read_text() == "1.35.3-1.el9"  # what builders install
+    # the mirrors move on (EPEL keeps only its newest build): a replacement hub keeps 1.35.3
+    set_mirror(root / "rpm", [f"{n}-1.36.1-1.el9" for n in KOJI_RPMS])
+    boot()
+    assert "koji-hub-1.35.3-1.el9" in installed(root / "rpm") and ssm.read_text() == "1.35.3-1.el9"
+    boot("1.35.3")  # KojiVersion names the kept build: still installable
+    assert "koji-hub-1.35.3-1.el9" in installed(root / "rpm")
+    # KojiVersion names a newer one: the operator's upgrade, from the mirrors, then kept as well
+    boot("1.36.1")
+    assert "koji-hub-1.36.1-1.el9" in installed(root / "rpm") and ssm.read_text() == "1.36.1-1.el9"
+    assert (keep / "koji-builder-1.36.1-1.el9.noarch.rpm").exists() and (keep / "current").read_text() == "1.36.1-1.el9\n"
+    assert (keep / "koji-builder-1.35.3-1.el9.noarch.rpm").exists()  # older builds stay installable
+
+
+def test_the_hub_enables_epel_and_crb_itself_and_installs_openssl(koji_host):
+    """koji comes from EPEL (and its dependencies from CRB) even on an image that already ships the
+    AWS CLI (then kojistack-fetch-payload enabled nothing); openssl is installed before the
+    certificates step uses it."""
+    root, _ = koji_host
+    from fakes.rpmhost import set_mirror
+
+    set_mirror(root / "rpm", ["mod_ssl-2.4-1", "openssl-3.0-1", "postgresql-13-1", "nfs-utils-2-1", "python3-boto3-1-1",
+                              "policycoreutils-3-1", "curl-7-1", "createrepo_c-0.20-1", "logrotate-3.18-1"])
+    env = {"PATH": f"{root / 'bin'}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(root / "rpm"),
+           "FAKE_AWS_DIR": str(root / "aws"), "KOJISTACK_FILES": str(HUB_FILES),
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh"), "KOJISTACK_BOOTSTRAP_LIB": "1",
+           "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_URL_SUFFIX": "amazonaws.com"}
+    run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; STATE_DIR={root}/state; "
+        "packages", env=env)
+    calls = (root / "rpm" / "calls.log").read_text().splitlines()
+    crb = calls.index("dnf config-manager --set-enabled crb")
+    install = next(i for i, c in enumerate(calls) if c.startswith("dnf -y install mod_ssl"))
+    assert crb < install and " openssl " in calls[install] + " "
+
+
+def test_httpd_serves_https_only(tmp_path: Path):
+    """The stock EL9 httpd.conf listens on 80 and koji's aliases are server-wide: the bootstrap
+    turns the plain listener off, and httpd still parses the result."""
+    conf = tmp_path / "httpd.conf"
+    conf.write_text("ServerRoot /etc/httpd\nListen 80\nInclude conf.modules.d/*.conf\n")
+    env = {"PATH": os.environ["PATH"], "KOJISTACK_FILES": str(HUB_FILES), "KOJISTACK_BOOTSTRAP_LIB": "1",
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh")}
+    run("bash", "-c", f". {HUB_FILES}/bin/kojistack-bootstrap; https_only {conf}; https_only {conf}", env=env)
+    lines = conf.read_text().splitlines()
+    assert not [line for line in lines if line.split()[:1] == ["Listen"]]
+    assert lines[1].startswith("# Listen 80")
+
+
+def test_kojid_and_kojira_logs_are_rotated(tmp_path: Path):
+    """logrotate (the real one, in debug mode) accepts the hub's rule, and it covers both logs."""
+    rule = (HUB_FILES / "conf" / "logrotate-koji").read_text()
+    heads = [line.split("{")[0].split() for line in rule.splitlines() if line.endswith("{")]
+    assert heads == [["/var/log/kojid.log", "/var/log/kojira.log"]]
+    proc = run("logrotate", "-d", "-s", tmp_path / "state", HUB_FILES / "conf" / "logrotate-koji", check=False)
+    assert proc.returncode == 0 and "error" not in proc.stderr.lower(), proc.stderr
+    bootstrap = (HUB_FILES / "bin" / "kojistack-bootstrap").read_text()
+    assert 'install -m 0644 "$FILES/conf/logrotate-koji" /etc/logrotate.d/kojistack' in bootstrap
