@@ -128,8 +128,9 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
                     "admin-credentials secret.")
     add(koji, "Koji version", "KojiVersion", Type="String", Default=DEFAULT_KOJI_VERSION,
         AllowedPattern=r"^([0-9]+\.[0-9]+\.[0-9]+)?$", ConstraintDescription="empty, or a version like 1.35.3",
-        Description="Koji release to install; empty takes the newest in the distro's repos (EPEL on EL). "
-                    "Builders install the hub's version, so they are never newer than the hub.")
+        Description="Koji release to install; empty takes the newest in the distro's repos (EPEL on EL) at "
+                    "the first launch, then the build the hub keeps. Builders install the hub's build from "
+                    "the hub; a replacement hub reinstalls it unless this names another version.")
     add(koji, "Custom domain (optional)", "CustomDomain", Type="String", Default=cfg.domain,
         AllowedPattern=r"^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})?$",
         ConstraintDescription="empty, or a lower-case DNS name like koji.example.com",
