@@ -164,7 +164,7 @@ def test_rendered_dsn_connects_with_a_hostile_password(boot, postgres: Postgres,
 def koji_host(tmp_path: Path):
     """The bootstrap's koji step on a host whose dnf/rpm are tests/fakes/rpmhost.py (EL tools do
     not run here); SSM is the builders' recording fake aws; EFS is a directory."""
-    from builder.fakes_cli import install_fake_aws
+    from machines.builder.fakes_cli import install_fake_aws
     from fakes.rpmhost import install_fake_rpm_tools
 
     bin_dir = tmp_path / "bin"
@@ -230,7 +230,7 @@ def test_the_hub_enables_epel_and_crb_itself_and_installs_openssl(koji_host):
            "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh"), "KOJISTACK_BOOTSTRAP_LIB": "1",
            "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_URL_SUFFIX": "amazonaws.com"}
     run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; STATE_DIR={root}/state; "
-        "packages", env=env)
+        "start_log_shipping() { :; }; packages", env=env)
     calls = (root / "rpm" / "calls.log").read_text().splitlines()
     crb = calls.index("dnf config-manager --set-enabled crb")
     install = next(i for i, c in enumerate(calls) if c.startswith("dnf -y install mod_ssl"))
@@ -252,10 +252,12 @@ def test_httpd_serves_https_only(tmp_path: Path):
 
 def test_kojid_and_kojira_logs_are_rotated(tmp_path: Path):
     """logrotate (the real one, in debug mode) accepts the hub's rule, and it covers both logs."""
-    rule = (HUB_FILES / "conf" / "logrotate-koji").read_text()
+    rule = (CLOUD_INIT / "common" / "payload" / "conf" / "logrotate-koji").read_text()
     heads = [line.split("{")[0].split() for line in rule.splitlines() if line.endswith("{")]
     assert heads == [["/var/log/kojid.log", "/var/log/kojira.log"]]
-    proc = run("logrotate", "-d", "-s", tmp_path / "state", HUB_FILES / "conf" / "logrotate-koji", check=False)
+    proc = run("logrotate", "-d", "-s", tmp_path / "state", CLOUD_INIT / "common" / "payload" / "conf" / "logrotate-koji",
+               check=False)
     assert proc.returncode == 0 and "error" not in proc.stderr.lower(), proc.stderr
-    bootstrap = (HUB_FILES / "bin" / "kojistack-bootstrap").read_text()
-    assert 'install -m 0644 "$FILES/conf/logrotate-koji" /etc/logrotate.d/kojistack' in bootstrap
+    for role in ("hub", "builder"):
+        bootstrap = (CLOUD_INIT / role / "files" / "bin" / "kojistack-bootstrap").read_text()
+        assert 'install -m 0644 "$FILES/../common/conf/logrotate-koji" /etc/logrotate.d/kojistack' in bootstrap
