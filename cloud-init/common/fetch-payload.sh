@@ -1,7 +1,7 @@
 #!/bin/bash
 # kojistack-fetch-payload: fetch the payload from the launch template's Metadata, check its
 # SHA-256, unpack it to /opt/kojistack/ (hub and builders). With KOJISTACK_FETCH_LIB=1, sourcing
-# only defines log, retry, step, load_env, distro_repos. Travels through Fn::Sub: no dollar-brace in here.
+# only defines log, retry, step, load_env. Travels through Fn::Sub: no dollar-brace in here.
 set -euo pipefail
 
 ENV_FILE=/etc/kojistack/stack.env
@@ -48,10 +48,10 @@ step() {
   log "step: $1"
 }
 
-# distro_repos: EPEL and CRB on EL (koji, mock, the AWS CLI); the bootstraps call it too
+# EPEL, CRB on EL (bootstraps too)
 distro_repos() {
   # shellcheck disable=SC1091
-  [ "$(. /etc/os-release && echo "$ID")" = fedora ] && return 0
+  [ "$(. /etc/os-release && echo "$ID")" = fedora ] && return
   rpm -q epel-release dnf-plugins-core >/dev/null 2>&1 || dnf -y install epel-release dnf-plugins-core
   dnf config-manager --set-enabled crb
 }

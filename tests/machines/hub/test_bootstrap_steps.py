@@ -260,4 +260,4 @@ def test_kojid_and_kojira_logs_are_rotated(tmp_path: Path):
     assert proc.returncode == 0 and "error" not in proc.stderr.lower(), proc.stderr
     for role in ("hub", "builder"):
         bootstrap = (CLOUD_INIT / role / "files" / "bin" / "kojistack-bootstrap").read_text()
-        assert 'install -m 0644 "$FILES/../common/conf/logrotate-koji" /etc/logrotate.d/kojistack' in bootstrap
+        assert 'install -m 0644 /opt/kojistack/common/conf/logrotate-koji /etc/logrotate.d/kojistack' in bootstrap
