@@ -20,21 +20,34 @@ def stack_name_option(fn):
                         help="Name of the kojistack stack.")(fn)
 
 
+def _profile_and_region(fn):
+    fn = click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default=None,
+                      help="AWS region (default: AWS_REGION).")(fn)
+    return click.option("--profile", "aws_profile", envvar="AWS_PROFILE", default=None,
+                        help="AWS profile (default: AWS_PROFILE).")(fn)
+
+
 def aws_options(fn):
     """--profile and --region, as the AWS CLI has them (AWS_PROFILE / AWS_REGION when not given).
 
     They always mean the AWS profile and region; a koji profile is --koji-profile.
     """
-    def decorate(fn):
-        @click.option("--profile", "aws_profile", envvar="AWS_PROFILE", default=None,
-                      help="AWS profile (default: AWS_PROFILE).")
-        @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], default=None,
-                      help="AWS region (default: AWS_REGION).")
-        @functools.wraps(fn)
-        def wrapper(*args, aws_profile: str | None, region: str | None, **kwargs):
-            return fn(*args, aws=open_session(aws_profile, region), **kwargs)
-        return wrapper
-    return decorate(fn)
+    @_profile_and_region
+    @functools.wraps(fn)
+    def wrapper(*args, aws_profile: str | None, region: str | None, **kwargs):
+        return fn(*args, aws=open_session(aws_profile, region), **kwargs)
+    return wrapper
+
+
+def lazy_aws_options(fn):
+    """--profile and --region for a command that may not need AWS at all: it gets `region` (as
+    given) and `open_aws(region=None)`, which opens the session (and checks credentials) only when called."""
+    @_profile_and_region
+    @functools.wraps(fn)
+    def wrapper(*args, aws_profile: str | None, region: str | None, **kwargs):
+        return fn(*args, region=region, open_aws=lambda other=None: open_session(aws_profile, region or other),
+                  **kwargs)
+    return wrapper
 
 
 def config_options(fn):

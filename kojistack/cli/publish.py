@@ -8,7 +8,7 @@ import click
 
 from ..ops import launch
 from ..ops.session import Aws
-from .options import DEFAULT_TEMPLATES, aws_options
+from .options import DEFAULT_TEMPLATES, aws_options, lazy_aws_options
 
 
 @click.command()
@@ -38,19 +38,35 @@ def upload(aws: Aws, bucket: str, prefix: str, templates_dir: Path, stack_name: 
 
 
 @click.command("launch-url")
-@click.option("--template-url", required=True, help="S3 URL of an uploaded template.")
+@click.option("--template-url", required=True,
+              help="HTTPS URL of a template in S3 (yours or a release's: docs/launch.md).")
 @click.option("--stack-name", default=launch.DEFAULT_STACK_NAME, show_default=True)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Pre-filled parameter, repeatable; must be one the template declares.")
+              help="Pre-filled parameter, repeatable; must be one the template declares (read from S3).")
 @click.option("--markdown", is_flag=True, help="Print a Markdown Launch Stack button instead of the bare link.")
-@aws_options
-def launch_url(aws: Aws, template_url: str, stack_name: str, params: tuple[str, ...], markdown: bool) -> None:
-    """Print the console quick-create link for an uploaded template."""
+@lazy_aws_options
+def launch_url(region: str | None, open_aws, template_url: str, stack_name: str, params: tuple[str, ...],
+               markdown: bool) -> None:
+    """Print the console quick-create link for a template hosted in S3.
+
+    The link opens the console in the template's own region (from its URL; --region when the URL does
+    not say). No AWS credentials are needed unless --param is given (the template is read to check it)."""
+    from ..errors import UserError
     from ..ops.templates import remote_parameters
 
     values = launch.parse_params(params)
     launch.check_stack_name(stack_name)
+    url_region = launch.region_of_url(template_url)
+    if url_region and region and url_region != region:
+        raise UserError(f"--template-url is in {url_region} but --region is {region}: the console opens the "
+                        f"stack in the template's region; drop --region or use a template in {region}")
     if values:
+        aws = open_aws(url_region)
         launch.check_params(values, remote_parameters(aws, template_url), template_url)
-    url = launch.launch_url(template_url, aws.region, stack_name, values)
+        region = region or aws.region
+    region = url_region or region
+    if not region:
+        raise UserError(f"--template-url {template_url} does not name a region (not an S3 URL like "
+                        "https://BUCKET.s3.REGION.amazonaws.com/KEY): pass --region")
+    url = launch.launch_url(template_url, region, stack_name, values)
     click.echo(launch.markdown_button(url) if markdown else url)

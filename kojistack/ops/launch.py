@@ -89,6 +89,20 @@ def check_params(params: Mapping[str, str], known: Iterable[str], template: str)
     raise UserError(f"{template} has no parameter {', '.join(unknown)}{hint}; {listing}")
 
 
+_S3_HOST = re.compile(r"^(?:[a-z0-9.-]+\.)?s3[.-](?:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.)?"
+                      r"amazonaws\.com(?:\.cn)?$")
+
+
+def region_of_url(template_url: str) -> str | None:
+    """The region of an S3 template URL (https://B.s3.R.amazonaws.com/K, https://s3.R.amazonaws.com/B/K,
+    the legacy s3-R form); us-east-1 for the global s3.amazonaws.com; None for anything else."""
+    host = urllib.parse.urlsplit(template_url).hostname or ""
+    m = _S3_HOST.match(host)
+    if not m:
+        return None
+    return m.group("region") or "us-east-1"
+
+
 def console_host(region: str) -> str:
     """The CloudFormation console host for `region` (China and GovCloud have their own domains)."""
     if region.startswith("cn-"):

@@ -88,3 +88,40 @@ def test_launch_url_missing_template(run, aws, aws_env):
     result = run("launch-url", "--template-url", f"{aws_env['AWS_ENDPOINT_URL']}/tpl/none.json", "--param", "A=1")
     assert result.exit_code == 2
     assert "cannot read the template at" in result.stderr
+
+
+@pytest.mark.parametrize("url, region", [
+    ("https://my-templates.s3.eu-west-1.amazonaws.com/kojistack/latest/kojistack.json", "eu-west-1"),
+    ("https://s3.ap-southeast-2.amazonaws.com/my.dotted.bucket/kojistack/latest/kojistack.json", "ap-southeast-2"),
+    ("https://my-templates.s3-us-west-2.amazonaws.com/k.json", "us-west-2"),
+    ("https://my-templates.s3.amazonaws.com/k.json", "us-east-1"),
+    ("https://b.s3.us-gov-west-1.amazonaws.com/k.json", "us-gov-west-1"),
+    ("https://raw.githubusercontent.com/o/r/main/k.json", None),
+])
+def test_the_region_of_a_template_url(url, region):
+    assert launch.region_of_url(url) == region
+
+
+def test_launch_url_for_a_template_you_host_needs_no_credentials(run, no_aws_credentials, monkeypatch):
+    """Issue 12 item 2: a link for a template the user hosts, opened in the template's region."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    url = "https://my-templates.s3.eu-west-1.amazonaws.com/kojistack/0.1.0-abc/kojistack.json"
+    result = run("launch-url", "--template-url", url, "--markdown")
+    assert result.exit_code == 0, result.output
+    link = result.stdout.strip().split("](", 2)[2].rstrip(")")
+    assert link.startswith("https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#")
+    fragment = urllib.parse.urlsplit(link).fragment
+    query = urllib.parse.parse_qs(fragment.split("?", 1)[1])
+    assert query == {"templateURL": [url], "stackName": ["koji"]}
+
+
+def test_launch_url_refuses_a_region_other_than_the_templates(run, no_aws_credentials):
+    url = "https://my-templates.s3.eu-west-1.amazonaws.com/k.json"
+    result = run("launch-url", "--template-url", url, "--region", "us-east-1")
+    assert result.exit_code == 2 and "is in eu-west-1 but --region is us-east-1" in result.stderr
+
+
+def test_launch_url_without_a_region_anywhere(run, no_aws_credentials, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    result = run("launch-url", "--template-url", "https://example.org/k.json")
+    assert result.exit_code == 2 and "pass --region" in result.stderr
