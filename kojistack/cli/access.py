@@ -42,14 +42,19 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @stack_name_option
-@click.option("--perm", "perms", multiple=True, help="koji permission to grant, repeatable (e.g. build, repo).")
+@click.option("--role", type=click.Choice(["packager", "none"]), default="packager", show_default=True,
+              help="packager: may build (scratch and real, from SRPMs; from SCMs that AllowedScms allows) "
+                   "and add packages to the stack's tag; none: may only log in and read.")
+@click.option("--perm", "perms", multiple=True,
+              help="another koji permission to grant, repeatable (e.g. repo, tag, admin).")
 @aws_options
-def user_add(aws: Aws, name: str, stack: str, perms: tuple[str, ...]) -> None:
-    """Mint a certificate + PKCS#12 for NAME into a per-user secret and grant permissions."""
-    from ..ops.users import check_user, fetch_hint, run_on_hub
+def user_add(aws: Aws, name: str, stack: str, role: str, perms: tuple[str, ...]) -> None:
+    """Mint a certificate + PKCS#12 for NAME into a per-user secret and grant the role's permissions.
+    Again for an existing or revoked user: a new certificate, missing permissions granted."""
+    from ..ops.users import check_user, fetch_hint, role_perms, run_on_hub
 
     check_user(name, perms)
-    output = run_on_hub(aws, stack, ["add", name, *perms]).rstrip()
+    output = run_on_hub(aws, stack, ["add", name, *role_perms(role, perms)]).rstrip()
     if output:
         click.echo(output)
     for line in fetch_hint(aws, stack, name):

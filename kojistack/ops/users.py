@@ -23,6 +23,13 @@ _PERM = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
 _DONE = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
 
 
+#: The koji permission the hub policy lets build (cloud-init/hub/files/conf/hub-policy.conf.in);
+#: the bootstrap seeds it (sql/users.sql). koji 1.35.3 itself has no `build` permission.
+PACKAGER = "packager"
+#: `kojistack user add --role`: the koji permissions each role grants.
+ROLES = {PACKAGER: (PACKAGER,), "none": ()}
+
+
 def check_user(name: str, perms: Sequence[str] = ()) -> None:
     """Raise UserError unless `name` is a koji user name and each perm a permission name."""
     if not _NAME.match(name):
@@ -30,7 +37,17 @@ def check_user(name: str, perms: Sequence[str] = ()) -> None:
                         "(starting with a letter or digit, at most 64)")
     for perm in perms:
         if not _PERM.match(perm):
-            raise UserError(f"--perm {perm!r} is not a koji permission name (like build, repo, admin)")
+            raise UserError(f"--perm {perm!r} is not a koji permission name (like repo, tag, admin)")
+        if perm == "build":
+            raise UserError("koji has no 'build' permission: the packager role (the default --role) "
+                            "is what lets a user build")
+
+
+def role_perms(role: str, perms: Sequence[str]) -> list[str]:
+    """The koji permissions for `--role ROLE --perm P...`, each once, in order."""
+    if role not in ROLES:
+        raise UserError(f"--role {role!r} is not one of {', '.join(sorted(ROLES))}")
+    return list(dict.fromkeys([*ROLES[role], *perms]))
 
 
 def run_on_hub(aws: Aws, stack: str, args: Sequence[str], poll_seconds: float = 2.0,

@@ -18,6 +18,10 @@ class UserMethods:
     perms: Dict[int, str]
     perm_descriptions: Dict[str, str]
 
+    def seed_perm(self, name: str) -> None:
+        """A permission beyond koji's seeded ones (kojistack's bootstrap adds `packager`)."""
+        self._perm(name, create=True)
+
     def _user_row(self, u) -> dict:
         return {"id": u.id, "name": u.name, "status": u.status, "usertype": u.usertype, "krb_principals": []}
 

@@ -52,7 +52,7 @@ def test_generated_template_deploys_and_is_operable(run, aws, generated):
     assert sorted(status["builders"]) == ["aarch64", "x86_64"]
     assert all(b["desired"] == 0 and b["max"] == 8 for b in status["builders"].values())
 
-    added = run("user", "add", "alice", "--stack-name", "koji", "--perm", "build")
+    added = run("user", "add", "alice", "--stack-name", "koji")
     assert added.exit_code == 0, added.output
     commands = aws("ssm").list_commands()["Commands"]
     assert commands[0]["InstanceIds"] == [status["hub"]["instances"][0]["id"]]

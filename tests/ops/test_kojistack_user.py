@@ -34,6 +34,7 @@ def hub(tmp_path, aws_env, aws):
     pki = TestPki.create(str(pki_dir))
     fake = FakeHub.start(pki)
     fake.seed_user("kojiadmin", ("admin",))
+    fake.seed_perm("packager")  # as the bootstrap's sql/users.sql does
     reload = tmp_path / "reload-httpd"
     reload.write_text(f"#!/bin/bash\necho reloaded >> {tmp_path}/reloads\n")
     reload.chmod(0o755)
@@ -85,7 +86,7 @@ def verify(hub, cert_pem: str, crl: bool) -> subprocess.CompletedProcess:
 
 
 def test_add_mints_a_valid_certificate_into_the_secret(hub, aws):
-    result = hub("add", "alice", "tag", "repo")
+    result = hub("add", "alice", "packager", "repo")  # what `kojistack user add alice --perm repo` sends
     assert result.returncode == 0, result.stderr
     creds = secret(aws, "alice")
     assert creds["username"] == "alice"
@@ -93,7 +94,7 @@ def test_add_mints_a_valid_certificate_into_the_secret(hub, aws):
     key, cert, _ = pkcs12.load_key_and_certificates(base64.b64decode(creds["p12_b64"]), creds["p12_password"].encode())
     assert cert.subject.rfc4514_string().endswith("CN=alice") or "CN=alice" in cert.subject.rfc4514_string()
     assert creds["ca_pem"] == hub.ca.read_text()
-    assert koji_user(hub, "alice") == {"status": 0, "perms": ["repo", "tag"]}
+    assert koji_user(hub, "alice") == {"status": 0, "perms": ["packager", "repo"]}
     hello = koji_as(hub, creds, "moshimoshi")
     assert hello.returncode == 0 and "alice!" in hello.stdout, hello.stderr
     assert "BEGIN" not in result.stdout and creds["p12_password"] not in result.stdout

@@ -50,7 +50,7 @@ def test_launch_operate_and_delete_a_real_stack(tmp_path, monkeypatch):
         cli("client-config", "--stack-name", stack, "--koji-profile", stack)
         hello = moshimoshi(stack)
         assert hello.returncode == 0 and "kojiadmin" in hello.stdout, hello.stderr
-        cli("user", "add", "kojistack-test-user", "--stack-name", stack, "--perm", "build")
+        cli("user", "add", "kojistack-test-user", "--stack-name", stack)  # a packager
         cli("client-config", "--stack-name", stack, "--user", "kojistack-test-user", "--koji-profile", f"{stack}-user")
         assert moshimoshi(f"{stack}-user").returncode == 0
         cli("user", "revoke", "kojistack-test-user", "--stack-name", stack)

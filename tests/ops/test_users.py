@@ -19,9 +19,10 @@ def sent_commands(aws) -> list[list[str]]:
 def test_user_add_runs_the_hub_script(run, aws):
     aws("cloudformation").create_stack(StackName="koji", TemplateBody=FIXTURE.read_text())
     (hub,) = make_group(aws, "koji-hub", 1)
-    result = run("user", "add", "alice", "--stack-name", "koji", "--perm", "build", "--perm", "repo")
+    result = run("user", "add", "alice", "--stack-name", "koji", "--perm", "repo")
     assert result.exit_code == 0, result.output
-    assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user add alice build repo"]]
+    # the packager role by default (the permission the hub policy lets build), then --perm
+    assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user add alice packager repo"]]
     assert aws("ssm").list_commands()["Commands"][0]["InstanceIds"] == [hub]
     assert "kojistack client-config --stack-name koji --user alice --region us-east-1" in result.stdout
     assert f"--secret-id {user_secret(aws, 'koji', 'alice')}" in result.stdout
@@ -41,7 +42,17 @@ def test_bad_user_name_never_reaches_the_hub(run, aws):
     assert "user name 'alice;reboot' is invalid" in result.stderr
     bad_perm = run("user", "add", "alice", "--stack-name", "koji", "--perm", "$(id)")
     assert bad_perm.exit_code == 2 and "is not a koji permission name" in bad_perm.stderr
+    # koji 1.35.3 has no `build` permission (grant-permission: "No such entry in table permissions")
+    build = run("user", "add", "alice", "--stack-name", "koji", "--perm", "build")
+    assert build.exit_code == 2 and "koji has no 'build' permission: the packager role" in build.stderr
     assert sent_commands(aws) == []
+
+
+def test_role_none_grants_nothing(run, aws):
+    make_group(aws, "koji-hub", 1)
+    result = run("user", "add", "bob", "--stack-name", "koji", "--role", "none")
+    assert result.exit_code == 0, result.output
+    assert sent_commands(aws) == [["/opt/kojistack/files/bin/kojistack-user add bob"]]
 
 
 def test_no_hub_group(run, aws):

@@ -1,9 +1,14 @@
 -- Run as koji on database koji after schema.sql. Seeds the users kojistack needs and their
 -- permissions (docs/architecture.md): the admin (psql variable admin_user) with admin, kojira
--- with repo, the controller kojistack-ctl with host and admin. Idempotent: rows are inserted only
--- when missing, so a second run changes nothing (not even the events table).
+-- with repo, the controller kojistack-ctl with host and admin; and the permission `packager`
+-- (koji 1.35.3 has no `build` permission): the hub policy (conf/hub-policy.conf.in) lets its
+-- holders build, and `kojistack user add` grants it by default. Idempotent: rows are inserted
+-- only when missing, so a second run changes nothing (not even the events table).
 \set ON_ERROR_STOP on
 BEGIN;
+INSERT INTO permissions (name, description)
+SELECT 'packager', 'kojistack: build (SRPMs, and SCMs that AllowedScms allows) and add packages to the stack''s tag'
+ WHERE NOT EXISTS (SELECT 1 FROM permissions WHERE name = 'packager');
 INSERT INTO users (name, status, usertype)
 SELECT v.name, 0, 0  -- status NORMAL, usertype NORMAL
   FROM (VALUES (:'admin_user'), ('kojira'), ('kojistack-ctl')) AS v(name)
