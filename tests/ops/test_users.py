@@ -49,6 +49,7 @@ def test_bad_user_name_never_reaches_the_hub(run, aws):
 
 
 def test_role_none_grants_nothing(run, aws):
+    aws("cloudformation").create_stack(StackName="koji", TemplateBody=FIXTURE.read_text())
     make_group(aws, "koji-hub", 1)
     result = run("user", "add", "bob", "--stack-name", "koji", "--role", "none")
     assert result.exit_code == 0, result.output
