@@ -189,6 +189,20 @@ def test_revoke_covers_every_certificate_issued(hub, aws):
     assert verify(hub, first, crl=True).returncode != 0
 
 
+def test_revoke_after_three_adds_and_again_after_re_adding(hub, aws):
+    # found on the real hub: the third certificate made revoke re-revoke a part of the first file, and
+    # OpenSSL 3's "Already revoked" (capital A) was not recognised, so revoke failed half-way
+    for _ in range(3):
+        assert hub("add", "ivan", "packager").returncode == 0
+    first = hub("revoke", "ivan")
+    assert first.returncode == 0 and "3 certificate(s) revoked" in first.stdout, first.stderr
+    assert hub("add", "ivan", "packager").returncode == 0
+    latest = secret(aws, "ivan")["cert_pem"]
+    again = hub("revoke", "ivan")
+    assert again.returncode == 0 and "1 certificate(s) revoked" in again.stdout, again.stderr
+    assert verify(hub, latest, crl=True).returncode != 0
+
+
 @pytest.mark.parametrize("args,message", [
     (["add", "-rf"], "invalid user name '-rf'"),
     (["add", "a;b"], "invalid user name 'a;b'"),
