@@ -28,6 +28,11 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
     with HealthCheckType EC2 only the instance's state counts, and a reboot keeps it running
     ([Health]: "If the instance is in any state other than running ... unhealthy"). A suspended
     HealthCheck or ReplaceUnhealthy process stops both ([Suspend]).
+  - the hub's koji and the database schema: a hub boots only if the hub's own schema planner
+    (cloud-init/hub/files/python/kojistack_hub/schema_plan.py, run as is) accepts the database's
+    schema for its koji; a newer koji's schema upgrades are applied at boot, before the smoke test
+    (docs/upgrading.md: "A newer koji runs the schema upgrades shipped with it before httpd
+    starts"); `broken_koji` names versions whose smoke test fails.
   - systemd: the controller starts only if the units it Requires= succeeded (systemd.unit(5):
     "If one of the other units fails to activate ... this unit will not be started"); read from
     the hub payload's drop-in.
@@ -69,6 +74,9 @@ from kojistack.controller.loop import Controller
 from kojistack.controller.settings import from_env, parse_env
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "cloud-init/hub/files/python"))
+from kojistack_hub import schema_plan  # noqa: E402  (the hub's own module, shipped in its payload)
+
 CONTROLLER_DROPIN = ROOT / "cloud-init/hub/files/systemd/kojistack-controller.service.d/kojistack.conf"
 REGION = "us-east-1"
 HUB_BOOT_SECONDS = 900  # a hub's first boot: packages, schema, smoke test (order of magnitude)
@@ -337,6 +345,8 @@ class World:
             (self.bin / f).chmod(0o755)
         self.controller: Optional[Controller] = None
         self.controller_loops = 0
+        self.db_schema: Optional[str] = None  # the koji version the database schema matches
+        self.broken_koji: set = set()
         self.controller_errors: List[str] = []
         self.new_stack(template, parameters, name)
 
@@ -467,7 +477,20 @@ class World:
 
     def _hub_step(self, m: Machine) -> None:
         if m.ready is None and self.clock.now - m.launched >= HUB_BOOT_SECONDS and vpc.hub_backends(self.stack):
+            koji = self.env_of(m.group).get("KOJISTACK_KOJI_VERSION") or "1.35.3"
+            try:
+                schema_plan.plan(self.db_schema or koji, koji, [])
+            except schema_plan.SchemaError:
+                return self._hub_failed(m, "kojistack-bootstrap.service")  # stops at the database step
+            self.db_schema = koji
+            if koji in self.broken_koji:
+                return self._hub_failed(m, "kojistack-ready.service")  # the smoke test fails
             m.ready = self.report(m, "success").returncode == 0
+
+    def _hub_failed(self, m: Machine, unit: str) -> None:
+        """The unit's ExecStopPost: kojistack-report records the failure and signals it."""
+        self.report(m, "exit", unit, env={"SERVICE_RESULT": "exit-code", "EXIT_STATUS": "1"})
+        m.ready = False
 
     def _builder_step(self, m: Machine) -> None:
         g = self.group(m.group)

@@ -246,6 +246,36 @@ def test_a_scaling_knob_reaches_the_builder_group(make):
     assert [g.max_size for g in state.groups] == [12]
 
 
+# --- 7. a koji upgrade and its rollback ----------------------------------------------------------
+
+def test_a_koji_upgrade_replaces_the_hub_through_the_rolling_update(make):
+    """KojiVersion changes the hub's launch template: the rolling update replaces the hub and waits
+    for the new one's signal ([Update] WaitOnResourceSignals); the database moves to the new koji."""
+    w = make(KojiVersion="1.35.3")
+    create(w)
+    (old,) = w.live(ids.HUB_GROUP)
+    w.stack.update(template(), {"KojiVersion": "1.36.1"})
+    assert w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED")) == "UPDATE_COMPLETE", \
+        _why(w)
+    (new,) = w.live(ids.HUB_GROUP)
+    assert new != old and w.machines[new].ready and w.db_schema == "1.36.1"
+    assert ids.HUB_GROUP in w.stack.changed()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 7 (awsiam): a failed koji upgrade cannot roll back - the "
+                                       "new hub upgraded the schema before its smoke test failed, and the old "
+                                       "hub refuses the upgraded database (UPDATE_ROLLBACK_FAILED)")
+def test_a_failed_koji_upgrade_rolls_back_to_a_working_hub(make):
+    w = make(KojiVersion="1.35.3")
+    create(w)
+    w.broken_koji = {"1.36.1"}
+    w.stack.update(template(), {"KojiVersion": "1.36.1"})
+    status = w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"))
+    assert status == "UPDATE_ROLLBACK_COMPLETE", _why(w)
+    (hub,) = w.live(ids.HUB_GROUP)
+    assert w.machines[hub].ready, "the rolled-back hub does not serve"
+
+
 # --- 9. a re-create with the same stack name ----------------------------------------------------
 
 def test_recreate_with_the_same_name_after_a_console_delete(make):
