@@ -36,3 +36,12 @@ def templates_dir(tmp_path, rendered):
     for name, text in rendered.items():
         (tmp_path / name).write_text(text)
     return tmp_path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow tier (tests/tiers.py) so `make test-fast` is one marker selection."""
+    from pathlib import Path
+
+    import tiers
+
+    tiers.mark(items, Path(__file__).parent)

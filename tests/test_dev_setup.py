@@ -129,3 +129,10 @@ def test_without_python_3_9_the_tests_that_need_it_fail_with_a_sentence(tmp_path
     monkeypatch.setenv("KOJISTACK_PYTHON39", str(tmp_path / "nope"))
     with pytest.raises(pytest.fail.Exception, match="is not an executable file"):
         support.python39()
+
+
+def test_the_slow_modules_exist():
+    import tiers
+
+    missing = [m for m in tiers.SLOW_MODULES if not (REPO / "tests" / m).is_file()]
+    assert not missing, f"tests/tiers.py names modules that are gone: {missing}"
