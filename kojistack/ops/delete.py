@@ -139,15 +139,25 @@ def drain(aws: Aws, stack: str, echo: events.Echo, timeout_seconds: float, poll_
     echo("builders drained")
 
 
-def _allow_database_deletion(aws: Aws, resources: Mapping[str, Mapping[str, str]], echo: events.Echo) -> None:
+def _allow_database_deletion(aws: Aws, resources: Mapping[str, Mapping[str, str]], echo: events.Echo,
+                             sleep: Callable[[float], None] = time.sleep) -> None:
     db = resources.get(ids.DATABASE, {}).get("id")
     if not db or not _db_gib(aws, db)[1]:
         return
     rds = aws.client("rds")
     with aws_errors(f"turning off deletion protection of database {db}"):
         rds.modify_db_instance(DBInstanceIdentifier=db, DeletionProtection=False, ApplyImmediately=True)
-        rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=db,
-                                                     WaiterConfig={"Delay": 15, "MaxAttempts": 40})
+    for attempt in range(40):  # what boto3's db_instance_available waiter does (15 s x 40), saying so
+        with aws_errors(f"reading database {db}"):
+            status = rds.describe_db_instances(DBInstanceIdentifier=db)["DBInstances"][0]["DBInstanceStatus"]
+        if status == "available":
+            break
+        echo(f"database {db}: {status}, waiting for it to be available ({attempt * 15 // 60:02d}:"
+             f"{attempt * 15 % 60:02d})")
+        sleep(15)
+    else:
+        raise OperationError(f"database {db} did not become available within 10 minutes after turning off its "
+                             "deletion protection; run delete again")
     echo(f"database {db}: deletion protection off (CloudFormation takes a final snapshot)")
 
 
@@ -172,7 +182,7 @@ def delete(aws: Aws, stack: str, echo: events.Echo, confirm: Callable[[str], boo
         drain(aws, stack, echo, drain_timeout, poll_seconds, sleep)
     resources = stackinfo.physical_ids(aws, stack)
     db_id = resources.get(ids.DATABASE, {}).get("id", "")
-    _allow_database_deletion(aws, resources, echo)
+    _allow_database_deletion(aws, resources, echo, sleep)
     follower = events.EventFollower(aws, description["StackId"], echo, status_line=status_line)
     follower.mark_seen()
     with aws_errors(f"deleting stack {stack}"):

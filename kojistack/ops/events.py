@@ -18,6 +18,7 @@ from .session import Aws, aws_errors
 Echo = Callable[[str], None]
 SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+QUIET_EVERY = 60.0  # without a terminal's status line: say what is still running after this many quiet seconds
 
 
 def settled(status: str) -> bool:
@@ -37,7 +38,9 @@ class EventFollower:
     seen: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
     running: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
     started: float = field(default_factory=time.monotonic)
+    said: float | None = None  # when the last line was printed (None: not yet)
 
     def mark_seen(self) -> None:
         """Remember the events already there, so only events of the coming operation are printed."""
@@ -69,20 +72,26 @@ class EventFollower:
                 else:
                     self.running.pop(name, None)
             self.echo(self.format(event))
+        now = self.clock()
+        if fresh or self.said is None:
+            self.said = now
         if self.status_line:
             self.status_line(self.waiting())
+        elif now - self.said >= QUIET_EVERY:  # a log or a pipe: a plain line now and then
+            self.echo(f"  {self.waiting()}")
+            self.said = now
         return fresh
 
     def waiting(self) -> str:
         """`mm:ss waiting for A, B (+3 more)`: what is still in progress."""
-        elapsed = int(time.monotonic() - self.started)
+        elapsed = int(self.clock() - self.started)
         names = sorted(self.running)
         more = f" (+{len(names) - 3} more)" if len(names) > 3 else ""
         what = ", ".join(names[:3]) + more if names else "CloudFormation"
         return f"{elapsed // 60:02d}:{elapsed % 60:02d} waiting for {what}"
 
     def format(self, event: dict[str, Any]) -> str:
-        elapsed = int(time.monotonic() - self.started)
+        elapsed = int(self.clock() - self.started)
         count = f"[{len(self.done):>3}/{self.total}] " if self.total else ""
         reason = event.get("ResourceStatusReason") or ""
         line = (f"{count}{elapsed // 60:02d}:{elapsed % 60:02d} {event['LogicalResourceId']:<32} "

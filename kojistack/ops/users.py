@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -50,9 +51,18 @@ def role_perms(role: str, perms: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*ROLES[role], *perms]))
 
 
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+PROGRESS_EVERY = 15.0  # seconds between "still waiting" lines while the hub runs the command
+
+
 def run_on_hub(aws: Aws, stack: str, args: Sequence[str], poll_seconds: float = 2.0,
-               sleep: Callable[[float], None] = time.sleep) -> str:
-    """Run kojistack-user ARGS on the hub; return its output, or raise OperationError with its error output."""
+               sleep: Callable[[float], None] = time.sleep, progress: Callable[[str], None] = _to_stderr,
+               clock: Callable[[], float] = time.monotonic) -> str:
+    """Run kojistack-user ARGS on the hub; return its output, or raise OperationError with its error output.
+    While it waits (SSM can take minutes to reach the agent) it says so on stderr every PROGRESS_EVERY s."""
     instance = stackinfo.hub_instance(aws, stack)
     command = " ".join(shlex.quote(a) for a in (HUB_SCRIPT, *args))
     ssm = aws.client("ssm")
@@ -61,6 +71,7 @@ def run_on_hub(aws: Aws, stack: str, args: Sequence[str], poll_seconds: float = 
                                 Comment=f"kojistack user {args[0]} {args[1] if len(args) > 1 else ''}"[:100],
                                 Parameters={"commands": [command]}, TimeoutSeconds=600)
     command_id = sent["Command"]["CommandId"]
+    started = said = clock()
     while True:
         try:
             result = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance)
@@ -71,6 +82,11 @@ def run_on_hub(aws: Aws, stack: str, args: Sequence[str], poll_seconds: float = 
             result = {"Status": "Pending"}
         if result["Status"] in _DONE:
             break
+        if clock() - said >= PROGRESS_EVERY:
+            waited = int(clock() - started)
+            progress(f"waiting for the hub {instance} to run kojistack-user {args[0]}: {result['Status']} "
+                     f"({waited // 60:02d}:{waited % 60:02d}, command {command_id})")
+            said = clock()
         sleep(poll_seconds)
     if result["Status"] != "Success":
         tail = (result.get("StandardErrorContent") or "").strip().splitlines()[-5:]
