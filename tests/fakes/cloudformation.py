@@ -435,6 +435,7 @@ class Stack:
                                       + str(sorted(r.lid for r in self.resources.values() if r.status == fail)))
                     self._rollback_todo = [r.lid for r in self.resources.values()
                                            if r.status in (done, fail) and r.lid in self.changed()]
+                    self._pending = {}  # what had not started yet never will
             return  # nothing new starts once a resource failed
         settled = done if op == "CREATE" else None
         for r in self.resources.values():
