@@ -68,6 +68,15 @@ bench: $(TEST_DEPS) ## print generation and check times, sizes, the simulator ta
 	@if [ -f $(TEST_TIME) ]; then echo "last $$(cat $(TEST_TIME))"; \
 	 else echo "make test: no run recorded yet (make test writes its wall time to $(TEST_TIME))"; fi
 
+REALHUB_DIR ?= /srv/kojistack-realhub
+test-realhub: ## opt-in, root on Debian 12: a real koji hub from KOJI_SRC=<koji-1.35.3 source> runs this tree's last commit (docs/realhub.md)
+	@[ -n "$(KOJI_SRC)" ] || { echo "make test-realhub: give KOJI_SRC=path to koji's source at tag koji-1.35.3 (docs/realhub.md)"; exit 2; }
+	@if [ -e "$(REALHUB_DIR)" ]; then \
+	   [ -x "$(REALHUB_DIR)/ns" ] || { echo "make test-realhub: $(REALHUB_DIR) exists and is not a harness; choose REALHUB_DIR=..."; exit 2; }; \
+	   "$(REALHUB_DIR)/stop.sh" >/dev/null 2>&1; rm -rf "$(REALHUB_DIR)"; fi
+	tools/realhub/build.sh "$(REALHUB_DIR)" --koji-src "$(KOJI_SRC)" --project . --pg16
+	tools/realhub/check.sh "$(REALHUB_DIR)"
+
 FORCE:
 
-.PHONY: help venv templates lint test test-fast check bench FORCE
+.PHONY: help venv templates lint test test-fast check bench test-realhub FORCE
