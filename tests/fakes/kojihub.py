@@ -1,7 +1,7 @@
 """A fake koji hub: XML-RPC over HTTPS on loopback, for the real `koji` client library.
 
 Used because a real hub (httpd, mod_wsgi, PostgreSQL, kojihub) cannot run in the tests. It keeps
-the semantics recorded from koji 1.35.3 (`/work/shared/koji-api/README.md`, `reference/koji.md`
+the semantics recorded from koji 1.35.3 (`recordings/API.md`, `reference/koji.md`
 §9): hosts cannot be deleted; a builder that logs in before `addHost` becomes a NORMAL user
 (`addHost(force=True)` converts it); `host.*` calls need an exclusive session, and an exclusive
 session locks out the user's other sessions; `host` vs `admin` permissions; the scheduler skips

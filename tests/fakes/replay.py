@@ -1,4 +1,4 @@
-"""Replay the recorded koji 1.35.3 calls (`koji-api/transcripts.jsonl`) against a FakeHub.
+"""Replay the recorded koji 1.35.3 calls (`recordings/transcripts.jsonl`) against a FakeHub.
 
 `seed(hub, records)` loads the `initial-state` scenario into the fake; `Replayer.run()` then plays
 every other record as its caller (anonymous, admin, hostperm, host:NAME) and compares the fake's
@@ -10,12 +10,15 @@ Calls go to `FakeHub.dispatch` in-process (the HTTPS path is exercised by the en
 import json
 import re
 import xmlrpc.client
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .kojihub import Ctx, FakeHub, Fault, HostRec, TaskRec
 
-TRANSCRIPTS = "/work/shared/koji-api/transcripts.jsonl"
+#: the real hub's answers, recorded (tests/fakes/recordings/README.md says where they come from)
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
+TRANSCRIPTS = RECORDINGS / "transcripts.jsonl"
 FAULT_CLASSES = {1: "Fault", 1000: "GenericError", 1002: "AuthError", 1004: "ActionNotAllowed", 1005: "BuildError",
                  1006: "AuthLockError", 1019: "ParameterError"}
 IDENTITY = {"admin": "kojiadmin", "hostperm": "kojictl"}
@@ -25,7 +28,7 @@ PLACEHOLDER = re.compile(r"<(host|user|channel|task):([^>]+)>|<(run|logmsg|refus
 SILENCE = ("disabled-host", "39", 930.0)
 
 
-def load(path: str = TRANSCRIPTS) -> List[dict]:
+def load(path: Path = TRANSCRIPTS) -> List[dict]:
     with open(path) as f:
         return [json.loads(line) for line in f]
 

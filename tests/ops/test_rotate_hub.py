@@ -49,7 +49,10 @@ def hub(tmp_path, aws):  # noqa: F811
                KOJISTACK_CA_KEY=str(pki / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
                KOJISTACK_ADMIN_USER="kojiadmin", KOJISTACK_ADMIN_PEM=str(pki / "kojiadmin.pem"),
                KOJISTACK_ADMIN_SECRET=arn,
-               KOJISTACK_KOJI="false", KOJISTACK_PYTHON=sys.executable, KOJISTACK_RELOAD_HTTPD=str(reload))
+               # rotate-admin never calls koji: the real CLI at a hub that is not there would fail it
+               KOJISTACK_KOJI=str(Path(sys.executable).with_name("koji")),
+               KOJISTACK_HUB_URL="https://127.0.0.1:9/kojihub",
+               KOJISTACK_PYTHON=sys.executable, KOJISTACK_RELOAD_HTTPD=str(reload))
     return {"env": env, "arn": arn, "pki": pki, "tmp": tmp_path, "old_cert": cert, "admin_pem": admin_pem}
 
 
