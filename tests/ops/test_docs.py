@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kojistack.ops.paramdoc import render_dir
-from tests.support.paths import REPO
+from support.paths import REPO
 
 DOCS = REPO / "docs"
 # the scripts that write the failure record's step (via `step NAME`), and the units kojistack-report
