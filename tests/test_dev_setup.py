@@ -136,3 +136,11 @@ def test_the_slow_modules_exist():
 
     missing = [m for m in tiers.SLOW_MODULES if not (REPO / "tests" / m).is_file()]
     assert not missing, f"tests/tiers.py names modules that are gone: {missing}"
+
+
+def test_no_test_imports_through_the_tests_package():
+    """`make test` runs the pytest script, which does not put the repository on sys.path: `from tests.x`
+    works under `python -m pytest` only and stops `make test` at collection (it did, 2026-11-29)."""
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "tests").rglob("*.py")
+                 if re.search(r"^\s*(from|import) tests[. ]", p.read_text(), re.M)]
+    assert not offenders
