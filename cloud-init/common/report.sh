@@ -1,8 +1,7 @@
 #!/bin/bash
-# kojistack-report exit UNIT: (ExecStopPost) if UNIT failed, write {step, exit_code, log_tail}
-#   to SSM_PREFIX/bootstrap/<instance-id>, then signal FAILURE unless already signalled.
-# kojistack-report success: signal SUCCESS, on this instance's first success only.
-# Hub and builders. Travels through Fn::Sub: no dollar-brace in here.
+# kojistack-report exit UNIT (ExecStopPost): if UNIT failed, its {step, exit_code, log_tail} to
+# SSM_PREFIX/bootstrap/<iid>, and FAILURE (hub only); kojistack-report success: SUCCESS. Signals:
+# first result only, only while awaited; refused = logged. No dollar-brace here.
 set -euo pipefail
 
 RUN_DIR=$(printenv KOJISTACK_RUN_DIR || echo /run/kojistack)
@@ -18,34 +17,33 @@ instance_id() {
   curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id
 }
 
-signal() {
-  local status=$1 iid=$2
-  if [ -e "$SIGNALLED" ]; then
-    log "already signalled $(cat "$SIGNALLED"); not signalling $status"
-    return 0
-  fi
-  aws cloudformation signal-resource --region "$KOJISTACK_REGION" \
-    --stack-name "$KOJISTACK_STACK_NAME" \
-    --logical-resource-id "$KOJISTACK_SIGNAL_RESOURCE" \
-    --unique-id "$iid" --status "$status"
-  mkdir -p "$STATE_DIR"
-  echo "$status" > "$SIGNALLED"
-  log "signalled $status for $iid"
+cfn() {
+  local op=$1
+  shift
+  aws cloudformation "$op" --region "$KOJISTACK_REGION" --stack-name "$KOJISTACK_STACK_NAME" \
+    --logical-resource-id "$KOJISTACK_SIGNAL_RESOURCE" "$@"
 }
 
+signal() {
+  local s
+  [ ! -e "$SIGNALLED" ] || { log "already reported $(cat "$SIGNALLED"), not $1"; return 0; }
+  mkdir -p "$STATE_DIR" && echo "$1" > "$SIGNALLED"
+  s=$(cfn describe-stack-resource --query StackResourceDetail.ResourceStatus --output text) || s=unknown
+  case $s in
+    CREATE_IN_PROGRESS | UPDATE_IN_PROGRESS | unknown)
+      cfn signal-resource --unique-id "$2" --status "$1" || log "$1 signal refused" ;;
+    *) log "no signal: $KOJISTACK_SIGNAL_RESOURCE is $s" ;;
+  esac
+}
 # failure_record STEP CODE LOGFILE: JSON of at most 4,000 bytes (SSM Standard tier)
 failure_record() {
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
-step, code, path = sys.argv[1], sys.argv[2], sys.argv[3]
-with open(path, "rb") as f:
-    tail = f.read()[-3000:].decode("utf-8", "replace")
-while True:
-    record = json.dumps({"step": step, "exit_code": code, "log_tail": tail}, sort_keys=True)
-    if len(record.encode()) <= 4000:
-        break
+step, code, path = sys.argv[1:4]
+tail = open(path, "rb").read()[-3000:].decode("utf-8", "replace")
+while len(r := json.dumps({"step": step, "exit_code": code, "log_tail": tail}, sort_keys=True).encode()) > 4000:
     tail = tail[200:]
-print(record)
+print(r.decode())
 PY
 }
 
@@ -62,7 +60,7 @@ on_exit() {
     --name "$KOJISTACK_SSM_PREFIX/bootstrap/$iid" \
     --value "$(failure_record "$step" "$code" "$logfile")" || log "could not write the failure record"
   rm -f "$logfile"
-  signal FAILURE "$iid"
+  [ "$(printenv KOJISTACK_ROLE || echo hub)" = builder ] || signal FAILURE "$iid"
 }
 
 usage() { echo "usage: kojistack-report exit UNIT | success" >&2; exit 2; }

@@ -33,7 +33,12 @@ from .userdata import BootContext, render, stack_env, to_user_data
 BUILDER_USER_DATA = "builder/user-data.yaml.j2"
 REGISTER_HEARTBEAT = 1200  # the builder waits up to 840 s for its certificate; ABANDON after 20 min
 DRAIN_HEARTBEAT = 3600  # the controller heartbeats while a build finishes (max 7200 per heartbeat)
-BOOT_TIMEOUT = "PT30M"
+# Builders never signal FAILURE (kojistack-report): during creation a builder that fails (spot
+# reclaim, mirror hiccup) is replaced by its group and the replacement's SUCCESS counts, since a
+# single FAILURE signal fails the resource ("If the resource receives a failure signal ... the
+# resource creation fails", CreationPolicy, CloudFormation User Guide). The timeout leaves room for
+# one replacement after a launch abandoned at REGISTER_HEARTBEAT.
+BOOT_TIMEOUT = "PT45M"
 IDLE_TAG = "kojistack:idle-minutes"  # controller.decide.TAG_IDLE_MINUTES: the controller reads it each loop
 
 
@@ -49,7 +54,7 @@ class BuilderFleet:
 def builder_env(cfg: Config, arch: str, payload: Payload) -> dict[str, str]:
     return {
         "STACK_NAME": "${AWS::StackName}", "REGION": "${AWS::Region}", "URL_SUFFIX": "${AWS::URLSuffix}",
-        "ARCH": arch, "GROUP": ids.builder_group_name(arch),
+        "ROLE": "builder", "ARCH": arch, "GROUP": ids.builder_group_name(arch),
         "SIGNAL_RESOURCE": ids.builder_group(arch),
         "LAUNCH_TEMPLATE_RESOURCE": ids.builder_launch_template(arch),
         "PAYLOAD_SHA256": payload.sha256, "INTERNAL_NLB_DNS": "${InternalNlbDns}",

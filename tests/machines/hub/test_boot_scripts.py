@@ -1,6 +1,7 @@
 """The user data's scripts for real (cloud-init/common/fetch-payload.sh and report.sh) with the
 real payload built by kojistack.template.payload. AWS, the instance metadata service and the
-journal cannot run here: `aws`, `curl` and `journalctl` are small fakes on PATH that record their
+journal cannot run here: `aws` is the shared fake (tests/fakes/aws_cli.py: CloudFormation's
+signal window and its refusals), `curl` and `journalctl` small fakes on PATH that record their
 arguments and answer as the services do."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes.aws_cli import CfnState, install
 from kojistack.template.payload import hub_payload
 
 from .conftest import CLOUD_INIT, run
@@ -30,10 +32,12 @@ def fake(bin_dir: Path, name: str, body: str) -> None:
 def sandbox(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    metadata = tmp_path / "metadata.json"
-    metadata.write_text(json.dumps(hub_payload().metadata()))
-    # describe-stack-resource --query StackResourceDetail.Metadata --output text prints the JSON
-    fake(bin_dir, "aws", f'if [ "$1 $2" = "cloudformation describe-stack-resource" ]; then cat {metadata}; fi\n')
+    install(bin_dir)
+    cfn = CfnState(tmp_path)
+    cfn.set_stack("CREATE_IN_PROGRESS", "koji", "eu-west-1")
+    cfn.set_resource("HubLaunchTemplate", "CREATE_COMPLETE", type_="AWS::EC2::LaunchTemplate",
+                     metadata=hub_payload().metadata())
+    cfn.set_resource("HubGroup", "CREATE_IN_PROGRESS", waiting=True)
     fake(bin_dir, "curl", 'case "$*" in *api/token*) echo token ;; *instance-id*) echo i-0123456789abcdef0 ;;\n'
          '  *cloudformation.*) [ -z "$FAKE_OFFLINE" ] || exit 7 ;; esac\n')
     fake(bin_dir, "journalctl", 'for i in $(seq 1 400); do echo "log line $i of the failed unit"; done\n')
@@ -44,6 +48,7 @@ def sandbox(tmp_path: Path) -> dict[str, str]:
                         f"KOJISTACK_PAYLOAD_SHA256='{hub_payload().sha256}'\n"
                         "KOJISTACK_SIGNAL_RESOURCE='HubGroup'\nKOJISTACK_SSM_PREFIX='/koji/kojistack'\n")
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "calls"),
+            "FAKE_AWS_DIR": str(tmp_path),
             "KOJISTACK_DEST": str(tmp_path / "opt"), "KOJISTACK_RUN_DIR": str(tmp_path / "run"),
             "KOJISTACK_STATE_DIR": str(tmp_path / "state"), "ENV_FILE": str(env_file)}
 
@@ -58,8 +63,11 @@ def stack_env(sandbox: dict[str, str]) -> dict[str, str]:
 
 
 def calls(sandbox: dict[str, str]) -> list[str]:
-    path = Path(sandbox["FAKE_LOG"])
-    return path.read_text().splitlines() if path.exists() else []
+    """The fakes' calls: curl and journalctl in order, then aws's (each prefixed `aws`)."""
+    out = []
+    for path, prefix in ((Path(sandbox["FAKE_LOG"]), ""), (Path(sandbox["FAKE_AWS_DIR"]) / "calls.log", "aws ")):
+        out += [prefix + line for line in path.read_text().splitlines()] if path.exists() else []
+    return out
 
 
 def test_fetch_unpacks_the_verified_payload(sandbox):
@@ -135,3 +143,61 @@ def test_success_is_signalled_on_the_first_success_only(sandbox):
 def test_a_clean_stop_reports_nothing(sandbox):
     run(REPORT, "exit", "kojistack-bootstrap.service", env=dict(stack_env(sandbox), SERVICE_RESULT="success"))
     assert calls(sandbox) == []
+
+
+# CloudFormation waits for a signal only while it creates the group under its CreationPolicy, or
+# updates it with WaitOnResourceSignals; the fake refuses at any other time with its real text.
+def test_no_signal_once_the_stack_is_complete_and_the_boot_goes_on(sandbox):
+    """A builder launched after CREATE_COMPLETE, a replacement hub: nothing awaits their signal."""
+    cfn = CfnState(Path(sandbox["FAKE_AWS_DIR"]))
+    cfn.set_stack("CREATE_COMPLETE")
+    cfn.set_resource("HubGroup", "CREATE_COMPLETE")
+    result = run(REPORT, "success", env=stack_env(sandbox))
+    assert "no signal: HubGroup is CREATE_COMPLETE" in result.stderr
+    assert not [c for c in calls(sandbox) if "signal-resource" in c] and cfn.signals() == []
+    assert (Path(sandbox["KOJISTACK_STATE_DIR"]) / "signalled").read_text().strip() == "SUCCESS"
+
+
+def test_a_refused_signal_is_logged_never_a_failure(sandbox):
+    """When the status cannot be read the signal is tried; CloudFormation's refusal is no boot failure."""
+    root = Path(sandbox["FAKE_AWS_DIR"])
+    CfnState(root).set_stack("UPDATE_COMPLETE")
+    CfnState(root).set_resource("HubGroup", "UPDATE_COMPLETE")
+    (root / "fail-describe-stack-resource").write_text("")
+    result = run(REPORT, "success", env=stack_env(sandbox))
+    assert "is in UPDATE_COMPLETE state and cannot be signaled" in result.stderr
+    assert "SUCCESS signal refused" in result.stderr
+    assert len([c for c in calls(sandbox) if "signal-resource" in c]) == 1
+
+
+def test_the_signal_counts_while_an_update_waits_for_it(sandbox):
+    cfn = CfnState(Path(sandbox["FAKE_AWS_DIR"]))
+    cfn.set_stack("UPDATE_IN_PROGRESS")
+    cfn.set_resource("HubGroup", "UPDATE_IN_PROGRESS", waiting=True)
+    run(REPORT, "success", env=stack_env(sandbox))
+    assert cfn.signals() == [{"resource": "HubGroup", "unique_id": "i-0123456789abcdef0", "status": "SUCCESS"}]
+
+
+def test_a_failing_builder_is_recorded_but_never_fails_the_creation(sandbox):
+    """One FAILURE fails a CreationPolicy; the builder's group replaces it and the replacement counts."""
+    env = dict(stack_env(sandbox), KOJISTACK_ROLE="builder", KOJISTACK_SIGNAL_RESOURCE="BuilderGroupX8664",
+               SERVICE_RESULT="exit-code", EXIT_STATUS="1")
+    CfnState(Path(sandbox["FAKE_AWS_DIR"])).set_resource("BuilderGroupX8664", "CREATE_IN_PROGRESS", waiting=True)
+    run(REPORT, "exit", "kojistack-bootstrap.service", env=env)
+    assert [c for c in calls(sandbox) if "put-parameter" in c]
+    assert not [c for c in calls(sandbox) if "signal-resource" in c]
+    assert CfnState(Path(sandbox["FAKE_AWS_DIR"])).signals() == []
+
+
+def test_the_fake_refuses_as_cloudformation_does(sandbox):
+    """aws-cloudformation-templates#34: "Stack arn:…:stack/RedHat7Cfn/… is in CREATE_COMPLETE state
+    and cannot be signaled"; the CLI reports a service error on stderr with exit status 254."""
+    CfnState(Path(sandbox["FAKE_AWS_DIR"])).set_stack("CREATE_COMPLETE")
+    CfnState(Path(sandbox["FAKE_AWS_DIR"])).set_resource("HubGroup", "CREATE_COMPLETE")
+    result = run("aws", "cloudformation", "signal-resource", "--stack-name", "koji", "--logical-resource-id",
+                 "HubGroup", "--unique-id", "i-1", "--status", "SUCCESS", env=stack_env(sandbox), check=False)
+    assert result.returncode == 254
+    assert result.stderr.strip() == (
+        "An error occurred (ValidationError) when calling the SignalResource operation: Stack "
+        "arn:aws:cloudformation:eu-west-1:123456789012:stack/koji/7d2e3dd0-f5f3-11e7-93f5-50a686e4bb4a "
+        "is in CREATE_COMPLETE state and cannot be signaled")

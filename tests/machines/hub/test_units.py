@@ -67,7 +67,7 @@ def test_services_need_this_boots_bootstrap(service: str):
     assert "kojistack-bootstrap.service" in words(unit, "Unit.After")
 
 
-def test_readiness_after_httpd_and_kojira_and_the_controller_after_readiness():
+def test_readiness_after_httpd_and_kojira_and_the_controller_only_ordered_after_it():
     units = all_units()
     ready = units["kojistack-ready.service"]
     assert {"kojistack-bootstrap.service", "httpd.service", "kojira.service"} <= words(ready, "Unit.After")
@@ -75,7 +75,11 @@ def test_readiness_after_httpd_and_kojira_and_the_controller_after_readiness():
     assert ready["Service.ExecStopPost"] == ["/usr/local/sbin/kojistack-report exit %n"]
     controller = units["kojistack-controller.service"]
     assert "kojistack-ready.service" in words(controller, "Unit.After")
-    assert "kojistack-ready.service" in words(controller, "Unit.Requires")
+    # a failed readiness run (smoke test, a refused signal) must not keep the controller down
+    # (issue 11 item 1): it needs the bootstrap, not the readiness unit
+    assert "kojistack-bootstrap.service" in words(controller, "Unit.Requires")
+    assert not {"kojistack-ready.service"} & (words(controller, "Unit.Requires") | words(controller, "Unit.BindsTo")
+                                              | words(controller, "Unit.Requisite"))
 
 
 def ordering_edges() -> set[tuple[str, str]]:
