@@ -1,7 +1,6 @@
 #!/bin/bash
-# kojistack-fetch-payload: fetch the payload from the launch template's Metadata, check its
-# SHA-256, unpack it to /opt/kojistack/ (hub and builders). With KOJISTACK_FETCH_LIB=1, sourcing
-# only defines log, retry, step, load_env. Travels through Fn::Sub: no dollar-brace in here.
+# kojistack-fetch-payload: the payload from the launch template's Metadata, SHA-256 checked, to
+# /opt/kojistack/. KOJISTACK_FETCH_LIB=1: only define functions. No dollar-brace here (Fn::Sub).
 set -euo pipefail
 
 ENV_FILE=/etc/kojistack/stack.env
@@ -11,7 +10,7 @@ RUN_DIR=$(printenv KOJISTACK_RUN_DIR || echo /run/kojistack)
 LOG_TAG=kojistack-fetch-payload
 log() { echo "$LOG_TAG: $*" >&2; }
 
-# systemd's EnvironmentFile sets these; by hand, read the same file
+# by hand: read what systemd's EnvironmentFile reads
 load_env() {
   local key value
   [ -r "$ENV_FILE" ] || return 0
@@ -25,20 +24,15 @@ load_env() {
   done < "$ENV_FILE"
 }
 
-# retry ATTEMPTS COMMAND...: sleeps 2, 4, 8 ... 60 s between tries
+# retry ATTEMPTS COMMAND...: sleeps 2, 4, 8 ... 60 s
 retry() {
   local attempts=$1 n=1 delay=2
   shift
   until "$@"; do
-    if [ "$n" -ge "$attempts" ]; then
-      log "giving up after $n attempts: $*"
-      return 1
-    fi
+    [ "$n" -lt "$attempts" ] || { log "giving up after $n attempts: $*"; return 1; }
     log "attempt $n failed, retrying in $delay s: $*"
     sleep "$delay"
-    n=$((n + 1))
-    delay=$((delay * 2))
-    if [ "$delay" -gt 60 ]; then delay=60; fi
+    n=$((n + 1)) delay=$((delay < 30 ? delay * 2 : 60))
   done
 }
 
@@ -86,11 +80,15 @@ print(payload["sha256"])
 PY
 }
 
+# relabel: each file gets its final path's label (bin_t in .../bin/), every boot
+relabel() { if command -v selinuxenabled >/dev/null && selinuxenabled; then restorecon -R "$DEST"; fi; }
+
 main() {
   load_env
   : "$KOJISTACK_REGION" "$KOJISTACK_URL_SUFFIX" "$KOJISTACK_STACK_NAME" "$KOJISTACK_LAUNCH_TEMPLATE_RESOURCE" "$KOJISTACK_PAYLOAD_SHA256"
   if [ -f "$DEST/.payload-sha256" ] && [ "$(cat "$DEST/.payload-sha256")" = "$KOJISTACK_PAYLOAD_SHA256" ]; then
     log "payload $KOJISTACK_PAYLOAD_SHA256 already unpacked"
+    relabel
     return 0
   fi
   step preflight
@@ -101,24 +99,25 @@ main() {
   step install-aws-cli
   ensure_aws_cli
   step fetch-payload
-  local work claimed actual entry name
-  work=$(mktemp -d)
-  WORK_DIR=$work
-  trap 'rm -rf "$WORK_DIR"' EXIT
-  retry 8 describe_metadata "$work/metadata.json"
-  claimed=$(extract_payload "$work/metadata.json" "$work/payload.tgz")
-  actual=$(sha256sum "$work/payload.tgz" | cut -d' ' -f1)
+  local claimed actual entry
+  WORK=$(mktemp -d)
+  mkdir -p "$DEST"
+  # not under /tmp: a file moved keeps tmp_t, which init_t may not execute
+  STAGE=$(mktemp -d "$DEST/.unpack.XXXXXX")
+  trap 'rm -rf "$WORK" "$STAGE"' EXIT
+  retry 8 describe_metadata "$WORK/metadata.json"
+  claimed=$(extract_payload "$WORK/metadata.json" "$WORK/payload.tgz")
+  actual=$(sha256sum "$WORK/payload.tgz" | cut -d' ' -f1)
   if [ "$actual" != "$KOJISTACK_PAYLOAD_SHA256" ] || [ "$claimed" != "$KOJISTACK_PAYLOAD_SHA256" ]; then
     log "payload hash mismatch: user data wants $KOJISTACK_PAYLOAD_SHA256, Metadata says $claimed, content is $actual"
     return 1
   fi
-  mkdir -p "$work/unpacked" "$DEST"
-  tar -xzf "$work/payload.tgz" -C "$work/unpacked" --no-same-owner
-  for entry in "$work"/unpacked/*; do
-    name=$(basename "$entry")
-    (cd "$DEST" && rm -rf -- "./$name")
+  tar -xzf "$WORK/payload.tgz" -C "$STAGE" --no-same-owner
+  for entry in "$STAGE"/*; do
+    (cd "$DEST" && rm -rf -- "./$(basename "$entry")")
     mv "$entry" "$DEST/"
   done
+  relabel
   echo "$KOJISTACK_PAYLOAD_SHA256" > "$DEST/.payload-sha256"
   log "payload $KOJISTACK_PAYLOAD_SHA256 unpacked to $DEST"
 }

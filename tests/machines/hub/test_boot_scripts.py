@@ -201,3 +201,38 @@ def test_the_fake_refuses_as_cloudformation_does(sandbox):
         "An error occurred (ValidationError) when calling the SignalResource operation: Stack "
         "arn:aws:cloudformation:eu-west-1:123456789012:stack/koji/7d2e3dd0-f5f3-11e7-93f5-50a686e4bb4a "
         "is in CREATE_COMPLETE state and cannot be signaled")
+
+
+# SELinux (issue 11 item 2): a file moved out of /tmp keeps tmp_t, which systemd (init_t) may not
+# execute (203/EXEC). The payload is unpacked on /opt/kojistack's own file system and relabelled
+# to the label its final path has in the policy (restorecon), on every boot.
+def selinux_fakes(sandbox: dict[str, str], enabled: bool) -> None:
+    bin_dir = Path(sandbox["PATH"].split(":", 1)[0])
+    fake(bin_dir, "selinuxenabled", f"exit {0 if enabled else 1}\n")
+    # what restorecon would relabel: the tree as it stands when it runs
+    fake(bin_dir, "restorecon", 'find "$2" -path "*/bin/*" -type f | sort >> "$FAKE_LOG.restorecon"\n')
+    fake(bin_dir, "tar", 'exec /bin/tar "$@"\n')
+
+
+def test_the_payload_is_unpacked_in_place_and_relabelled(sandbox, tmp_path):
+    selinux_fakes(sandbox, enabled=True)
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    run(FETCH, env=dict(stack_env(sandbox), TMPDIR=str(tmpdir)))
+    dest = sandbox["KOJISTACK_DEST"]
+    (untar,) = [c for c in calls(sandbox) if c.startswith("tar ")]
+    target = untar.split(" -C ", 1)[1].split()[0]
+    assert target.startswith(dest + "/.unpack.") and not target.startswith(str(tmpdir))
+    assert f"restorecon -R {dest}" in calls(sandbox)
+    relabelled = Path(sandbox["FAKE_LOG"] + ".restorecon").read_text().split()
+    assert f"{dest}/files/bin/kojistack-bootstrap" in relabelled  # in its final place by then
+    assert sorted(p.name for p in Path(dest).iterdir()) == [".payload-sha256", "files", "lib"]
+    # the next boot (same payload, nothing fetched) relabels again
+    run(FETCH, env=stack_env(sandbox))
+    assert calls(sandbox).count(f"restorecon -R {dest}") == 2
+
+
+def test_no_relabel_without_selinux(sandbox):
+    selinux_fakes(sandbox, enabled=False)
+    run(FETCH, env=stack_env(sandbox))
+    assert not [c for c in calls(sandbox) if c.startswith("restorecon")]
