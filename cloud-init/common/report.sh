@@ -1,7 +1,6 @@
 #!/bin/bash
-# kojistack-report exit UNIT (ExecStopPost): if UNIT failed, its {step, exit_code, log_tail} to
-# SSM_PREFIX/bootstrap/<iid>, and FAILURE (hub only); kojistack-report success: SUCCESS. Signals:
-# first result only, only while awaited; refused = logged. No dollar-brace here.
+# kojistack-report exit UNIT: UNIT failed? {step, exit_code, log_tail} to SSM, FAILURE (hub only).
+# kojistack-report success. Signal on the first result, if awaited; refusal ok. No dollar-brace.
 set -euo pipefail
 
 RUN_DIR=$(printenv KOJISTACK_RUN_DIR || echo /run/kojistack)
@@ -35,7 +34,7 @@ signal() {
     *) log "no signal: $KOJISTACK_SIGNAL_RESOURCE is $s" ;;
   esac
 }
-# failure_record STEP CODE LOGFILE: JSON of at most 4,000 bytes (SSM Standard tier)
+# failure_record STEP CODE LOG: JSON <= 4,000 bytes (SSM Standard)
 failure_record() {
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
@@ -63,10 +62,8 @@ on_exit() {
   [ "$(printenv KOJISTACK_ROLE || echo hub)" = builder ] || signal FAILURE "$iid"
 }
 
-usage() { echo "usage: kojistack-report exit UNIT | success" >&2; exit 2; }
-[ $# -ge 1 ] || usage
-case "$1" in
-  exit) [ $# -eq 2 ] || usage; on_exit "$2" ;;
+case "$*" in
+  "exit "?*) on_exit "$2" ;;
   success) signal SUCCESS "$(instance_id)" ;;
-  *) usage ;;
+  *) echo "usage: kojistack-report exit UNIT | success" >&2; exit 2 ;;
 esac
