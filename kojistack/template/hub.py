@@ -2,7 +2,8 @@
 data from cloud-init/hub/, the payload in Metadata) and its Auto Scaling group of exactly one.
 
 The group (review finding 1): a launch hook the hub completes itself after its smoke test (so the
-load balancers see it only when ready), ELB health checks with a 300 s grace, a rolling update
+load balancers see it only when ready), EC2 health checks with a 300 s grace (a reboot must not
+replace the hub), a rolling update
 that replaces the one hub in place (never two hubs: two kojiras), a creation signal, and
 DependsOn on its IAM policy, the mount targets and the database.
 """
@@ -148,7 +149,12 @@ def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
                                                        Version=GetAtt(lt, "LatestVersionNumber")),
         VPCZoneIdentifier=list(x.net.private_subnets),
         TargetGroupARNs=[Ref(x.lbs.public_targets), Ref(x.lbs.internal_targets)],
-        HealthCheckType="ELB", HealthCheckGracePeriod=300,
+        # EC2 status checks, not ELB: the bootstrap keeps httpd down for minutes on every boot (and
+        # on a re-run), the target groups call the hub unhealthy after 30 s, and the grace period
+        # covers only newly launched instances (Auto Scaling User Guide, "Set the health check
+        # grace period"; "About the health checks"), so ELB checks would replace the only hub on
+        # a reboot. The NLB health checks still route; the hub-health alarm reports an outage.
+        HealthCheckType="EC2", HealthCheckGracePeriod=300,
         LifecycleHookSpecificationList=[asg.LifecycleHookSpecification(
             LifecycleHookName=ids.HUB_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
             HeartbeatTimeout=BOOT_TIMEOUT_SECONDS, DefaultResult="ABANDON")],

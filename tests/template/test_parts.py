@@ -79,7 +79,7 @@ def test_hub_group_hook_health_check_and_update_policy(default):
     g = default["Resources"][ids.HUB_GROUP]
     p = g["Properties"]
     assert (p["MinSize"], p["MaxSize"], p["DesiredCapacity"]) == ("1", "1", "1")
-    assert p["HealthCheckType"] == "ELB" and p["HealthCheckGracePeriod"] == 300
+    assert p["HealthCheckType"] == "EC2" and p["HealthCheckGracePeriod"] == 300
     (hook,) = p["LifecycleHookSpecificationList"]
     assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_LAUNCHING"
     assert hook["DefaultResult"] == "ABANDON" and hook["LifecycleHookName"] == ids.HUB_LAUNCH_HOOK
