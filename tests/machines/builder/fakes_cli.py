@@ -21,6 +21,8 @@ class Imds:
     def __init__(self, instance_id: str = "i-0123456789abcdef0"):
         self.instance_id = instance_id
         self.spot_notice = None
+        self.tokens = 0  # tokens handed out
+        self.spot_polls = 0  # reads of spot/instance-action
         imds = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -36,6 +38,7 @@ class Imds:
 
             def do_PUT(self):
                 ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+                imds.tokens += bool(ok)
                 self._send(200 if ok else 400, "TOKEN" if ok else "")
 
             def do_GET(self):
@@ -43,8 +46,10 @@ class Imds:
                     return self._send(401, "")
                 if self.path == "/latest/meta-data/instance-id":
                     return self._send(200, imds.instance_id)
-                if self.path == "/latest/meta-data/spot/instance-action" and imds.spot_notice:
-                    return self._send(200, json.dumps(imds.spot_notice))
+                if self.path == "/latest/meta-data/spot/instance-action":
+                    imds.spot_polls += 1
+                    if imds.spot_notice:
+                        return self._send(200, json.dumps(imds.spot_notice))
                 return self._send(404, "Not Found")
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -142,10 +142,11 @@ def test_kojid_conf_uses_only_accepted_keys(box, scms):
     assert k.getboolean("allowed_scms_use_config") == bool(scms)  # empty: the hub's policy alone decides
 
 
-def spot_watch(root: Path, env: dict) -> subprocess.CompletedProcess:
+def spot_watch(root: Path, env: dict, polls: int = 1) -> subprocess.CompletedProcess:
     fake = root / "bin" / "systemctl"
     fake.write_text(f'#!/bin/bash\necho "systemctl $*" >> "{root}/systemctl.log"\n')
     fake.chmod(0o755)
+    env = dict(env, KOJISTACK_SPOT_MAX_POLLS=str(polls), KOJISTACK_SPOT_POLL_SECONDS="0")
     return subprocess.run([str(BIN / "kojistack-spot-watch")], env=env, capture_output=True, text=True)
 
 
@@ -155,17 +156,30 @@ def test_spot_watch_does_nothing_without_a_notice(box):
     assert not (root / "systemctl.log").exists()
 
 
+def test_spot_watch_is_one_quiet_process(box):
+    """Issue 11 item 10: a oneshot timer every 5 s wrote ~34,000 journal lines a day per builder.
+    One process polls; it asks IMDS for a token once (valid 6 h) and logs nothing while all is well."""
+    root, env, imds = box
+    proc = spot_watch(root, env, polls=40)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+    assert (imds.spot_polls, imds.tokens) == (40, 1)
+    assert not (root / "systemctl.log").exists()
+
+
 def test_spot_watch_stops_kojid_at_once_on_a_notice(box):
     root, env, imds = box
     imds.spot_notice = {"action": "terminate", "time": "2026-11-26T18:00:00Z"}
-    proc = spot_watch(root, env)
+    proc = spot_watch(root, env, polls=100)
     assert proc.returncode == 0 and "spot interruption notice" in proc.stderr
     assert (root / "systemctl.log").read_text() == "systemctl stop kojid.service\n"
+    assert imds.spot_polls == 1  # and then it is done
 
 
-def test_spot_watch_survives_an_unreachable_imds(box):
+def test_spot_watch_survives_an_unreachable_imds_and_says_so_once(box):
     root, env, _ = box
-    assert spot_watch(root, dict(env, KOJISTACK_IMDS="http://127.0.0.1:9/latest")).returncode == 0
+    proc = spot_watch(root, dict(env, KOJISTACK_IMDS="http://127.0.0.1:9/latest"), polls=5)
+    assert proc.returncode == 0
+    assert proc.stderr.count("IMDS does not answer") == 1
     assert not (root / "systemctl.log").exists()
 
 
@@ -208,3 +222,11 @@ def test_mock_runs_without_a_bootstrap_chroot():
          {"config_opts": config_opts})
     assert config_opts["use_bootstrap"] is False and config_opts["use_bootstrap_image"] is False
     assert config_opts["plugin_conf"]["root_cache_enable"] is True
+
+
+def test_spot_watch_unit_is_a_long_running_service():
+    unit = (BIN.parent / "systemd" / "kojistack-spot-watch.service").read_text()
+    assert "Type=simple" in unit and "Restart=on-failure" in unit
+    assert "ExecStart=/opt/kojistack/files/bin/kojistack-spot-watch" in unit
+    assert not (BIN.parent / "systemd" / "kojistack-spot-watch.timer").exists()
+    assert "kojistack-spot-watch.service" in (BIN / "kojistack-bootstrap").read_text()

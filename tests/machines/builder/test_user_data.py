@@ -57,7 +57,8 @@ def test_user_data_writes_env_and_enables_the_bootstrap():
 def test_payload_carries_the_builder_files():
     names = tarfile.open(fileobj=io.BytesIO(gzip.decompress(builder_payload().tgz))).getnames()
     assert "files/bin/kojistack-bootstrap" in names and "files/bin/kojistack-spot-watch" in names
-    assert "files/systemd/kojistack-spot-watch.timer" in names
+    assert "files/systemd/kojistack-spot-watch.service" in names
+    assert not [n for n in names if n.endswith(".timer")]  # one long-running watcher, no 5 s timer
     modes = {m.name: m.mode for m in tarfile.open(fileobj=io.BytesIO(gzip.decompress(builder_payload().tgz)))}
     assert all(modes[n] == 0o755 for n in names if n.startswith("files/bin/"))
 
