@@ -9,10 +9,11 @@ State on disk, so tests and the lifecycle doubles can arrange and inspect it:
                    {"status", "type", "metadata", "waiting": bool}}, "signals": [...]}
   fail-<command>   this command fails as a service error (a simulated outage)
 
-CloudFormation's signal rule (`signal_refusal`): SignalResource is accepted only while the
-resource waits for signals, i.e. during its creation under a CreationPolicy or an update with
-WaitOnResourceSignals; at any other time CloudFormation refuses it with a ValidationError naming
-the stack's state. The text is CloudFormation's own, as recorded in
+CloudFormation's signal rule (`signal_refusal` in tests/fakes/cloudformation.py, shared with the
+CloudFormation double): SignalResource is accepted only while the resource waits for signals,
+i.e. during its creation under a CreationPolicy or an update with WaitOnResourceSignals; at any
+other time CloudFormation refuses it with a ValidationError. The text is CloudFormation's own, as
+recorded in
   aws-cloudformation/aws-cloudformation-templates#34 and #126 (a signal after CREATE_COMPLETE:
   "ValidationError: Stack arn:aws:cloudformation:us-east-1:…:stack/RedHat7Cfn/7d2e3dd0-… is in
   CREATE_COMPLETE state and cannot be signaled") and
@@ -31,6 +32,8 @@ import os
 import sys
 from pathlib import Path
 from typing import Optional
+
+from fakes.cloudformation import signal_refusal
 
 CLI_SERVICE_ERROR = 254
 ACCOUNT = "123456789012"
@@ -77,16 +80,13 @@ class CfnState:
         return self.load().get("signals", [])
 
 
-def signal_refusal(state: dict, logical_id: str) -> Optional[str]:
-    """CloudFormation's answer to SignalResource for LOGICAL_ID: None if accepted, else its message."""
+def refusal_for(state: dict, logical_id: str) -> Optional[str]:
+    """The signal rule of tests/fakes/cloudformation.py applied to cfn.json."""
     res = state["resources"].get(logical_id)
-    if res is None:
-        return f"Resource {logical_id} does not exist for stack {state.get('stack_id', '')}"
-    if res.get("waiting") and res.get("status") in IN_PROGRESS:
-        return None
-    # The recorded refusals name the stack's state (CREATE_COMPLETE, UPDATE_COMPLETE). For a stack
-    # still in progress whose resource does not wait, no refusal was recorded; the same form is assumed.
-    return f"Stack {state.get('stack_id', '')} is in {state['stack_status']} state and cannot be signaled"
+    stack_id = state.get("stack_id", "")
+    return signal_refusal(stack_id, stack_id.split("/")[1] if "/" in stack_id else "", state["stack_status"],
+                          logical_id, res and res.get("status"),
+                          bool(res and res.get("waiting") and res.get("status") in IN_PROGRESS))
 
 
 def _parse(argv: list[str]) -> tuple[list[str], dict]:
@@ -116,7 +116,7 @@ def _cloudformation(root: Path, op: str, opts: dict) -> None:
     state = cfn.load()
     logical_id = opts["logical-resource-id"]
     if op == "signal-resource":
-        refusal = signal_refusal(state, logical_id)
+        refusal = refusal_for(state, logical_id)
         if refusal:
             raise service_error("ValidationError", "SignalResource", refusal)
         state.setdefault("signals", []).append(

@@ -37,6 +37,24 @@ _STACK_SERIAL = itertools.count(0x5EED0000000000000000000000000001)
 NO_VALUE = object()  # Ref AWS::NoValue: the property is removed
 
 
+def signal_refusal(stack_id: str, stack_name: str, stack_status: str, lid: str,
+                   resource_status: Optional[str], waiting: bool) -> Optional[str]:
+    """CloudFormation's answer to SignalResource for LID: None when it counts, else the refusal.
+    The one signal rule of the doubles (this engine and the fake `aws`, tests/fakes/aws_cli.py)."""
+    if stack_status not in IN_PROGRESS:
+        # [Refused]: "Stack arn:aws:cloudformation:...:stack/NAME/ID is in CREATE_COMPLETE state
+        # and cannot be signaled" (the same for any settled stack status; UPDATE_COMPLETE in
+        # zalando-incubator/kubernetes-on-aws#538)
+        return f"Stack {stack_id} is in {stack_status} state and cannot be signaled"
+    if resource_status is None:
+        return f"Resource {lid} does not exist for stack {stack_name}"
+    if not waiting:
+        # the resource-level refusal while the stack itself is busy: CloudFormation words it like
+        # the stack-level one above (inferred from [Refused]; not separately recorded)
+        return f"Resource {lid} is in {resource_status} state and cannot be signaled"
+    return None
+
+
 class ValidationError(Exception):
     """What the API answers as ClientError(ValidationError)."""
 
@@ -337,17 +355,11 @@ class Stack:
         if status not in ("SUCCESS", "FAILURE"):
             raise ValidationError(f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
                                   "constraint: Member must satisfy enum value set: [SUCCESS, FAILURE]")
-        if self.status not in IN_PROGRESS:
-            # [Refused]: "Stack arn:aws:cloudformation:...:stack/NAME/ID is in CREATE_COMPLETE state
-            # and cannot be signaled" (the same for any settled stack status)
-            raise ValidationError(f"Stack {self.id} is in {self.status} state and cannot be signaled")
         r = self.resources.get(lid)
-        if r is None:
-            raise ValidationError(f"Resource {lid} does not exist for stack {self.name}")
-        if not r.wanted:
-            # the resource-level refusal while the stack itself is busy: CloudFormation words it like
-            # the stack-level one above (inferred from [Refused]; not separately recorded)
-            raise ValidationError(f"Resource {lid} is in {r.status} state and cannot be signaled")
+        refusal = signal_refusal(self.id, self.name, self.status, lid, r and r.status, bool(r and r.wanted))
+        if refusal:
+            raise ValidationError(refusal)
+        assert r is not None
         # [Signal] UniqueId: "each signal requires a different unique ID" - a repeat counts once
         r.signals[unique_id] = status
 

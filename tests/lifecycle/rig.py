@@ -269,9 +269,11 @@ class Bridge:
                 return 0, ""
             if (service, op) == ("cloudformation", "describe-stack-resource"):
                 r = w.stack.resources[opts["logical-resource-id"]]
-                return 0, json.dumps({"StackResourceDetail": {
-                    "StackName": w.stack.name, "StackId": w.stack.id, "LogicalResourceId": r.lid,
-                    "PhysicalResourceId": r.physical_id, "ResourceType": r.type, "ResourceStatus": r.status}})
+                detail = {"StackName": w.stack.name, "StackId": w.stack.id, "LogicalResourceId": r.lid,
+                          "PhysicalResourceId": r.physical_id, "ResourceType": r.type, "ResourceStatus": r.status}
+                if str(opts.get("query", "")).startswith("StackResourceDetail."):  # --output text
+                    return 0, str(detail[opts["query"].split(".", 1)[1]])
+                return 0, json.dumps({"StackResourceDetail": detail})
             if (service, op) == ("cloudformation", "describe-stacks"):
                 return 0, json.dumps({"Stacks": [{"StackName": w.stack.name, "StackId": w.stack.id,
                                                   "StackStatus": w.stack.status}]})
