@@ -355,7 +355,7 @@ class Stack:
         if status not in ("SUCCESS", "FAILURE"):
             raise ValidationError(f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
                                   "constraint: Member must satisfy enum value set: [SUCCESS, FAILURE]")
-        r = self.resources.get(lid)
+        r = self.resources.get(lid) if self.status in IN_PROGRESS else None  # none before create()
         refusal = signal_refusal(self.id, self.name, self.status, lid, r and r.status, bool(r and r.wanted))
         if refusal:
             raise ValidationError(refusal)

@@ -142,11 +142,6 @@ def test_console_delete_with_builders_running_drains_and_completes(make, variant
 
 # --- 2. builders launched after CREATE_COMPLETE -------------------------------------------------
 
-AWSBOOT_SIGNAL = ("issue 11 item 1 (awsboot): kojistack-report signals after CREATE_COMPLETE, CloudFormation "
-                  "refuses ('... is in CREATE_COMPLETE state and cannot be signaled') and the refusal fails the "
-                  "builder's bootstrap / the hub's readiness unit")
-
-
 def failed_builders(w: World) -> list:
     return [m.id for m in w.machines.values() if m.group != ids.HUB_GROUP and m.ready is False]
 
@@ -161,7 +156,6 @@ def serve(w: World, n: int = 4, ticks: int = 40) -> list:
     return tasks
 
 
-@pytest.mark.xfail(strict=True, reason=AWSBOOT_SIGNAL)
 def test_builders_launched_after_create_complete_stay_in_service(make):
     w = make()
     create(w)
@@ -173,8 +167,6 @@ def test_builders_launched_after_create_complete_stay_in_service(make):
 
 # --- 3. a builder failing during create ---------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1 (awsboot): a builder's FAILURE signal during creation "
-                                       "fails the builder group and rolls the whole stack back")
 def test_a_builder_failing_during_create_does_not_fail_the_stack(make):
     """A spot reclaim or a mirror hiccup during creation: the group replaces the builder; the stack
     completes on the replacement's signal ([Creation]: one FAILURE signal fails the resource)."""
@@ -186,8 +178,6 @@ def test_a_builder_failing_during_create_does_not_fail_the_stack(make):
 
 # --- 4. a hub reboot ----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 3 (awsboot): with ELB health checks (3 x 10 s) and a grace "
-                                       "period that covers only new instances, a reboot replaces the hub")
 def test_a_hub_reboot_keeps_the_hub(make):
     w = make()
     create(w)
@@ -202,10 +192,9 @@ def test_a_hub_reboot_keeps_the_hub(make):
 
 # --- 5. a hub replacement -----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=AWSBOOT_SIGNAL)
 def test_a_replacement_hub_starts_its_controller(make):
     """The hub dies after creation; Auto Scaling replaces it; the new hub's late signal is refused,
-    and yet its readiness unit succeeds and the controller (which Requires= it) runs."""
+    and yet its readiness unit succeeds and the controller runs (issue 11 item 1)."""
     w = make(BuilderX8664MinSize="1")
     create(w)
     (old,) = w.live(ids.HUB_GROUP)
