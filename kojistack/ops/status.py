@@ -131,7 +131,21 @@ def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, An
         "builders": builders,
         "outputs": stackinfo.outputs(description),
         "urls": urls.urls(description),
+        "alarms": firing_alarms(aws, stack),
     }
+
+
+def firing_alarms(aws: Aws, stack: str) -> list[dict[str, str]]:
+    """The stack's alarms (template/alarms.py, names `<stack>-kojistack-...`) now in ALARM."""
+    prefix = ids.ALARM_NAME_PREFIX.replace("${AWS::StackName}", stack)
+    found = []
+    with aws_errors("reading the stack's alarms"):
+        for page in aws.client("cloudwatch").get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm"]):
+            found += [{"name": a["AlarmName"][len(prefix):], "since": str(a.get("StateUpdatedTimestamp", "")),
+                       "reason": a.get("StateReason", "")} for a in page["MetricAlarms"]
+                      if a.get("StateValue") == "ALARM"]  # the filter again: moto's server ignores StateValue
+    return sorted(found, key=lambda a: a["name"])
 
 
 def _num(value: float | None) -> str:
@@ -164,4 +178,8 @@ def render(status: Mapping[str, Any]) -> list[str]:
             lines.append(f"  last failed launch {b['last_failed_launch']['time']}: {b['last_failed_launch']['cause']}")
     if not status["builders"]:
         lines.append("builders: no builder groups found")
+    firing = status.get("alarms", [])
+    lines.append(f"alarms: {len(firing)} firing" if firing else "alarms: none firing")
+    for alarm in firing:
+        lines.append(f"  {alarm['name']}: {alarm['reason']}")
     return lines

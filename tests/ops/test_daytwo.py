@@ -130,3 +130,28 @@ def test_delete_prints_the_parameters_a_restore_needs(run, aws):
         assert params["DbSnapshotIdentifier"].startswith("(none found: aws rds describe-db-snapshots")
 
 
+
+
+def test_status_names_the_stacks_firing_alarms_only(run, aws):
+    _urls_stack(aws)
+    cw = aws("cloudwatch")
+    for name in ("koji-kojistack-hub-unhealthy", "koji-kojistack-database-storage", "other-kojistack-hub-unhealthy"):
+        cw.put_metric_alarm(AlarmName=name, MetricName="UnHealthyHostCount", Namespace="AWS/NetworkELB",
+                            Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=1,
+                            ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cw.set_alarm_state(AlarmName="koji-kojistack-hub-unhealthy", StateValue="ALARM",
+                       StateReason="Threshold Crossed: 5 datapoints were greater than or equal to the threshold (1.0)")
+    cw.set_alarm_state(AlarmName="other-kojistack-hub-unhealthy", StateValue="ALARM", StateReason="not ours")
+    result = run("status", "--stack-name", "koji")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "alarms: 1 firing" in lines, lines[-4:]
+    start = lines.index("alarms: 1 firing")
+    assert lines[start + 1] == ("  hub-unhealthy: Threshold Crossed: 5 datapoints were greater than or equal to "
+                                "the threshold (1.0)")
+    assert "not ours" not in "\n".join(lines)
+
+
+def test_status_says_when_no_alarm_fires(run, aws):
+    _urls_stack(aws)
+    assert "alarms: none firing" in run("status", "--stack-name", "koji").stdout.splitlines()
