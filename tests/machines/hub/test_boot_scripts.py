@@ -180,9 +180,9 @@ def test_the_signal_counts_while_an_update_waits_for_it(sandbox):
 
 def test_a_failing_builder_is_recorded_but_never_fails_the_creation(sandbox):
     """One FAILURE fails a CreationPolicy; the builder's group replaces it and the replacement counts."""
-    env = dict(stack_env(sandbox), KOJISTACK_ROLE="builder", KOJISTACK_SIGNAL_RESOURCE="BuilderGroupX8664",
+    env = dict(stack_env(sandbox), KOJISTACK_ROLE="builder", KOJISTACK_SIGNAL_RESOURCE="BuilderX8664Group",
                SERVICE_RESULT="exit-code", EXIT_STATUS="1")
-    CfnState(Path(sandbox["FAKE_AWS_DIR"])).set_resource("BuilderGroupX8664", "CREATE_IN_PROGRESS", waiting=True)
+    CfnState(Path(sandbox["FAKE_AWS_DIR"])).set_resource("BuilderX8664Group", "CREATE_IN_PROGRESS", waiting=True)
     run(REPORT, "exit", "kojistack-bootstrap.service", env=env)
     assert [c for c in calls(sandbox) if "put-parameter" in c]
     assert not [c for c in calls(sandbox) if "signal-resource" in c]
