@@ -1,8 +1,8 @@
 """The fake hub's tags, targets, package lists, SRPM uploads and builds (a mixin of FakeHub).
 
 The shapes and rules follow koji-1.35.3's kojihub/kojihub.py: get_tag, get_build_target,
-readPackageList/listPackages, _direct_pkglist_add (the package_list policy at its default: admin or
-tag, `policy violation (package_list): ...`), handle_upload (a POST with filename/filepath/fileverify/
+readPackageList/listPackages, _direct_pkglist_add (with the stack's package_list policy from
+cloud-init/hub/files/conf/hub-policy.conf.in, refused as `policy violation (package_list): ...`), handle_upload (a POST with filename/filepath/fileverify/
 offset in the query string, answered {size, fileverify, offset, hexdigest}) and checkUpload, build
 (a `build` task; build_from_srpm / build_from_scm are asserted later by the builder's kojid through
 host.assertPolicy, not here), listTagged. Tests seed tags and targets as kojistack-ready seeds them,
@@ -13,6 +13,11 @@ import time
 import xmlrpc.client
 import zlib
 from typing import Any, Dict, List, Optional
+
+
+# The stack's package_list policy (cloud-init/hub/files/conf/hub-policy.conf.in), which replaces koji's
+# default (admin or tag): packagers may add packages to the stack's tag `kojistack`.
+PACKAGE_LIST_DENY = "only admins and tag managers may change package lists (packagers may add to kojistack)"
 
 
 class BuildMethods:
@@ -104,8 +109,9 @@ class BuildMethods:
         user = self._user(ctx)
         if user is None:
             raise self._auth_error("Not logged-in")
-        if not user.perms & {"admin", "tag"}:  # the default package_list policy
-            raise self._not_allowed("policy violation (package_list): Only admin/tag can do this via default policy")
+        action = "update" if update else "block" if block else "add"
+        if not self._package_list_allows(user.perms, action, tag["name"]):
+            raise self._not_allowed(f"policy violation (package_list): {PACKAGE_LIST_DENY}")
         pid = self.packages.setdefault(pkginfo, len(self.packages) + 1)
         previous = self.package_lists.setdefault(tag["id"], {}).get(pid)
         if previous and (owner_row is None or previous["owner_id"] == owner_row["id"]) and not force:
@@ -117,6 +123,12 @@ class BuildMethods:
             "owner_id": owner_row["id"], "owner_name": owner_row["name"], "blocked": bool(block),
             "extra_arches": extra_arches}
         return None
+
+    @staticmethod
+    def _package_list_allows(perms: set, action: str, tag: str) -> bool:
+        if perms & {"admin", "tag"}:  # has_perm admin tag :: allow
+            return True
+        return "packager" in perms and action == "add" and tag == "kojistack"  # has_perm packager && ...
 
     def m_listTagged(self, ctx, tag, event=None, inherit=False, prefix=None, latest=False, package=None,
                      owner=None, type=None, strict=True, extra=False, draft=None):

@@ -62,7 +62,7 @@ def stack(tmp_path_factory):
     pki = TestPki.create(str(base / "pki"))
     hub = FakeHub.start(pki)
     hub.seed_user("kojiadmin", ("admin",))
-    hub.seed_user("alice")
+    hub.seed_user("alice", ("packager",))  # what `kojistack user add alice` grants (--role packager)
     hub.seed_tag("kojistack")
     hub.seed_tag("kojistack-build", arches="x86_64 aarch64")
     hub.seed_target("kojistack", "kojistack-build", "kojistack")
@@ -158,3 +158,18 @@ def test_the_kojistack_checker_rejects_what_the_cli_would():
         check_kojistack_call(["urls", "--stack", "koji"])
     with pytest.raises(click.UsageError):
         check_kojistack_call(["user", "add", "--stack-name", "koji"])  # NAME missing
+
+
+def test_the_fake_hub_keeps_the_stacks_package_list_policy():
+    """A packager adds to `kojistack` only; others need admin or tag (hub-policy.conf.in)."""
+    from fakes.kojihub_builds import BuildMethods
+
+    allows = BuildMethods._package_list_allows
+    assert allows({"packager"}, "add", "kojistack")
+    assert not allows({"packager"}, "add", "kojistack-build")
+    assert not allows({"packager"}, "block", "kojistack")
+    assert not allows(set(), "add", "kojistack")
+    assert allows({"tag"}, "block", "kojistack-build") and allows({"admin"}, "update", "other")
+    policy = (REPO / "cloud-init" / "hub" / "files" / "conf" / "hub-policy.conf.in").read_text()
+    assert "has_perm packager && match action add && tag kojistack :: allow" in policy
+    assert "has_perm admin tag :: allow" in policy
