@@ -19,6 +19,7 @@ The controller keeps no memory between loops: a drain in progress is visible as 
 `kojistack:drain-started` (seconds since the epoch), so a restarted controller finishes it.
 """
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ LIVE_STATES = frozenset(
 RUNNING_EC2_STATES = frozenset({"pending", "running"})
 
 ARCH_SLOT_PREFIX = {"x86_64": "x86-64", "aarch64": "aarch64"}
-SLOT_PATTERN = re.compile(r"^(x86-64|aarch64)-[0-9]{2}$")
+#: two digits up to 99 builders per arch (what the stack ships today); the simulator runs up to 1,000
+SLOT_PATTERN = re.compile(r"^(x86-64|aarch64)-[0-9]{2,4}$")
 NOARCH = "noarch"
 
 TAG_CSR_SHA256 = "kojistack:csr-sha256"
@@ -206,12 +208,15 @@ def slot_name(arch: str, number: int) -> str:
     return f"{ARCH_SLOT_PREFIX[arch]}-{number:02d}"
 
 
+_SLOT_ARCH = {v: k for k, v in ARCH_SLOT_PREFIX.items()}
+
+
+@functools.lru_cache(maxsize=4096)
 def slot_arch(name: str) -> Optional[str]:
     """The arch a slot name belongs to, or None for hosts that are not builder slots."""
     if not SLOT_PATTERN.fullmatch(name):
         return None
-    prefix = name.rsplit("-", 1)[0]
-    return {v: k for k, v in ARCH_SLOT_PREFIX.items()}[prefix]
+    return _SLOT_ARCH[name.rsplit("-", 1)[0]]
 
 
 def is_live(inst: Instance) -> bool:
@@ -378,7 +383,8 @@ def idle_since(inst: Instance, host: Optional[Host]) -> float:
     return max(inst.launched_at, end)
 
 
-def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]) -> List[Tuple[Instance, bool]]:
+def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand],
+                  busy: Optional[Mapping[str, List[Task]]] = None) -> List[Tuple[Instance, bool]]:
     """Builders to start draining, each with whether its termination lowers the group's size.
 
     Per group: surplus = builders kept (live, not draining, not terminating) minus the target.
@@ -387,7 +393,7 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
     without a decrement, so the group replaces them from the current launch template. A group
     whose max is 0 drains every builder, idle or not (the busy ones finish their tasks first).
     """
-    busy = host_tasks(state)
+    busy = host_tasks(state) if busy is None else busy
     hosts = {h.name: h for h in state.hosts}
     chosen: List[Tuple[Instance, bool]] = []
     for g in state.groups:
@@ -417,7 +423,8 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
     return chosen
 
 
-def drain_progress(state: Observed, policy: Policy) -> Tuple[List[Termination], List[str], List[str], List[str]]:
+def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, List[Task]]] = None
+                   ) -> Tuple[List[Termination], List[str], List[str], List[str]]:
     """For builders already draining: (terminations, hooks to complete, heartbeats, hosts to disable).
 
     A controller-chosen drain (tag set, InService) ends in a termination once Koji shows no task.
@@ -426,7 +433,7 @@ def drain_progress(state: Observed, policy: Policy) -> Tuple[List[Termination], 
     empty, when the drain limit is reached (kojid is stopped by the shutdown, which frees its
     tasks; repair frees any left), or at once when the machine is already gone.
     """
-    busy = host_tasks(state)
+    busy = host_tasks(state) if busy is None else busy
     hosts = {h.name: h for h in state.hosts}
     by_arch = {g.arch: g for g in state.groups}
     terms: List[Termination] = []
@@ -468,7 +475,7 @@ def drain_progress(state: Observed, policy: Policy) -> Tuple[List[Termination], 
     return terms, complete, beats, disable
 
 
-def repairs(state: Observed) -> Tuple[List[int], List[str]]:
+def repairs(state: Observed, busy: Optional[Mapping[str, List[Task]]] = None) -> Tuple[List[int], List[str]]:
     """(tasks to free, hosts to disable) for builder slots no live instance holds.
 
     A vanished builder's OPEN and ASSIGNED tasks would otherwise wait for Koji's HostTimeout, and
@@ -476,7 +483,7 @@ def repairs(state: Observed) -> Tuple[List[int], List[str]]:
     nothing; the slot itself is free for the next registration.
     """
     held = {i.slot for i in state.instances if i.slot and is_live(i)}
-    busy = host_tasks(state)
+    busy = host_tasks(state) if busy is None else busy
     free: List[int] = []
     disable: List[str] = []
     for h in sorted(state.hosts, key=lambda h: h.name):
@@ -550,9 +557,10 @@ def plan(state: Observed, policy: Policy = Policy()) -> Plan:
     """The one entry point: everything the controller does in one loop, from one observation."""
     targets, unservable = demand(state, policy)
     regs, refusals = registrations(state, policy)
-    terms, complete, beats, disable = drain_progress(state, policy)
-    drains = choose_drains(state, policy, targets)
-    free, vanished = repairs(state)
+    busy = host_tasks(state)
+    terms, complete, beats, disable = drain_progress(state, policy, busy)
+    drains = choose_drains(state, policy, targets, busy)
+    free, vanished = repairs(state, busy)
     notes = [f"{a}: queued {d.queued_weight:g}, running {d.running_weight:g}, target {d.target}"
              for a, d in sorted(targets.items())]
     notes += [f"drain {i.id} ({i.slot}): {'surplus' if dec else 'out of date or group max 0'}"

@@ -13,7 +13,7 @@ import math
 
 from kojistack.controller import decide
 
-from .engine import ARCHES, BUILDER_CHANNELS, Engine, Instance
+from .engine import ARCHES, BUILDER_CHANNELS, HUB_CHANNELS, Engine, Instance
 from .koji_model import ASSIGNED, FREE, OPEN
 
 TICK_ORACLE_S = 15.0
@@ -36,7 +36,8 @@ class ControllerFleet:
 
     def start(self, eng: Engine) -> None:
         if self.policy is None:
-            self.policy = decide.Policy(idle_seconds=eng.cfg.idle_s, headroom_weight=eng.cfg.headroom_weight)
+            self.policy = decide.Policy(idle_seconds=eng.cfg.idle_s, headroom_weight=eng.cfg.headroom_weight,
+                                        max_slots=max(99, eng.max_size))
         for arch in ARCHES:
             eng.set_desired(arch, eng.cfg.min_size)
         eng.at(0.0, self._tick, eng)
@@ -49,8 +50,8 @@ class ControllerFleet:
 
     def _tick(self, eng: Engine) -> None:
         self.plans += 1
-        if len(self.rows) > 4 * len(eng.hub.tasks) + 1000:
-            self.rows = {k: v for k, v in self.rows.items() if k in eng.hub.tasks}
+        if len(self.rows) > 4 * (len(eng.hub.tasks) + len(eng.hub.hosts)) + 1000:
+            self.rows = {}
         self.apply(eng, decide.plan(observe(eng, self.rows), self.policy))
         eng.at(eng.now + eng.cfg.period_s, self._tick, eng)
 
@@ -65,7 +66,7 @@ class ControllerFleet:
             by_id[inst.id].drain_started = eng.now
         for name in plan.disable_hosts:
             if name in eng.hub.hosts:
-                eng.hub.hosts[name].enabled = False
+                eng.set_enabled(eng.hub.hosts[name], False)
         for term in plan.terminate:
             eng.terminate(by_id[term.instance_id], term.decrement)
         for task_id in plan.free_tasks:
@@ -82,31 +83,51 @@ def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
     `cache` (task id -> (key, decide.Task)) re-uses the frozen rows of tasks that did not change."""
     cache = {} if cache is None else cache
     tasks = []
-    for t in eng.hub.tasks.values():
+    for t in _observed_tasks(eng):
         key = (t.state, t.weight, t.host.name if t.host else None, t.waiting)
         hit = cache.get(t.id)
         if hit is None or hit[0] != key:
             hit = cache[t.id] = (key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
                                                   key[2], t.waiting))
         tasks.append(hit[1])
-    hosts = tuple(decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
-                  for h in eng.hub.hosts.values())
+    hosts = []
+    for h in eng.hub.hosts.values():
+        key = ("host", h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
+        hosts.append(hit)
     instances = []
-    for i in eng.instances:
-        if i.ended_at is not None:
-            continue
-        key = f"sha256-{i.id}" if i.csr_ready else None
-        instances.append(decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
-                                         i.slot, i.drain_started, key, key, eng.cfg.vcpus))
+    for i in eng.live():
+        key = ("inst", i.id, i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
+        hit = cache.get(key)
+        if hit is None:
+            sha = f"sha256-{i.id}" if i.csr_ready else None
+            hit = cache[key] = decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
+                                               i.slot, i.drain_started, sha, sha, eng.cfg.vcpus)
+        instances.append(hit)
+    hosts = tuple(hosts)
     capacity = decide.builder_capacity(eng.cfg.vcpus)
     groups = tuple(decide.Group(group_name(a), a, eng.cfg.min_size, eng.max_size, eng.desired[a], capacity)
                    for a in ARCHES)
     return decide.Observed(eng.now, tuple(tasks), hosts, tuple(instances), groups)
 
 
+def _observed_tasks(eng: Engine):
+    """The active tasks the decisions read: those of the builders' channels, and FREE tasks of a
+    channel no host serves. Tasks the hub's own kojid or light hosts hold or will take are read by
+    no decision (tests/sim/test_engine.py holds the plans equal with and without them)."""
+    served = set(BUILDER_CHANNELS) | set(HUB_CHANNELS)
+    for channel, tasks in eng.hub.by_channel.items():
+        if channel in BUILDER_CHANNELS:
+            yield from tasks.values()
+        elif channel not in served:
+            yield from (t for t in tasks.values() if t.state == FREE)
+
+
 def _lowest_free_slot(eng: Engine, arch: str) -> str:
     held = {i.slot for i in eng.live(arch) if i.slot}
-    return next(s for s in (decide.slot_name(arch, n) for n in range(1, 100)) if s not in held)
+    return next(s for s in (decide.slot_name(arch, n) for n in range(1, eng.max_size + 2)) if s not in held)
 
 
 class FixedFleet:
@@ -149,8 +170,10 @@ class OracleFleet:
     def _tick(self, eng: Engine) -> None:
         need = {a: 0.0 for a in ARCHES}
         for t in eng.hub.tasks.values():
-            if t.channel in BUILDER_CHANNELS and t.arch in need and t.state in (FREE, ASSIGNED, OPEN):
-                need[t.arch] += 0.0 if t.waiting else t.open_weight
+            if t.channel in BUILDER_CHANNELS and t.state in (FREE, ASSIGNED, OPEN):
+                arch = next(iter(t.host.arches)) if t.host is not None else t.arch
+                arch = arch if arch in need else ARCHES[0]      # a FREE noarch task: the primary arch
+                need[arch] += 0.0 if t.waiting else t.open_weight
         capacity = decide.builder_capacity(eng.cfg.vcpus)
         for arch in ARCHES:
             target = min(eng.max_size, math.ceil(round(need[arch] / capacity, 9)))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 WORKLOADS = ("steady", "diurnal", "mass-rebuild")
+ALL_WORKLOADS = WORKLOADS + ("fedora-mass-rebuild",)
 ARCH_SHARE_X86 = 0.7            # 70 % of buildArch tasks are x86_64, 30 % aarch64 (issue 7)
 DURATION_MEDIAN_S = 240.0       # 4 min
 DURATION_P95_S = 2400.0         # 40 min
@@ -29,11 +30,21 @@ DIURNAL_PEAK_TO_NIGHT = 5.0
 DIURNAL_DAYS = 2
 STEADY_BUILDS_PER_HOUR = 20
 STEADY_HOURS = 24
+FEDORA_BUILDS = 22_000          # about one Fedora mass rebuild (issue 14)
+FEDORA_WINDOW_S = 2 * 3600.0    # submitted over two hours (assumption: the rebuild script submits steadily)
+FEDORA_MAX_PER_ARCH = 1000
+FEDORA_NOARCH_SHARE = 0.25      # share of packages built as noarch (assumption, about Fedora's)
+SRPM_FROM_SCM_S = (60.0, 180.0)  # buildSRPMFromSCM: clone, mock init, rpmbuild -bs (assumption: uniform)
+SRPM_WEIGHT = 1.0               # builder/kojid BuildSRPMFromSCMTask._taskWeight
+BUILD_ARCH_WEIGHT = 1.5         # builder/kojid BuildArchTask.weight()
+BUILD_ARCH_ADJ_CAP = 4.5        # builder/kojid BuildArchTask.updateWeight: "cap the adjustment at +4.5"
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task to create: own run time, final weight when open, children spawned when it opens."""
+    """One task to create: own run time, final weight when open, children spawned after its own
+    work, and a second wave (`then`) spawned once the first has finished (a build from SCM: the
+    SRPM first, then the buildArch tasks)."""
 
     method: str
     arch: str
@@ -44,6 +55,7 @@ class TaskSpec:
     priority: int = PRIO_DEFAULT
     post_s: float = 0.0                 # own work after the children finish
     children: tuple["TaskSpec", ...] = ()
+    then: tuple["TaskSpec", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,9 +71,10 @@ class Workload:
 
 
 def build_arch_weight(duration_s: float) -> float:
-    """kojid's BuildArchTask weight once open: 1.5 + 0.75 per hour of the package's average build
-    (capped at +18); the package's history is taken to equal this build's duration."""
-    return 1.5 + min(18.0, duration_s / 4800.0)
+    """kojid's BuildArchTask weight once open: 1.5 + 0.75 per hour of the package's average build,
+    the adjustment capped at +4.5 (builder/kojid, BuildArchTask.updateWeight); the package's
+    history is taken to equal this build's duration."""
+    return BUILD_ARCH_WEIGHT + min(BUILD_ARCH_ADJ_CAP, duration_s / 4800.0)
 
 
 def sample_duration(rng: random.Random) -> float:
@@ -70,15 +83,22 @@ def sample_duration(rng: random.Random) -> float:
     return rng.lognormvariate(math.log(DURATION_MEDIAN_S), sigma)
 
 
-def build(arrival_s: float, arches: tuple[str, ...], duration_s: float) -> TaskSpec:
-    """A `build` parent (noarch, light channel, weight 0.2) with one buildArch child per arch.
+def build(arrival_s: float, arches: tuple[str, ...], duration_s: float, srpm_s: float | None = None) -> TaskSpec:
+    """A `build` parent (noarch, light channel, weight 0.2) with one buildArch child per arch
+    (`("noarch",)` for a noarch package: one buildArch task any builder takes).
 
     Every arch of one build gets the same duration (same package), so buildArch durations keep the
-    lognormal of the issue exactly."""
-    children = tuple(TaskSpec("buildArch", arch, "default", duration_s, build_arch_weight(duration_s),
-                              priority=PRIO_DEFAULT - 1) for arch in arches)
+    lognormal of the issue exactly. With `srpm_s` the build is from SCM: BuildTask first waits for
+    a buildSRPMFromSCM child (default channel, noarch, weight 1.0) on a builder, then spawns the
+    buildArch children."""
+    arch_tasks = tuple(TaskSpec("buildArch", arch, "default", duration_s, build_arch_weight(duration_s),
+                                priority=PRIO_DEFAULT - 1) for arch in arches)
+    if srpm_s is None:
+        return TaskSpec("build", "noarch", "light", PARENT_PRE_S, 0.2, arrival_s=arrival_s,
+                        post_s=PARENT_POST_S, children=arch_tasks)
+    srpm = TaskSpec("buildSRPMFromSCM", "noarch", "default", srpm_s, SRPM_WEIGHT, priority=PRIO_DEFAULT - 1)
     return TaskSpec("build", "noarch", "light", PARENT_PRE_S, 0.2, arrival_s=arrival_s,
-                    post_s=PARENT_POST_S, children=children)
+                    post_s=PARENT_POST_S, children=(srpm,), then=arch_tasks)
 
 
 def _arches(rng: random.Random) -> tuple[str, ...]:
@@ -141,9 +161,23 @@ def steady(seed: int = 1) -> Workload:
     return Workload("steady", seed, tasks, MASS_REBUILD_MAX_PER_ARCH, horizon)
 
 
+def fedora_mass_rebuild(seed: int = 1) -> Workload:
+    """A Fedora-size mass rebuild: 22,000 builds from SCM submitted uniformly over two hours, a
+    quarter of them noarch (one buildArch task), the rest built for x86_64 and aarch64; each first
+    builds its SRPM on a builder. Up to 1,000 builders per arch."""
+    rng = random.Random(seed)
+    arrivals = sorted(rng.uniform(0, FEDORA_WINDOW_S) for _ in range(FEDORA_BUILDS))
+    tasks = []
+    for t in arrivals:
+        arches = ("noarch",) if rng.random() < FEDORA_NOARCH_SHARE else ("x86_64", "aarch64")
+        tasks.append(build(t, arches, sample_duration(rng), srpm_s=rng.uniform(*SRPM_FROM_SCM_S)))
+    return Workload("fedora-mass-rebuild", seed, tuple(tasks), FEDORA_MAX_PER_ARCH, FEDORA_WINDOW_S)
+
+
 def make_workload(name: str, seed: int = 1) -> Workload:
     """The named workload for a seed; ValueError names the choices."""
-    makers = {"steady": steady, "diurnal": diurnal, "mass-rebuild": mass_rebuild}
+    makers = {"steady": steady, "diurnal": diurnal, "mass-rebuild": mass_rebuild,
+              "fedora-mass-rebuild": fedora_mass_rebuild}
     if name not in makers:
-        raise ValueError(f"unknown workload {name!r}; choose one of {', '.join(WORKLOADS)}")
+        raise ValueError(f"unknown workload {name!r}; choose one of {', '.join(ALL_WORKLOADS)}")
     return makers[name](seed)

@@ -17,8 +17,10 @@ def _run(workload, fleet, **cfg):
     return Engine(workload, fleet, SimConfig(**cfg)).run()
 
 
-def _expected_tasks(workload):
-    return len(workload.tasks) + sum(len(t.children) for t in workload.tasks)
+def _expected_tasks(workload, rec):
+    """Builds and their children, plus kojira's newRepo tasks with one createrepo child per arch."""
+    return (len(workload.tasks) + sum(len(t.children) + len(t.then) for t in workload.tasks)
+            + rec.newrepos * 3)
 
 
 FLEETS = [lambda: ControllerFleet(), lambda: OracleFleet(), lambda: FixedFleet("fixed", {"x86_64": 2, "aarch64": 1})]
@@ -27,7 +29,8 @@ FLEETS = [lambda: ControllerFleet(), lambda: OracleFleet(), lambda: FixedFleet("
 @pytest.mark.parametrize("make_fleet", FLEETS, ids=["controller", "oracle", "fixed"])
 def test_every_task_starts_and_ends_once(workload, make_fleet):
     rec = _run(workload, make_fleet())
-    assert len(rec.tasks) == _expected_tasks(workload)
+    assert rec.newrepos > 0
+    assert len(rec.tasks) == _expected_tasks(workload, rec)
     assert len({t.id for t in rec.tasks}) == len(rec.tasks)
     for t in rec.tasks:
         assert t.state == CLOSED and t.end_ts is not None

@@ -46,7 +46,7 @@ def test_maxjobs_bounds_tasks_per_host_and_waiting_parents_count():
     parent = _task(1)
     hub.create(parent, 0.0)
     hub.poll(host, 0.0)
-    parent.waiting = True                       # weighs nothing, still holds the slot
+    hub.set_waiting(parent, True)               # weighs nothing, still holds the slot
     hub.create(_task(2), 1.0)
     hub.poll(host, RUN_INTERVAL_S + 1)
     assert host.load() == 0.0 and hub.tasks[2].state == FREE

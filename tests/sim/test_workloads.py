@@ -35,9 +35,11 @@ def test_children_run_before_their_parents_in_scheduler_order():
 
 
 def test_build_arch_weight_follows_kojid():
+    """builder/kojid BuildArchTask.updateWeight: 1.5 + 0.75 per hour, the adjustment capped at +4.5."""
     assert build_arch_weight(0) == 1.5
     assert build_arch_weight(4800) == 2.5
-    assert build_arch_weight(10**7) == 19.5
+    assert build_arch_weight(4.5 * 4800) == 6.0
+    assert build_arch_weight(10**7) == 6.0
 
 
 def test_diurnal_has_600_builds_a_day_with_a_5x_working_day_peak():
