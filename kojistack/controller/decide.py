@@ -7,9 +7,11 @@ calls the same functions. Every rule of the builder fleet lives here:
 - demand: weight of FREE, ASSIGNED and OPEN tasks in the builders' channels per arch (waiting
   parents weigh 0, noarch counted once, tasks no group serves reported, not scaled for), plus
   headroom, over one builder's capacity, clamped to the group's min/max;
-- scale-in: only idle builders (no task for `Policy.idle_seconds`), out-of-date ones first;
-  disable, then terminate with a decrement once Koji confirms no task; busy builders are never
-  chosen; a group whose max is 0 (stack deletion) is drained completely;
+- scale-in: idle builders (no task for `Policy.idle_seconds`), out-of-date ones first, then
+  (packing) lightly loaded busy surplus builders, which finish their running tasks first; disable,
+  then terminate with a decrement once Koji confirms no task; a running build is never stopped;
+  a group whose max is 0 (stack deletion) is drained completely;
+- a scheduler run is forced when FREE builder work waits while a ready builder holds nothing;
 - the terminate hook as a backstop: disable, heartbeat while tasks run up to a limit, complete;
 - repair: tasks OPEN/ASSIGNED on a host whose instance is gone are freed, its host disabled;
 - registration: a CSR is signed only when its key hash equals the instance's own tag and no
@@ -135,6 +137,14 @@ class Policy:
     hub_channels: Tuple[str, ...] = ("light", "createrepo")  # served by the hub's own kojid
     primary_arch: str = "x86_64"
     max_slots: int = 99
+    #: pack: when there are more builders than the demand needs, also drain busy surplus builders
+    #: (least loaded first, at most `pack_below` of their capacity in use, nothing ASSIGNED): they
+    #: finish what they run, take nothing new, and go as soon as they are empty (Koji's scheduler
+    #: spreads tasks over every ready host, so idle-only scale-in keeps half-used builders)
+    pack: bool = True
+    pack_below: float = 0.5
+    #: a builder at or above its capacity counts as one builder (see `demand`)
+    count_full_builders: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,11 +202,17 @@ class Plan:
     register: Tuple[Registration, ...] = ()
     refuse: Tuple[Refusal, ...] = ()
     start_drain: Tuple[Instance, ...] = ()  # disable host + tag drain-started
+    #: drains called off because demand rose again: enable the host, set the drain tag empty (a
+    #: busy draining builder serves new work at once; a new one would take a boot)
+    cancel_drain: Tuple[Instance, ...] = ()
     disable_hosts: Tuple[str, ...] = ()  # hosts to disable (drains, vanished instances)
     terminate: Tuple[Termination, ...] = ()
     complete_terminate: Tuple[str, ...] = ()  # instance ids in Terminating:Wait: CONTINUE
     heartbeat: Tuple[str, ...] = ()  # instance ids in Terminating:Wait still busy
     free_tasks: Tuple[int, ...] = ()
+    #: force a scheduler run now (scheduler.doRun): FREE builder work waits while a ready builder
+    #: holds nothing, e.g. one that just started (kojid would trigger a run only after RunInterval)
+    run_scheduler: bool = False
     metrics: Tuple[Metric, ...] = ()
     notes: Tuple[str, ...] = field(default=())
 
@@ -282,6 +298,28 @@ def registrations(state: Observed, policy: Policy) -> Tuple[List[Registration], 
     return regs, refusals
 
 
+# --- the light channel ----------------------------------------------------------------------------
+# Build parents wait in the light channel, one kojid process each, and a waiting parent holds one
+# of its host's maxjobs (koji/daemon.py readyForTask). Light capacity is therefore memory: the hub's
+# own kojid gets (MemTotal - reserve) / LIGHT_TASK_MIB slots (cloud-init/hub/files/python/
+# kojistack_hub/sizing.py, held equal by tests/sim/test_light.py), and beyond that light hosts,
+# small instances whose kojid serves only the light channel, are scaled like the builders.
+LIGHT_TASK_MIB = 24
+LIGHT_HOST_RESERVE_MIB = 1024
+
+
+def light_slots(mem_mib: int, reserve_mib: int = LIGHT_HOST_RESERVE_MIB) -> int:
+    """maxjobs (= capacity) of a light-channel kojid on a machine with `mem_mib` of memory."""
+    return max(1, (mem_mib - reserve_mib) // LIGHT_TASK_MIB)
+
+
+def light_target(active_light_tasks: int, hub_slots: int, slots_per_host: int, max_hosts: int) -> int:
+    """Light hosts needed so every active light-channel task (FREE, ASSIGNED, OPEN, waiting or
+    not) has a slot: those beyond the hub's own kojid, over one light host's slots."""
+    beyond = active_light_tasks - hub_slots
+    return _clamp(math.ceil(beyond / slots_per_host) if beyond > 0 else 0, 0, max_hosts)
+
+
 def builder_capacity(vcpus: int) -> float:
     """Koji capacity of a builder: its vCPUs (Koji requires capacity > 1)."""
     return float(max(2, vcpus))
@@ -306,6 +344,7 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     running: Dict[str, float] = {a: 0.0 for a in groups}
     unservable: Dict[str, float] = {}
     noarch_free: List[Task] = []
+    host_load: Dict[str, Dict[str, float]] = {}
     for t in state.tasks:
         if t.channel not in policy.builder_channels:
             if t.state == FREE and t.channel not in policy.hub_channels:  # a channel no host serves
@@ -315,6 +354,8 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
             arch = slot_arch(t.host)
             if arch in running:
                 running[arch] += task_weight(t)
+                loads = host_load.setdefault(arch, {})
+                loads[t.host] = loads.get(t.host, 0.0) + task_weight(t)
             continue
         if t.state != FREE:
             continue
@@ -336,7 +377,13 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     for arch, g in groups.items():
         total = queued[arch] + running[arch]
         need = total + policy.headroom_weight if total > 0 or policy.headroom_weight > 0 else 0.0
-        target = math.ceil(round(need / g.capacity_per_builder, 9)) if need > 0 else 0
+        # a builder at or above its capacity is one builder whatever its load: kojid opens a task
+        # while its load is at most its capacity (koji/daemon.py readyForTask), so full builders
+        # hold their capacity plus about one task
+        full = [load for load in host_load.get(arch, {}).values()
+                if policy.count_full_builders and load >= g.capacity_per_builder]
+        need = need - sum(full) if need > 0 else 0.0
+        target = len(full) + (math.ceil(round(need / g.capacity_per_builder, 9)) if need > 1e-9 else 0)
         result[arch] = Demand(queued[arch], running[arch], _clamp(target, g.min_size, g.max_size))
     for g in state.groups:
         if g.max_size <= 0:
@@ -420,7 +467,67 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
                 surplus -= 1
             elif not up_to_date:
                 chosen.append((inst, False))
+        if policy.pack and surplus > 0:
+            # builders that hold nothing go by the idle rule; pack only beyond them
+            chosen_ids = {i.id for i, _ in chosen}
+            empty = sum(1 for i in kept if i.id not in chosen_ids and not busy.get(i.slot or ""))
+            n = surplus - empty
+            if n > 0:
+                chosen.extend((inst, True) for inst in _pack(kept, busy, hosts, g, policy)[:n])
     return chosen
+
+
+def _pack(kept: Sequence[Instance], busy: Mapping[str, List[Task]], hosts: Mapping[str, Host], g: Group,
+          policy: Policy) -> List[Instance]:
+    """Busy builders that may be drained to pack work onto fewer: enabled, InService, only OPEN
+    tasks (a disabled kojid never opens an ASSIGNED one), load at most `pack_below` of a builder's
+    capacity; least loaded first, then the highest slot (new work goes to the low ones)."""
+    out = []
+    for i in kept:
+        tasks = busy.get(i.slot or "")
+        host = hosts.get(i.slot or "")
+        if i.lifecycle != IN_SERVICE or not tasks or host is None or not host.enabled:
+            continue
+        if any(t.state != OPEN for t in tasks):
+            continue
+        load = sum(task_weight(t) for t in tasks)
+        if load <= policy.pack_below * g.capacity_per_builder:
+            out.append((load, len(tasks), [-ord(c) for c in i.slot or ""], i))
+    out.sort(key=lambda x: (x[0], x[1], x[2]))
+    return [x[3] for x in out]
+
+
+def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[str, List[Task]]) -> List[Instance]:
+    """Draining builders to take back when the demand is above the builders kept: InService,
+    drained by the controller (not a termination hook), still busy (an empty one is terminated),
+    most loaded first."""
+    out: List[Instance] = []
+    for g in state.groups:
+        if g.max_size <= 0 or g.arch not in targets:
+            continue
+        live = [i for i in state.instances if i.arch == g.arch and is_live(i)
+                and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+        kept = sum(1 for i in live if i.drain_started is None)
+        deficit = targets[g.arch].target - kept
+        if deficit <= 0:
+            continue
+        back = [i for i in live if i.drain_started is not None and i.lifecycle == IN_SERVICE and i.slot
+                and busy.get(i.slot)]
+        back.sort(key=lambda i: (-sum(task_weight(t) for t in busy[i.slot]), i.slot))
+        out.extend(back[:deficit])
+    return out
+
+
+def scheduler_run_needed(state: Observed, policy: Policy, busy: Mapping[str, List[Task]]) -> bool:
+    """True when FREE builder work could go to a ready, enabled builder that holds nothing."""
+    free_arches = {t.arch for t in state.tasks if t.state == FREE and t.channel in policy.builder_channels}
+    if not free_arches:
+        return False
+    for h in state.hosts:
+        arch = slot_arch(h.name)
+        if arch and h.enabled and h.ready and not busy.get(h.name) and (arch in free_arches or NOARCH in free_arches):
+            return True
+    return False
 
 
 def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, List[Task]]] = None
@@ -560,6 +667,7 @@ def plan(state: Observed, policy: Policy = Policy()) -> Plan:
     busy = host_tasks(state)
     terms, complete, beats, disable = drain_progress(state, policy, busy)
     drains = choose_drains(state, policy, targets, busy)
+    back = cancel_drains(state, targets, busy) if policy.pack else []
     free, vanished = repairs(state, busy)
     notes = [f"{a}: queued {d.queued_weight:g}, running {d.running_weight:g}, target {d.target}"
              for a, d in sorted(targets.items())]
@@ -572,12 +680,14 @@ def plan(state: Observed, policy: Policy = Policy()) -> Plan:
         start_drain=tuple(i for i, _ in drains) + tuple(
             i for i in sorted(state.instances, key=lambda i: i.id)
             if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i)),
+        cancel_drain=tuple(back),
         disable_hosts=tuple(sorted((set(disable) | set(vanished) | {i.slot for i, _ in drains if i.slot})
-                                   - {r.slot for r in regs})),
+                                   - {r.slot for r in regs} - {i.slot for i in back})),
         terminate=tuple(terms),
         complete_terminate=tuple(complete),
         heartbeat=tuple(beats),
         free_tasks=tuple(free),
+        run_scheduler=bool(free) or scheduler_run_needed(state, policy, busy),
         metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free))),
         notes=tuple(notes),
     )

@@ -98,6 +98,14 @@ class KojiPort:
         """disableHost: the scheduler gives it nothing more; running tasks continue."""
         self._s().disableHost(name)
 
+    def enable(self, name: str) -> None:
+        """enableHost: a drain called off; the scheduler gives the host work again."""
+        self._s().enableHost(name)
+
+    def run_scheduler(self) -> None:
+        """scheduler.doRun(force=True) (admin): assign FREE tasks now, not at the next RunInterval."""
+        self._s().scheduler.doRun(force=True)
+
     def free(self, task_ids: Sequence[int]) -> List[int]:
         """freeTask (admin) each task, then one forced scheduler run; returns the ids freed."""
         s = self._s()

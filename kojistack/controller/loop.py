@@ -142,6 +142,9 @@ class Controller:
         for inst in plan.start_drain:
             attempt(f"tag drain {inst.id}", lambda i=inst: self.cloud.tag(
                 i.id, decide.TAG_DRAIN_STARTED, str(int(state.now))))
+        for inst in plan.cancel_drain:
+            log.info("take back draining builder %s (%s)", inst.id, inst.slot)
+            attempt(f"take back {inst.id}", lambda i=inst: self._take_back(i))
         for name in plan.disable_hosts:
             attempt(f"disable {name}", lambda n=name: self.koji.disable(n))
         for term in plan.terminate:
@@ -154,11 +157,18 @@ class Controller:
             attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(group_of[i.arch], TERMINATE_HOOK, i.id))
         if plan.free_tasks:
             log.info("freeing tasks of vanished builders: %s", list(plan.free_tasks))
-            attempt("free tasks", lambda: self.koji.free(plan.free_tasks))
+            attempt("free tasks", lambda: self.koji.free(plan.free_tasks))   # ends with a scheduler run
+        elif plan.run_scheduler:
+            attempt("run scheduler", self.koji.run_scheduler)
         attempt("put metrics", lambda: self.cloud.put_metrics(
             s.metrics_namespace, plan.metrics,
             datetime.datetime.fromtimestamp(state.now, tz=datetime.timezone.utc)))
         return errors
+
+    def _take_back(self, inst: decide.Instance) -> None:
+        """Call a drain off: the host takes work again; an empty drain tag reads as no drain."""
+        self.koji.enable(inst.slot)
+        self.cloud.tag(inst.id, decide.TAG_DRAIN_STARTED, "")
 
     def _terminate(self, term: decide.Termination, group: str) -> None:
         self.asg.unprotect(group, term.instance_id)

@@ -36,6 +36,12 @@ ARCHES = ("x86_64", "aarch64")
 # kojira (util/kojira, koji 1.35.3): its loop sleeps `sleeptime` (15 s); a stale build tag gets a
 # newRepo task (hub kojihub/repos.py: channel createrepo, priority 15; kojid NewRepoTask weight 0.1)
 # whose createrepo children (one per arch, arch noarch, weight 1.5) run in the createrepo channel.
+# The default hub (m7i.large, 8 GiB) reports about this MemTotal; the hub sizes its kojid's maxjobs
+# from it (cloud-init/hub/files/python/kojistack_hub/sizing.py light_slots: (MiB - 3072) / 24 = 189;
+# tests/hub/test_configs.py holds the two equal). Before issue 14 the hub shipped 20 / 50.
+HUB_MEM_TOTAL_KIB = 7_800_000
+SHIPPED_BEFORE = {"light_capacity": 20.0, "light_maxjobs": 50}
+
 KOJIRA_SLEEP_S = 15.0
 NEWREPO_PRIORITY = 15
 NEWREPO_WEIGHT = 0.1
@@ -54,8 +60,8 @@ class SimConfig:
     start_s: float = 15.0               # registered and installed -> kojid's first poll
     vcpus: int = 8                      # one size per group: 2xlarge
     builder_maxjobs: int | None = None  # None: the vCPUs (cloud-init/builder/files/bin/kojistack-kojid-conf)
-    light_capacity: float = 20.0        # the hub's own kojid (cloud-init/hub/files/bin/kojistack-ready)
-    light_maxjobs: int = 50             # cloud-init/hub/files/conf/kojid.conf.in
+    light_capacity: float = 189.0       # the hub's own kojid: capacity = maxjobs (kojistack-ready)
+    light_maxjobs: int = 189            # kojistack_hub light-slots for HUB_MEM_TOTAL_KIB (kojid.conf.in)
     light_hosts: bool = False           # the light channel also has controller-scaled light hosts
     spot_rate_per_hour: float = 0.0     # interruptions per builder-hour
     spot_notice_s: float = 120.0        # EC2's two-minute warning; kojid is stopped at once
@@ -158,6 +164,11 @@ class Engine:
         self.at(0.0, self._sched_due, self.sched_gen)
         if cfg.kojira:
             self.at(self.rng.uniform(0, KOJIRA_SLEEP_S), self._kojira)
+        if cfg.light_hosts:
+            from .light import LightHosts
+
+            self.light = LightHosts()
+            self.at(0.0, self._light_step)
         fleet.start(self)
 
     # --- event plumbing ----------------------------------------------------------------------
@@ -268,6 +279,12 @@ class Engine:
         if self.pending_top or self.open_tasks or self.repo_dirty:
             self.at(self.now + KOJIRA_SLEEP_S, self._kojira)
 
+    def _light_step(self) -> None:
+        """The light hosts follow the light channel's demand every controller period, whatever
+        the builders' policy (they are part of the system, not of the policy compared)."""
+        self.light.step(self)
+        self.at(self.now + self.cfg.period_s, self._light_step)
+
     # --- kojid polls and the scheduler's trigger -------------------------------------------------
     def _start_polling(self, host: Host, first: float, schedule: bool = True) -> None:
         host.alive, host.phase, host.dirty = True, first, True
@@ -290,10 +307,15 @@ class Engine:
         self.hub.poll(host, self.now)
         if self.hub.runs != runs:
             self._after_run()
-        elif self.now - self.hub.last_run >= RUN_INTERVAL_S and not self.sched_pending:
+        elif self.now - self.hub.last_run >= RUN_INTERVAL_S - 1e-9 and not self.sched_pending:
             self._sched_due(self.sched_gen)
 
     sched_pending = False
+
+    def force_scheduler_run(self) -> None:
+        """scheduler.doRun(force=True), as the controller calls it."""
+        self.hub.run_scheduler(self.now, force=True)
+        self._after_run()
 
     def _after_run(self) -> None:
         self.sched_gen += 1
@@ -326,7 +348,7 @@ class Engine:
 
     def _resched(self, gen: int) -> None:
         self.sched_pending = False
-        if gen == self.sched_gen and self.now - self.hub.last_run >= RUN_INTERVAL_S:
+        if gen == self.sched_gen and self.now - self.hub.last_run >= RUN_INTERVAL_S - 1e-9:
             self._sched_due(gen)
 
     # --- hosts and builders --------------------------------------------------------------------
@@ -356,7 +378,8 @@ class Engine:
     def _csr_ready(self, inst: Instance) -> None:
         if inst.ended_at is None:
             inst.csr_ready, inst.lifecycle = True, "Pending:Wait"
-            self.fleet.on_pending(self, inst)
+            if inst.role == "builder":                  # light hosts register at the next light step
+                self.fleet.on_pending(self, inst)
 
     def register(self, inst: Instance, slot: str, capacity: float, start_s: float | None = None,
                  channels: frozenset[str] = BUILDER_CHANNELS, maxjobs: int | None = None) -> None:

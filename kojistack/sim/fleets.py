@@ -34,6 +34,7 @@ class ControllerFleet:
         self.plans = 0
         self.rows: dict = {}
 
+
     def start(self, eng: Engine) -> None:
         if self.policy is None:
             self.policy = decide.Policy(idle_seconds=eng.cfg.idle_s, headroom_weight=eng.cfg.headroom_weight,
@@ -64,6 +65,10 @@ class ControllerFleet:
             eng.terminate(by_id[ref.instance_id], decrement=False)
         for inst in plan.start_drain:
             by_id[inst.id].drain_started = eng.now
+        for inst in plan.cancel_drain:
+            by_id[inst.id].drain_started = None
+            if inst.slot in eng.hub.hosts:
+                eng.set_enabled(eng.hub.hosts[inst.slot], True)
         for name in plan.disable_hosts:
             if name in eng.hub.hosts:
                 eng.set_enabled(eng.hub.hosts[name], False)
@@ -73,6 +78,8 @@ class ControllerFleet:
             task = eng.hub.tasks.get(task_id)
             if task is not None and task.state in (OPEN, ASSIGNED):
                 eng.hub.free_task(task, eng.now)
+        if plan.run_scheduler:                       # scheduler.doRun(force=True)
+            eng.force_scheduler_run()
         for arch, n in sorted(plan.desired.items()):
             eng.set_desired(arch, n)
 

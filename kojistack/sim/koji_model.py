@@ -312,7 +312,7 @@ class Hub:
     # --- scheduler ----------------------------------------------------------------------------
     def run_scheduler(self, now: float, force: bool = False) -> bool:
         """TaskScheduler.run(): check hosts, assign FREE tasks, check active tasks."""
-        if not force and now - self.last_run < RUN_INTERVAL_S:
+        if not force and now - self.last_run < RUN_INTERVAL_S - _EPS:
             return False
         self.last_run = now
         self.runs += 1

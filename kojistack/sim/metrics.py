@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from .engine import BUILDER_CHANNELS, Instance, Record
 from .koji_model import CLOSED
+from .light import LIGHT_HOST_PRICE
 
 # On-demand Linux prices, us-east-1, USD per hour, from the AWS EC2 On-Demand pricing page
 # (https://aws.amazon.com/ec2/pricing/on-demand/), the list prices recorded on PRICES_TAKEN (from the
@@ -44,7 +45,9 @@ class Result:
     makespan_s: float
     peak_builders: dict
     unfinished: int
-    light_full_share: float             # share of parents that waited while the hub's kojid was full
+    light_full_share: float             # share of parents that waited while the light channel was full
+    light_hours: float = 0.0            # hours of light-channel hosts (not builders)
+    light_cost_usd: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,9 +63,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def builder_hours(instances: list[Instance]) -> dict[str, float]:
-    """Paid hours per arch: launch to termination, boot included."""
+    """Paid hours per arch: launch to termination, boot included (builders only)."""
     out: dict[str, float] = {}
     for i in instances:
+        if i.role != "builder":
+            continue
         out[i.arch] = out.get(i.arch, 0.0) + (i.ended_at - i.launched_at) / 3600.0
     return out
 
@@ -79,8 +84,9 @@ def summarise(fleet: str, rec: Record, capacity: float, hours: dict[str, float] 
     waits = [t.wait_s for t in done]
     below = [t.wait_s for t in done if not t.capped]
     capped = [t.wait_s for t in done if t.capped]
-    parents = [t.wait_s for t in rec.tasks if t.channel not in BUILDER_CHANNELS and t.state == CLOSED]
+    parents = [t.wait_s for t in rec.tasks if t.method == "build" and t.state == CLOSED]
     hours = builder_hours(rec.instances) if hours is None else hours
+    light_h = sum((i.ended_at - i.launched_at) / 3600.0 for i in rec.instances if i.role == "light")
     paid_capacity_s = sum(hours.values()) * 3600.0 * capacity
     used = sum(rec.busy_weight_s.values())
     peak = {a: max((s.builders[a] + s.booting[a] for s in rec.samples), default=0) for a in ("x86_64", "aarch64")}
@@ -95,8 +101,9 @@ def summarise(fleet: str, rec: Record, capacity: float, hours: dict[str, float] 
         utilisation=used / paid_capacity_s if paid_capacity_s else 0.0,
         makespan_s=rec.last_close_s, peak_builders=peak,
         unfinished=sum(1 for t in rec.tasks if t.state != CLOSED),
-        light_full_share=(sum(1 for t in rec.tasks if t.channel not in BUILDER_CHANNELS and t.capped)
+        light_full_share=(sum(1 for t in rec.tasks if t.method == "build" and t.capped)
                           / len(parents)) if parents else 0.0,
+        light_hours=light_h, light_cost_usd=light_h * LIGHT_HOST_PRICE,
     )
 
 

@@ -13,7 +13,12 @@ from kojistack.controller import decide
 from .engine import Engine, Record, SimConfig
 from .fleets import ControllerFleet, FixedFleet, OracleFleet
 from .metrics import Result, fixed_sizes, real_boot_oracle_hours, summarise
+from .peers import BuildkiteLikeFleet, TargetTrackingFleet, lower_bound
 from .workloads import Workload
+
+#: the fleet policies `kojistack simulate --fleet` and `make bench` can run (kojistack/sim/peers.py)
+POLICIES = {"controller": ControllerFleet, "buildkite-like": BuildkiteLikeFleet,
+            "target-tracking": TargetTrackingFleet}
 
 
 @dataclass
@@ -33,6 +38,32 @@ class Comparison:
 def boot_total_s(cfg: SimConfig) -> float:
     """Launch to kojid's first poll when registration is not the slower path."""
     return cfg.boot_s + cfg.packages_s + cfg.start_s
+
+
+def bound_result(workload: Workload, cfg: SimConfig) -> Result:
+    """The lower bound as a table row: pure work packed, no wait, one boot per builder of the peak."""
+    capacity = decide.builder_capacity(cfg.vcpus)
+    lb = lower_bound(workload, capacity, boot_total_s(cfg))
+    n = sum(1 for spec in workload.tasks for wave in (spec.children, spec.then) for c in wave
+            if c.channel == "default")
+    return Result("lower-bound", n, 0.0, 0.0, 0.0, n, 0.0, 0, 0.0, 0.0, 0, lb.builder_hours, 0.0, 1.0,
+                  lb.makespan_s, lb.peak_builders, 0, 0.0)
+
+
+def compare(workload: Workload, cfg: SimConfig = SimConfig(), fleets: tuple[str, ...] = tuple(POLICIES),
+            policy: decide.Policy | None = None, bound: bool = True) -> Comparison:
+    """Run the workload once per fleet policy (in the order given), then the lower bound."""
+    capacity = decide.builder_capacity(cfg.vcpus)
+    cmp = Comparison(workload, cfg)
+    for name in fleets:
+        fleet = ControllerFleet(policy) if name == "controller" else POLICIES[name]()
+        rec = Engine(workload, fleet, cfg).run()
+        if name == "controller":
+            cmp.controller = rec
+        cmp.results.append(summarise(name, rec, capacity))
+    if bound:
+        cmp.results.append(bound_result(workload, cfg))
+    return cmp
 
 
 def simulate(workload: Workload, cfg: SimConfig = SimConfig(), policy: decide.Policy | None = None,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kojistack.sim.engine import SimConfig
+from kojistack.sim.engine import HUB_MEM_TOTAL_KIB, SimConfig
 
 from .conftest import CLOUD_INIT, HUB_FILES, run
 
@@ -61,7 +61,7 @@ VALUES = {
     "KOJISTACK_ALLOWED_SCMS": "", "KOJISTACK_SCM_USE_CONFIG": "False",
     "KOJISTACK_PKI_DIR": "/etc/kojistack/pki", "KOJISTACK_DB_CLASS": "db.t4g.small",
     "KOJISTACK_HTTPD_SERVER_LIMIT": "6", "KOJISTACK_HTTPD_THREADS_PER_CHILD": "25",
-    "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS": "150",
+    "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS": "150", "KOJISTACK_LIGHT_MAXJOBS": "189",
 }
 
 
@@ -122,8 +122,16 @@ def test_web_secret_survives_kojiweb_interpolation(tmp_path: Path):
 
 
 def test_hub_kojid_has_room_for_build_parents_and_uses_the_internal_endpoint(tmp_path: Path):
-    kojid = parse(render("kojid.conf.in", tmp_path))["kojid"]
-    assert int(kojid["maxjobs"]) == SimConfig().light_maxjobs >= 50  # waiting parents count (docs/simulator.md)
+    """maxjobs comes from the hub's memory (`kojistack_hub light-slots`), and the simulator's
+    as-shipped hub is the default hub instance (m7i.large) sized by the same rule."""
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(f"MemTotal:       {HUB_MEM_TOTAL_KIB} kB\nMemFree:        100 kB\n")
+    env = dict(os.environ, PYTHONPATH=str(HUB_FILES / "python"))
+    slots = dict(line.split("=") for line in run("python3", "-m", "kojistack_hub", "light-slots", "--meminfo",
+                                                    meminfo, env=env).stdout.splitlines())
+    kojid = parse(render("kojid.conf.in", tmp_path, dict(VALUES, **slots)))["kojid"]
+    assert int(kojid["maxjobs"]) == SimConfig().light_maxjobs > 50  # waiting parents count (docs/simulator.md)
+    assert float(slots["KOJISTACK_LIGHT_CAPACITY"]) == SimConfig().light_capacity
     hub = parse(render("hub.conf.in", tmp_path), raw=True)["hub"]
     assert int(hub["MaxRepoTasks"]) <= 4  # repo work stays small on the hub
     assert kojid["server"] == "https://koji-int.elb.amazonaws.com/kojihub"
@@ -145,7 +153,7 @@ def test_httpd_limits_are_rendered(tmp_path: Path):
 
 def test_every_placeholder_is_provided_at_boot():
     """Each @NAME@ is a stack.env value (the lead's hub_env), exported by the bootstrap, or printed
-    by `kojistack_hub httpd-limits`: no config can fail to render on a real hub."""
+    by `kojistack_hub httpd-limits` or `light-slots`: no config can fail to render on a real hub."""
     from kojistack.config import Config
     from kojistack.template.hub import hub_env
     from kojistack.template.payload import hub_payload
@@ -158,6 +166,7 @@ def test_every_placeholder_is_provided_at_boot():
                 provided |= {w.split("=")[0] for w in match.group(1).split() if re.match(r"[A-Z_]+", w)}
     env = dict(os.environ, PYTHONPATH=str(HUB_FILES / "python"))
     limits = run("python3", "-m", "kojistack_hub", "httpd-limits", "db.t4g.small", env=env).stdout
+    limits += run("python3", "-m", "kojistack_hub", "light-slots", env=env).stdout
     provided |= {line.split("=")[0] for line in limits.splitlines()}
     for template in sorted((HUB_FILES / "conf").glob("*.in")):
         used = set(re.findall(r"@([A-Z][A-Z0-9_]*)@", template.read_text()))

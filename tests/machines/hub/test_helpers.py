@@ -94,10 +94,12 @@ def test_render_refuses_missing_values(tmp_path: Path):
 
 @pytest.mark.parametrize("args, expect", [
     (["httpd-limits", "db.t4g.small"], "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS=150"),
+    (["light-slots", "--meminfo", "meminfo"], "KOJISTACK_LIGHT_MAXJOBS=213"),
     (["schema-plan", "1.34", "1.35.1", "."], "./schema-upgrade-1.34-1.35.sql"),
     (["identity", "--db-id", "A", "--fs-id", "A", "--db-has-data", "yes", "--fs-has-data", "yes"], "A 0 0")])
 def test_helpers_run_on_python_3_9(args, expect, tmp_path: Path):
     (tmp_path / "schema-upgrade-1.34-1.35.sql").write_text("")
+    (tmp_path / "meminfo").write_text("MemTotal:        8388608 kB\n")        # 8 GiB: (8192 - 3072) / 24
     env = dict(os.environ, PYTHONPATH=str(HUB_FILES / "python"))
     result = run(python39(), "-m", "kojistack_hub", *args, env=env, cwd=tmp_path)
     assert expect in result.stdout.splitlines()

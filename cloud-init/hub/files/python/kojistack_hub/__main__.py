@@ -1,4 +1,4 @@
-"""Command line of the hub helpers: render, httpd-limits, identity, schema-plan."""
+"""Command line of the hub helpers: render, httpd-limits, light-slots, identity, schema-plan."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ def _cmd_httpd_limits(args: argparse.Namespace) -> int:
     print(f"KOJISTACK_HTTPD_SERVER_LIMIT={limits.server_limit}")
     print(f"KOJISTACK_HTTPD_THREADS_PER_CHILD={limits.threads_per_child}")
     print(f"KOJISTACK_HTTPD_MAX_REQUEST_WORKERS={limits.max_request_workers}")
+    return 0
+
+
+def _cmd_light_slots(args: argparse.Namespace) -> int:
+    with open(args.meminfo) as fh:
+        slots = sizing.light_slots(sizing.mem_total_kib(fh.read()))
+    print(f"KOJISTACK_LIGHT_MAXJOBS={slots}")
+    print(f"KOJISTACK_LIGHT_CAPACITY={slots}.0")
     return 0
 
 
@@ -51,6 +59,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = sub.add_parser("httpd-limits", help="MPM limits for a database class, as env lines")
     p.add_argument("db_class")
     p.set_defaults(func=_cmd_httpd_limits)
+    p = sub.add_parser("light-slots", help="maxjobs and capacity of the hub's kojid from its memory, as env lines")
+    p.add_argument("--meminfo", default="/proc/meminfo")
+    p.set_defaults(func=_cmd_light_slots)
     p = sub.add_parser("identity", help="decide the stack identity; prints ID WRITE_DB WRITE_FS")
     p.add_argument("--db-id", default="")
     p.add_argument("--fs-id", default="")

@@ -1,5 +1,6 @@
 """How many httpd threads the hub may run: one PostgreSQL connection per thread (koji.md §9),
-so ServerLimit x ThreadsPerChild stays below the DB class's max_connections minus headroom.
+so ServerLimit x ThreadsPerChild stays below the DB class's max_connections minus headroom; and
+how many tasks the hub's own kojid may hold (light and createrepo channels), from its memory.
 
 RDS PostgreSQL sets max_connections = LEAST(DBInstanceClassMemory / 9531392, 5000). The class
 memory RDS counts is less than the nominal memory (the OS and RDS processes take a share), so the
@@ -65,3 +66,29 @@ def httpd_limits(db_class: str) -> HttpdLimits:
     per_child = min(THREADS_PER_CHILD, workers)
     servers = workers // per_child
     return HttpdLimits(servers, per_child, servers * per_child)
+
+
+# The hub's own kojid holds every build parent while it waits for its children: one forked kojid
+# process each (koji/daemon.py forkTask; a waiting task sleeps in signal.pause()), and waiting
+# parents count towards maxjobs (daemon.py readyForTask: len(self.tasks) >= maxjobs). So the
+# number of builds in flight is set by memory, not by a fixed maxjobs. A forked child of a Python
+# process that imported koji measured 11 MiB private memory here (docs/simulator.md); kojid
+# loads more, so 24 MiB is the design figure. The reserve covers httpd (kojihub, kojiweb),
+# kojira, the controller and kojid's own main process.
+LIGHT_TASK_MIB = 24
+HUB_RESERVE_MIB = 3072
+LIGHT_MAXJOBS_MIN = 50          # what the hub shipped with before: never fewer
+
+
+def light_slots(mem_total_kib: int) -> int:
+    """maxjobs (and capacity) of the hub's kojid for a machine with `mem_total_kib` (MemTotal)."""
+    free_mib = mem_total_kib // 1024 - HUB_RESERVE_MIB
+    return max(LIGHT_MAXJOBS_MIN, free_mib // LIGHT_TASK_MIB)
+
+
+def mem_total_kib(meminfo: str) -> int:
+    """MemTotal from /proc/meminfo text; ValueError when it is missing."""
+    for line in meminfo.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1])
+    raise ValueError("MemTotal not found in /proc/meminfo")
