@@ -312,3 +312,67 @@ def test_metrics_per_arch():
     assert m[("BuildersInService", "x86_64")] == 1.0 and m[("BuildersDraining", "x86_64")] == 1.0
     assert m[("LaunchFailures", "x86_64")] == 3.0 and m[("DesiredBuilders", "x86_64")] == 2.0
     assert {name for name, _ in m} == set(d.METRIC_NAMES) - {"UnservableTaskWeight"}
+
+
+# --- issue 14: packing, taking drains back, forced scheduler runs, the light channel --------------
+
+def _busy_three(loads):
+    """Three in-service builders (capacity 4) running one task each of the given weights."""
+    insts = [inst(n) for n in (1, 2, 3)]
+    hosts = [host(i.slot, last=NOW - 10) for i in insts]
+    tasks = [task(n, state=OPEN, weight=w, host_name=i.slot) for n, (i, w) in enumerate(zip(insts, loads), 1)]
+    return insts, hosts, tasks
+
+
+def test_lightly_loaded_busy_surplus_builders_are_packed_away():
+    """Koji spreads tasks over every ready host, so idle-only scale-in keeps half-used builders:
+    with demand for one builder, the two least loaded busy ones are drained (they finish first)."""
+    insts, hosts, tasks = _busy_three([1.5, 1.5, 1.0])
+    p = d.plan(obs(tasks, hosts, insts, [group(desired=3)]), POLICY)
+    assert {i.slot for i in p.start_drain} == {"x86-64-03", "x86-64-02"}
+    assert set(p.disable_hosts) == {"x86-64-03", "x86-64-02"} and not p.terminate
+    assert d.plan(obs(tasks, hosts, insts, [group(desired=3)]), replace(POLICY, pack=False)).start_drain == ()
+
+
+def test_packing_spares_loaded_assigned_and_waits_for_empty_builders():
+    insts, hosts, tasks = _busy_three([3.5, 3.5, 1.0])          # two too loaded to pack
+    tasks[2] = replace(tasks[2], state=ASSIGNED)                  # a disabled kojid never opens it
+    assert d.plan(obs(tasks, hosts, insts, [group(desired=3)]), POLICY).start_drain == ()
+    insts, hosts, tasks = _busy_three([2.5, 2.0, 1.0])
+    tasks = tasks[:2]                  # demand for 2, three builders: x86-64-03 is empty, the idle rule takes it
+    assert d.plan(obs(tasks, hosts, insts, [group(desired=3)]), POLICY).start_drain == ()
+
+
+def test_a_drain_is_taken_back_when_demand_rises_again():
+    insts, hosts, tasks = _busy_three([1.5, 1.5, 1.5])
+    insts[2] = replace(insts[2], drain_started=NOW - 60)
+    hosts[2] = replace(hosts[2], enabled=False)
+    queue = [task(10 + n) for n in range(6)]                      # 4.5 running + 6 queued: 3 builders
+    p = d.plan(obs(tasks + queue, hosts, insts, [group(desired=3)]), POLICY)
+    assert [i.slot for i in p.cancel_drain] == ["x86-64-03"]
+    assert "x86-64-03" not in p.disable_hosts and not p.terminate
+
+
+def test_a_scheduler_run_is_forced_when_free_work_meets_an_idle_ready_builder():
+    one = [inst(1)]
+    assert d.plan(obs([task(1)], [host("x86-64-01")], one), POLICY).run_scheduler
+    busy = [task(1), task(2, state=OPEN, host_name="x86-64-01")]
+    assert not d.plan(obs(busy, [host("x86-64-01")], one), POLICY).run_scheduler
+    assert not d.plan(obs([], [host("x86-64-01")], one), POLICY).run_scheduler
+    assert not d.plan(obs([task(1)], [host("x86-64-01", enabled=False)], one), POLICY).run_scheduler
+
+
+def test_light_channel_capacity_is_memory():
+    """One forked kojid per waiting parent: slots = (memory - reserve) / 24 MiB; light hosts are
+    asked for only beyond the hub's own slots."""
+    assert d.light_slots(8192) == (8192 - 1024) // 24
+    assert d.light_target(150, hub_slots=189, slots_per_host=298, max_hosts=10) == 0
+    assert d.light_target(190, hub_slots=189, slots_per_host=298, max_hosts=10) == 1
+    assert d.light_target(189 + 298 * 3 + 1, hub_slots=189, slots_per_host=298, max_hosts=10) == 4
+    assert d.light_target(10**6, hub_slots=189, slots_per_host=298, max_hosts=10) == 10
+
+
+def test_a_thousand_builder_slots():
+    names = d.free_slots("x86_64", [], max_slots=1000)
+    assert len(names) == 1000 and names[99] == "x86-64-100" and d.slot_arch("x86-64-1000") == "x86_64"
+    assert d.free_slots("x86_64", []) == names[:99]               # the stack ships 99 per arch
