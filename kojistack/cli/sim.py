@@ -12,6 +12,7 @@ from ..errors import OperationError, UserError
 from ..sim.engine import SimConfig
 
 _D = SimConfig()       # the defaults follow the shipped stack; change them there, in one place
+MAX_BUILDERS = 1000    # the simulator runs up to a thousand builders per arch (the stack ships 99)
 
 
 def _since(value: str) -> float:
@@ -26,8 +27,11 @@ def _since(value: str) -> float:
 
 
 @click.command()
-@click.option("--workload", type=click.Choice(["steady", "diurnal", "mass-rebuild"]), default=None,
-              help="A fixed, seeded workload (docs/simulator.md).")
+@click.option("--workload", type=click.Choice(["steady", "diurnal", "mass-rebuild", "fedora-mass-rebuild"]),
+              default=None, help="A fixed, seeded workload (docs/simulator.md).")
+@click.option("--fleet", "fleets", multiple=True,
+              type=click.Choice(["controller", "buildkite-like", "target-tracking"]),
+              help="Fleet policy to run (repeat for several; default: the controller). Peers: docs/simulator.md.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Replay a task trace written by `kojistack trace`.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Workload and spot seed.")
@@ -51,20 +55,24 @@ def _since(value: str) -> float:
               help="Capacity of the hub's kojid that serves the light channel.")
 @click.option("--light-maxjobs", type=int, default=_D.light_maxjobs, show_default=True,
               help="maxjobs of the hub's kojid (waiting parents count).")
+@click.option("--light-hosts", is_flag=True,
+              help="Give the light channel controller-scaled light hosts beyond the hub's kojid (the design).")
 @click.option("--no-reference", is_flag=True, help="Run the controller only (no oracle or fixed fleets).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write queue, running tasks and builders over time to this PNG.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, headroom, min_size, max_size, vcpus,
-             spot_rate, light_capacity, light_maxjobs, no_reference, plot_path, as_json) -> None:
+def simulate(workload, fleets, trace_path, seed, period, boot, packages, start_s, idle, headroom, min_size, max_size,
+             vcpus, spot_rate, light_capacity, light_maxjobs, light_hosts, no_reference, plot_path, as_json) -> None:
     """Simulate the Koji queue and the builder fleet, driven by the controller's own decisions."""
     from ..sim.report import render_text, to_json
+    from ..sim.run import compare
     from ..sim.run import simulate as run_simulation
     from ..sim.trace import TraceError, load_trace
     from ..sim.workloads import make_workload
 
     if (workload is None) == (trace_path is None):
-        raise UserError("give exactly one of --workload steady|diurnal|mass-rebuild or --trace FILE")
+        raise UserError("give exactly one of --workload steady|diurnal|mass-rebuild|fedora-mass-rebuild "
+                        "or --trace FILE")
     for name, value in (("--period", period), ("--vcpus", vcpus), ("--light-capacity", light_capacity - 1),
                         ("--light-maxjobs", light_maxjobs)):
         if value <= 0:
@@ -73,8 +81,8 @@ def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, 
     if min(boot, packages, start_s, idle, headroom, spot_rate, min_size) < 0:
         raise UserError("--boot, --packages, --start, --idle, --headroom, --spot-rate and --min "
                         "must not be negative")
-    if max_size is not None and not 0 < max_size <= 99:
-        raise UserError(f"--max must be 1..99 (slot names go to -99), got {max_size}")
+    if max_size is not None and not 0 < max_size <= MAX_BUILDERS:
+        raise UserError(f"--max must be 1..{MAX_BUILDERS} builders per arch, got {max_size}")
     if trace_path is not None:
         if not trace_path.exists():
             raise UserError(f"--trace {trace_path}: no such file")
@@ -89,8 +97,11 @@ def simulate(workload, trace_path, seed, period, boot, packages, start_s, idle, 
     cfg = SimConfig(period_s=period, boot_s=boot, packages_s=packages, start_s=start_s, vcpus=vcpus,
                     light_capacity=light_capacity,
                     light_maxjobs=light_maxjobs, spot_rate_per_hour=spot_rate, min_size=min_size,
-                    max_size=max_size, idle_s=idle, headroom_weight=headroom, seed=seed)
-    cmp = run_simulation(wl, cfg, references=not no_reference)
+                    max_size=max_size, idle_s=idle, headroom_weight=headroom, seed=seed, light_hosts=light_hosts)
+    if fleets and fleets != ("controller",):
+        cmp = compare(wl, cfg, tuple(dict.fromkeys(fleets)), bound=not no_reference)
+    else:
+        cmp = run_simulation(wl, cfg, references=not no_reference)
     click.echo(to_json(cmp) if as_json else render_text(cmp))
     for note in wl.notes:
         click.echo(f"note: {note}", err=True)

@@ -53,7 +53,7 @@ def bars(cmp: Comparison) -> list[str]:
 def header(cmp: Comparison) -> str:
     """One line saying what ran."""
     cfg, w = cmp.cfg, cmp.workload
-    ctl = cmp.result("controller")
+    ctl = cmp.results[0]
     return (f"workload {w.name} (seed {w.seed}): {ctl.tasks} builder tasks, max {cmp.workload.max_per_arch}"
             f"/arch; boot {boot_total_s(cfg):.0f} s, controller period {cfg.period_s:.0f} s, idle "
             f"{cfg.idle_s:.0f} s; light channel capacity {cfg.light_capacity:g}, maxjobs {cfg.light_maxjobs}; "
@@ -71,10 +71,12 @@ def render_text(cmp: Comparison) -> str:
     if cmp.sizes:
         lines.append("fixed fleets (x86/arm): " + ", ".join(
             f"{k} {v['x86_64']}/{v['aarch64']}" for k, v in cmp.sizes.items()))
+    if not any(r.fleet == "controller" for r in cmp.results):
+        return "\n".join(lines)
     ctl = cmp.result("controller")
     if ctl.parent_p95_wait_s > wait_bound_s(cmp) and ctl.light_full_share >= 0.1:
         lines.append(f"warning: build parents waited {ctl.parent_p95_wait_s:.0f} s (p95) for the light channel: "
-                     f"{ctl.light_full_share:.0%} of them waited while the hub's kojid (capacity "
+                     f"{ctl.light_full_share:.0%} of them waited while the light channel (the hub's kojid: capacity "
                      f"{cmp.cfg.light_capacity:g}, maxjobs {cmp.cfg.light_maxjobs}) was full, so builds in flight "
                      "were capped and builder figures describe a fleet fed below demand")
     elif ctl.parent_p95_wait_s > wait_bound_s(cmp):

@@ -9,8 +9,7 @@ from kojistack.cli import main
 
 def test_simulate_prints_the_table_and_writes_the_plot(tmp_path):
     png = tmp_path / "steady.png"
-    res = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--plot", str(png),
-                                     "--light-capacity", "200", "--light-maxjobs", "200"])
+    res = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--plot", str(png)])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
     assert lines[0].startswith("workload steady (seed 1)")
@@ -36,7 +35,7 @@ def test_simulate_refuses_bad_input_in_the_users_terms(tmp_path):
         ([], "give exactly one of --workload"),
         (["--workload", "steady", "--trace", str(tmp_path / "t.csv")], "give exactly one of --workload"),
         (["--trace", str(tmp_path / "missing.csv")], "no such file"),
-        (["--workload", "steady", "--max", "120"], "--max must be 1..99"),
+        (["--workload", "steady", "--max", "1200"], "--max must be 1..1000"),
         (["--workload", "steady", "--light-capacity", "1"], "Koji capacity > 1"),
         (["--workload", "steady", "--min", "60"], "--min 60 is above the max 50"),
     ]
@@ -71,3 +70,11 @@ def test_a_throttling_light_channel_is_called_out():
     assert small.exit_code == 0 and shipped.exit_code == 0
     assert "warning: build parents waited" in small.stdout and "capacity 2, maxjobs 2" in small.stdout
     assert "warning" not in shipped.stdout
+
+
+def test_the_fleet_policy_is_selectable_and_the_lower_bound_closes_the_table():
+    res = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--fleet", "controller",
+                                    "--fleet", "buildkite-like", "--fleet", "target-tracking"])
+    assert res.exit_code == 0, res.output
+    rows = [ln.split()[0] for ln in res.stdout.splitlines()[2:6]]
+    assert rows == ["controller", "buildkite-like", "target-tracking", "lower-bound"]
