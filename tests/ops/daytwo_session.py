@@ -5,7 +5,8 @@
         AWS_SECRET_ACCESS_KEY=testing python tests/ops/daytwo_session.py
 
 A stack `koji` (fixtures/daytwo-stack.json), its hub and x86_64 builder groups, the controller's
-metrics, two users (one revoked), and log lines shipped through the real kojistack-logship code.
+metrics, one of the stack's alarms firing, two users (one revoked), and log lines shipped through the
+real kojistack-logship code.
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ def main() -> None:
          "Timestamp": now - dt.timedelta(minutes=1)},
         {"MetricName": "UnservableTaskWeight", "Dimensions": [{"Name": "Arch", "Value": "x86_64"}], "Value": 0.0,
          "Timestamp": now - dt.timedelta(minutes=1)}])
+    cw = aws("cloudwatch")  # two of the stack's alarms (template/alarms.py names), one firing
+    for name in ("koji-kojistack-hub-unhealthy", "koji-kojistack-builders-x86_64-launch-failures"):
+        cw.put_metric_alarm(AlarmName=name, Namespace="kojistack/koji", MetricName="LaunchFailures",
+                            Dimensions=[{"Name": "Arch", "Value": "x86_64"}], Statistic="Maximum", Period=300,
+                            EvaluationPeriods=3, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cw.set_alarm_state(AlarmName="koji-kojistack-builders-x86_64-launch-failures", StateValue="ALARM",
+                       StateReason="Threshold Crossed: 3 datapoints [2.0 (29/11/26 00:10:00), 1.0 (29/11/26 00:05:00), "
+                                   "1.0 (29/11/26 00:00:00)] were greater than or equal to the threshold (1.0).")
     sm = aws("secretsmanager")
     for name in ("alice", "bob"):
         sm.create_secret(Name=f"kojistack/koji/users/{name}", SecretString="{}")
