@@ -117,20 +117,28 @@ def urls(aws: Aws, stack: str, as_json: bool) -> None:
 @click.option("--instance", default=None, help="Only this instance (i-...).")
 @click.option("--limit", type=click.IntRange(1, 100000), default=1000, show_default=True,
               help="At most this many lines per role.")
+@click.option("--follow", is_flag=True, help="Keep printing new lines as they arrive (Ctrl-C stops).")
+@click.option("--poll-seconds", type=float, default=5.0, show_default=True, hidden=True)
+@click.option("--rounds", type=int, default=None, hidden=True)
 @aws_options
 def logs(aws: Aws, stack: str, role: str, since: str, pattern: str | None, instance: str | None,
-         limit: int) -> None:
+         limit: int, follow: bool, poll_seconds: float, rounds: int | None) -> None:
     """Print the hub's and builders' logs (journal, kojid, kojira, httpd) from CloudWatch Logs."""
     from ..ops import stackinfo
-    from ..ops.logs import parse_since, read
+    from ..ops.logs import follow as follow_logs, parse_since, read
 
     window = parse_since(since)
     stackinfo.describe(aws, stack)
     roles = ["hub", "builders"] if role == "all" else [role]
+    lines = (follow_logs(aws, stack, roles, window, pattern, instance, poll_seconds, rounds) if follow
+             else read(aws, stack, roles, window, pattern, instance, limit))
     shown = 0
-    for when, who, stream, message in read(aws, stack, roles, window, pattern, instance, limit):
-        click.echo(f"{when:%Y-%m-%d %H:%M:%S} {who} {stream} {message}")
-        shown += 1
+    try:
+        for when, who, stream, message in lines:
+            click.echo(f"{when:%Y-%m-%d %H:%M:%S} {who} {stream} {message}")
+            shown += 1
+    except KeyboardInterrupt:
+        return
     if not shown:
         click.echo(f"no log lines in the last {since} ({', '.join(roles)})", err=True)
 

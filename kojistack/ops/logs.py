@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import botocore.exceptions
 
@@ -63,3 +64,28 @@ def read(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: s
             if not page.get("nextToken"):
                 break
             kwargs["nextToken"] = page["nextToken"]
+
+
+def follow(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: str | None = None,
+           instance: str | None = None, poll_seconds: float = 5.0, rounds: int | None = None,
+           sleep: Callable[[float], None] = time.sleep,
+           now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+           ) -> Iterator[tuple[dt.datetime, str, str, str]]:
+    """Like `read`, then keep polling for new lines (each printed once) until interrupted or `rounds` ran.
+    A shipper sends a line up to a few seconds after it was written, so each poll looks back a minute."""
+    seen: set[tuple[str, str, int, str]] = set()
+    window, count = since, 0
+    while rounds is None or count < rounds:
+        fresh = []
+        for when, role, stream, message in read(aws, stack, roles, window, pattern, instance, limit=10000,
+                                                now=now()):
+            key = (role, stream, int(when.timestamp() * 1000), message)
+            if key not in seen:
+                seen.add(key)
+                fresh.append((when, role, stream, message))
+        yield from sorted(fresh)
+        count += 1
+        if rounds is not None and count >= rounds:
+            return
+        sleep(poll_seconds)
+        window = dt.timedelta(seconds=poll_seconds + 60)

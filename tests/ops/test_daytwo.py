@@ -155,3 +155,32 @@ def test_status_names_the_stacks_firing_alarms_only(run, aws):
 def test_status_says_when_no_alarm_fires(run, aws):
     _urls_stack(aws)
     assert "alarms: none firing" in run("status", "--stack-name", "koji").stdout.splitlines()
+
+
+def test_logs_follow_prints_new_lines_once(aws_env, aws):
+    import datetime as dt
+
+    from kojistack.ops.logs import follow
+    from kojistack.ops.session import open_session
+
+    _urls_stack(aws)
+    _log(aws, "/kojistack/koji/hub", "i-0hub/journal", "first")
+    added = []
+
+    def sleep(_seconds):  # between polls the shipper sends one more line
+        if not added:
+            aws("logs").put_log_events(logGroupName="/kojistack/koji/hub", logStreamName="i-0hub/journal",
+                                       logEvents=[{"timestamp": int(time.time() * 1000), "message": "second"}])
+            added.append(1)
+
+    got = [m for _, _, _, m in follow(open_session(None, "us-east-1"), "koji", ["hub"], dt.timedelta(hours=1),
+                                      poll_seconds=0, rounds=3, sleep=sleep)]
+    assert got == ["first", "second"]
+
+
+def test_logs_follow_flag_runs_to_its_rounds(run, aws):
+    _urls_stack(aws)
+    _log(aws, "/kojistack/koji/hub", "i-0hub/journal", "only once")
+    result = run("logs", "--stack-name", "koji", "--role", "hub", "--follow", "--poll-seconds", "0", "--rounds", "2")
+    assert result.exit_code == 0, result.output
+    assert [line.split(" ", 4)[4] for line in result.stdout.splitlines()] == ["only once"]
