@@ -21,13 +21,9 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
   - AWS::EC2::LaunchTemplate: a change of LaunchTemplateData makes a new version, which
     GetAtt LatestVersionNumber returns ([LT] "LatestVersionNumber: The latest version number");
     a name is 3-128 characters of [a-zA-Z0-9().-/_] (EC2 API CreateLaunchTemplate).
-  - health: with HealthCheckType ELB, Auto Scaling takes the target group's verdict, and a
-    target is unhealthy after UnhealthyThresholdCount consecutive failed checks
-    HealthCheckIntervalSeconds apart ([Health], [TG]); no instance is marked unhealthy by a
-    health check before HealthCheckGracePeriod has passed since it came into service ([Grace]);
-    with HealthCheckType EC2 only the instance's state counts, and a reboot keeps it running
-    ([Health]: "If the instance is in any state other than running ... unhealthy"). A suspended
-    HealthCheck or ReplaceUnhealthy process stops both ([Suspend]).
+  - health: tests/fakes/health.py's rules (grace period, EC2 and ELB checks, a reboot keeps the
+    instance running) applied to a reboot's outage as it goes; a suspended HealthCheck or
+    ReplaceUnhealthy process stops them ([Suspend]).
   - the hub's koji and the database schema: a hub boots only if the hub's own schema planner
     (cloud-init/hub/files/python/kojistack_hub/schema_plan.py, run as is) accepts the database's
     schema for its koji; a newer koji's schema upgrades are applied at boot, before the smoke test
@@ -36,9 +32,6 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
   - systemd: the controller starts only if the units it Requires= succeeded (systemd.unit(5):
     "If one of the other units fails to activate ... this unit will not be started"); read from
     the hub payload's drop-in.
-[Health]  https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html
-[Grace]   https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html
-[TG]      https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html
 [Suspend] https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html
 [ASG] https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-autoscaling-autoscalinggroup.html
 [LT]  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-launchtemplate.html
@@ -60,7 +53,7 @@ from typing import Any, Dict, List, Optional
 
 import boto3
 import yaml
-from fakes import vpc
+from fakes import health, vpc
 from fakes.autoscaling import FakeAutoScaling
 from fakes.builder import FakeBuilder
 from fakes.cloudformation import Handler, Resource, Stack, ValidationError
@@ -450,32 +443,28 @@ class World:
             self.controller = None  # a controller that cannot work now starts afresh later
 
     def reboot(self, iid: str, down_seconds: float) -> None:
-        """`reboot` on the instance: it stays running ([Health]); httpd answers again after `down_seconds`."""
+        """`reboot` on the instance: it stays running (tests/fakes/health.py rule 4); httpd answers
+        again after `down_seconds`."""
         m = self.machines[iid]
         m.down_since, m.down_until = self.clock.now, self.clock.now + down_seconds
 
     def _health(self) -> None:
-        """[Health] [Grace] [TG] [Suspend]: Auto Scaling's health check of the hub group."""
-        r = self.stack.resources.get(ids.HUB_GROUP)
+        """Auto Scaling's health check of the hub group: the rules of tests/fakes/health.py, applied
+        to the outage so far; a suspended HealthCheck or ReplaceUnhealthy process stops it ([Suspend])."""
         g = self.group(ids.HUB_GROUP)
-        if g is None or r.props.get("HealthCheckType", "EC2") != "ELB":
+        if g is None or {"HealthCheck", "ReplaceUnhealthy"} & set(g.suspended):
             return
-        if {"HealthCheck", "ReplaceUnhealthy"} & set(g.suspended):
-            return
-        grace = float(r.props.get("HealthCheckGracePeriod", 0))
-        tgs = [self.stack.defs[vpc._names(a)]["Properties"]
-               for a in self.stack.defs[ids.HUB_GROUP]["Properties"].get("TargetGroupARNs", [])]
+        group = self.stack.defs[ids.HUB_GROUP]
+        tgs = [self.stack.defs[vpc._names(a)] for a in group["Properties"].get("TargetGroupARNs", [])]
         for inst in list(g.instances.values()):
             m = self.machines.get(inst.id)
-            if m is None or inst.lifecycle != "InService" or self.clock.now - m.launched < grace:
+            if m is None or inst.lifecycle != "InService" or m.down_since is None:
                 continue
-            down = m.down_since is not None and self.clock.now < m.down_until
-            for tg in tgs:
-                fail_after = float(tg.get("HealthCheckIntervalSeconds", 30)) * int(tg.get("UnhealthyThresholdCount", 2))
-                if down and self.clock.now - m.down_since >= fail_after:
-                    inst.health = "Unhealthy"
-                    self.asg._start_termination(g, inst)
-                    break
+            outage = health.Outage.reboot(at=int(m.down_since - m.launched),
+                                          service_down_seconds=int(min(self.clock.now, m.down_until) - m.down_since))
+            if health.replaced(group, tgs, outage):
+                inst.health = "Unhealthy"
+                self.asg._start_termination(g, inst)
 
     def _hub_step(self, m: Machine) -> None:
         if m.ready is None and self.clock.now - m.launched >= HUB_BOOT_SECONDS and vpc.hub_backends(self.stack):
