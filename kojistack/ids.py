@@ -173,6 +173,10 @@ METRICS_NAMESPACE = "kojistack/${AWS::StackName}"
 # CloudWatch Logs groups of the hub and of all builders (kojistack-logship writes, `kojistack logs` reads)
 HUB_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/hub"
 BUILDER_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/builders"
+AMI_LOOKUP_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/ami-lookup"
+# Every log group encrypted with the stack key: the key policy lets CloudWatch Logs use the key for
+# these log groups only (kms:EncryptionContext:aws:logs:arn), never for every log group of the account
+STACK_KEY_LOG_GROUP_NAMES = (HUB_LOG_GROUP_NAME, BUILDER_LOG_GROUP_NAME, AMI_LOOKUP_LOG_GROUP_NAME)
 ALARM_NAME_PREFIX = "${AWS::StackName}-kojistack-"
 # Names of things the machines create at run time (SSM parameters, per-user secrets) outlive the
 # stack, so they carry ${StackUuid} (the last part of AWS::StackId, new with every creation): a

@@ -7,6 +7,7 @@ the stack's IAM policy.
 """
 
 import datetime
+import json
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from .decide import Metric
@@ -25,7 +26,8 @@ API_CALLS = (
     ("ec2:DescribeLaunchTemplateVersions", "*"),
     ("ec2:CreateTags", "instance/* with aws:ResourceTag/aws:autoscaling:groupName = ${STACK}-builders-*"),
     ("ssm:GetParameter", "parameter${SSM_PREFIX}/csr/*"),
-    ("ssm:DeleteParameter", "parameter${SSM_PREFIX}/csr/*"),
+    ("ssm:GetParametersByPath", "parameter${SSM_PREFIX}/bootstrap"),
+    ("ssm:DeleteParameter", "parameter${SSM_PREFIX}/csr/* and /bootstrap/*"),
     ("ssm:PutParameter", "parameter${SSM_PREFIX}/cert/*"),
     ("cloudwatch:PutMetricData", "* with cloudwatch:namespace = kojistack/${STACK}"),
 )
@@ -111,6 +113,18 @@ class Cloud:
 
     def tag(self, instance_id: str, key: str, value: str) -> None:
         self.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": key, "Value": value}])
+
+    def failure_records(self, path: str) -> Dict[str, Dict[str, Any]]:
+        """{instance id: record} of the failure records under `path` (JSON {step, exit_code, log_tail})."""
+        out: Dict[str, Dict[str, Any]] = {}
+        for page in self.ssm.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
+            for param in page["Parameters"]:
+                try:
+                    record = json.loads(param["Value"])
+                except ValueError:
+                    record = {}
+                out[param["Name"].rsplit("/", 1)[-1]] = record if isinstance(record, dict) else {}
+        return out
 
     def get_parameter(self, name: str) -> Optional[str]:
         try:

@@ -98,6 +98,10 @@ class Instance:
     drain_started: Optional[float] = None  # tag kojistack:drain-started
     tag_key_sha256: Optional[str] = None  # tag kojistack:csr-sha256, set by the instance itself
     csr_key_sha256: Optional[str] = None  # SHA-256 of the public key in SSM .../csr/<id>
+    #: step named in the instance's failure record (SSM .../bootstrap/<id>), None when there is none.
+    #: Builders may not touch Auto Scaling (IAM scopes nothing to "the calling instance" for
+    #: CompleteLifecycleAction/SetInstanceHealth), so the controller abandons or replaces them.
+    bootstrap_failure: Optional[str] = None
     vcpus: int = 2
 
 
@@ -209,6 +213,7 @@ class Plan:
     terminate: Tuple[Termination, ...] = ()
     complete_terminate: Tuple[str, ...] = ()  # instance ids in Terminating:Wait: CONTINUE
     heartbeat: Tuple[str, ...] = ()  # instance ids in Terminating:Wait still busy
+    forget_failures: Tuple[str, ...] = ()  # instance ids whose failure record is acted on: delete it
     free_tasks: Tuple[int, ...] = ()
     #: force a scheduler run now (scheduler.doRun): FREE builder work waits while a ready builder
     #: holds nothing, e.g. one that just started (kojid would trigger a run only after RunInterval)
@@ -279,6 +284,9 @@ def registrations(state: Observed, policy: Policy) -> Tuple[List[Registration], 
     taken: Set[str] = set()
     for inst in sorted(state.instances, key=lambda i: (i.launched_at, i.id)):
         if inst.lifecycle != PENDING_WAIT or not is_live(inst):
+            continue
+        if inst.bootstrap_failure is not None:
+            refusals.append(Refusal(inst.id, f"its bootstrap failed at step {inst.bootstrap_failure}"))
             continue
         reason = check_csr(inst, state.instances)
         if reason:
@@ -660,12 +668,21 @@ def desired_capacity(state: Observed, targets: Mapping[str, Demand], terms: Sequ
     return out
 
 
+def failed_in_service(state: Observed, already: Set[str]) -> List[Termination]:
+    """In-service builders whose bootstrap failed on a later boot: terminated without a decrement,
+    so their group launches a replacement (the job SetInstanceHealth did from the builder)."""
+    return [Termination(i.id, i.slot, False) for i in sorted(state.instances, key=lambda i: i.id)
+            if i.bootstrap_failure is not None and i.lifecycle == IN_SERVICE and is_live(i)
+            and i.id not in already]
+
+
 def plan(state: Observed, policy: Policy = Policy()) -> Plan:
     """The one entry point: everything the controller does in one loop, from one observation."""
     targets, unservable = demand(state, policy)
     regs, refusals = registrations(state, policy)
     busy = host_tasks(state)
     terms, complete, beats, disable = drain_progress(state, policy, busy)
+    terms += failed_in_service(state, {t.instance_id for t in terms})
     drains = choose_drains(state, policy, targets, busy)
     back = cancel_drains(state, targets, busy) if policy.pack else []
     free, vanished = repairs(state, busy)
@@ -686,6 +703,8 @@ def plan(state: Observed, policy: Policy = Policy()) -> Plan:
         terminate=tuple(terms),
         complete_terminate=tuple(complete),
         heartbeat=tuple(beats),
+        forget_failures=tuple(sorted(({r.instance_id for r in refusals} | {t.instance_id for t in terms})
+                                     & {i.id for i in state.instances if i.bootstrap_failure is not None})),
         free_tasks=tuple(free),
         run_scheduler=bool(free) or scheduler_run_needed(state, policy, busy),
         metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free))),

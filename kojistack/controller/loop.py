@@ -10,7 +10,7 @@ import datetime
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import decide
 from .awsport import AutoScaling, Cloud, group_launch_template
@@ -46,6 +46,7 @@ class Controller:
     cloud: Cloud
     clock: Callable[[], float] = time.time
     csrs: Dict[str, str] = field(default_factory=dict)  # instance id -> CSR PEM read this loop
+    failures: Dict[str, str] = field(default_factory=dict)  # instance id -> failed bootstrap step, this loop
     suspended: bool = False
 
     # --- observe ----------------------------------------------------------------------------
@@ -63,6 +64,7 @@ class Controller:
         groups: List[Group] = []
         instances: List[Instance] = []
         self.csrs = {}
+        self.failures = self._failure_records() if ids else {}
         for g in rows:
             arch = names[g["AutoScalingGroupName"]]
             lt_id, lt_version, types = group_launch_template(g)
@@ -77,6 +79,15 @@ class Controller:
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
         tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE})
         return Observed(now, tasks, hosts, tuple(instances), tuple(groups))
+
+    def _failure_records(self) -> Dict[str, str]:
+        """{instance id: failed step} from the builders' failure records (kojistack-report)."""
+        try:
+            records = self.cloud.failure_records(f"{self.settings.ssm_prefix}/bootstrap")
+        except Exception as exc:  # noqa: BLE001 - retried next loop; nothing is abandoned meanwhile
+            log.warning("reading the bootstrap failure records: %s", exc)
+            return {}
+        return {iid: str(r.get("step") or "unknown") for iid, r in records.items()}
 
     def _launch_failures(self, name: str, since: datetime.datetime) -> int:
         try:
@@ -109,6 +120,7 @@ class Controller:
             slot=tags.get(decide.TAG_SLOT), drain_started=float(drain) if drain else None,
             tag_key_sha256=tags.get(decide.TAG_CSR_SHA256), csr_key_sha256=csr_hash,
             vcpus=vcpus.get(ec2["type"], 2) if ec2 else 2,
+            bootstrap_failure=self.failures.get(iid),
         )
 
     # --- act --------------------------------------------------------------------------------
@@ -119,6 +131,7 @@ class Controller:
         errors: List[str] = []
         by_id = {i.id: i for i in state.instances}
         group_of = {g.arch: g.name for g in state.groups}
+        acted: Set[str] = set()  # instances whose abandon/terminate call succeeded
 
         def attempt(what: str, fn: Callable[[], Any]) -> bool:
             try:
@@ -134,8 +147,9 @@ class Controller:
         for ref in plan.refuse:
             log.warning("refusing %s: %s", ref.instance_id, ref.reason)
             inst = by_id[ref.instance_id]
-            attempt(f"abandon {ref.instance_id}", lambda i=inst: self.asg.complete_hook(
-                group_of[i.arch], LAUNCH_HOOK, i.id, "ABANDON"))
+            if attempt(f"abandon {ref.instance_id}", lambda i=inst: self.asg.complete_hook(
+                    group_of[i.arch], LAUNCH_HOOK, i.id, "ABANDON")):
+                acted.add(ref.instance_id)
         for arch, n in sorted(plan.desired.items()):
             log.info("set desired capacity of %s to %d", group_of[arch], n)
             attempt(f"set desired {arch}", lambda a=arch, n=n: self.asg.set_desired(group_of[a], n))
@@ -149,10 +163,15 @@ class Controller:
             attempt(f"disable {name}", lambda n=name: self.koji.disable(n))
         for term in plan.terminate:
             log.info("terminate %s (%s), decrement %s", term.instance_id, term.slot, term.decrement)
-            attempt(f"terminate {term.instance_id}", lambda t=term: self._terminate(t, group_of[by_id[t.instance_id].arch]))
+            if attempt(f"terminate {term.instance_id}",
+                       lambda t=term: self._terminate(t, group_of[by_id[t.instance_id].arch])):
+                acted.add(term.instance_id)
         for iid in plan.complete_terminate:
             attempt(f"complete drain hook {iid}", lambda i=by_id[iid]: self.asg.complete_hook(
                 group_of[i.arch], TERMINATE_HOOK, i.id, "CONTINUE"))
+        for iid in sorted(set(plan.forget_failures) & acted):  # abandoned or terminated: forget the record
+            attempt(f"delete failure record {iid}", lambda i=iid: self.cloud.delete_parameter(
+                f"{s.ssm_prefix}/bootstrap/{i}"))
         for iid in plan.heartbeat:
             attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(group_of[i.arch], TERMINATE_HOOK, i.id))
         if plan.free_tasks:

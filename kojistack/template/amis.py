@@ -59,7 +59,8 @@ class Images:
 def add_amis(t: Template, cfg: Config, key, p: Params) -> Images:
     owner, pattern = DISTRO_IMAGES[cfg.distro]
     log_group = t.add_resource(logs.LogGroup(
-        ids.AMI_LOOKUP_LOG_GROUP, RetentionInDays=30, KmsKeyId=GetAtt(key, "Arn"),
+        ids.AMI_LOOKUP_LOG_GROUP, LogGroupName=Sub(ids.AMI_LOOKUP_LOG_GROUP_NAME), RetentionInDays=30,
+        KmsKeyId=GetAtt(key, "Arn"),
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
     role = t.add_resource(iam.Role(
         ids.AMI_LOOKUP_ROLE,

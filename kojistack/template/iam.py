@@ -4,7 +4,10 @@ Everything is scoped to this stack's own resources: secrets and the key by refer
 SSM parameters by their deterministic names through Fn::Sub (never Ref: no cycle with the groups
 that use these roles). The only `*` resources are actions AWS gives no resource-level permission
 (named in each statement's Sid, and listed in tests/template/iam_ledger.txt). Session Manager
-(AmazonSSMManagedInstanceCore) replaces SSH.
+replaces SSH, with only the actions AWS documents for it, never AmazonSSMManagedInstanceCore (whose
+ssm:GetParameter(s) on "*" would let any package build read every parameter of the account).
+A builder may act on itself only: it tags its own instance (ec2:SourceInstanceARN = the tagged
+instance's ARN) and holds no Auto Scaling action; the controller abandons or replaces failed builders.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from awacs import autoscaling as aas
 from awacs import cloudformation as acfn
 from awacs import cloudwatch as acw
 from awacs import ec2 as aec2
+from awacs import ec2messages as aec2msg
 from awacs import elasticloadbalancing as aelb
 from awacs import kms as akms
 from awacs import logs as alogs
 from awacs import secretsmanager as asm
 from awacs import ssm as assm
-from awacs.aws import (Allow, Condition, ForAllValuesStringEquals, PolicyDocument, Principal, Statement,
+from awacs import ssmmessages as assmmsg
+from awacs.aws import (Allow, ArnLike, Condition, ForAllValuesStringEquals, PolicyDocument, Principal, Statement,
                        StringEquals, StringLike)
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
@@ -33,7 +38,15 @@ from .names import stack_sub
 from .parameters import Params
 from .secrets import Secrets
 
-SSM_CORE = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+# "Only the calling instance", as AWS's own AWSEC2VssSnapshotPolicy writes it
+# (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSEC2VssSnapshotPolicy.html):
+# Resource instance/*, condition ArnLike ec2:SourceInstanceARN = ...:instance/${ec2:InstanceId}.
+# ec2:SourceInstanceARN is "an AWS global condition key" (EC2 user guide, Condition keys for Amazon
+# EC2, https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-policies-for-amazon-ec2.html) and
+# ec2:InstanceId the instance resource's own key, used as a policy variable. (aws:ARN, used before,
+# is not a documented key.) ${!...} keeps Fn::Sub from reading the IAM variable.
+OWN_INSTANCE_KEY = "ec2:SourceInstanceARN"
+OWN_INSTANCE_ARN = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${!ec2:InstanceId}"
 CSR_TAG = "kojistack:csr-sha256"
 SLOT_TAG = "kojistack:slot"  # controller.decide.TAG_SLOT
 DRAIN_TAG = "kojistack:drain-started"  # controller.decide.TAG_DRAIN_STARTED
@@ -69,8 +82,33 @@ def _role(t: Template, title: str, what: str) -> iam.Role:
     return t.add_resource(iam.Role(
         title, Description=Sub("kojistack ${AWS::StackName}: " + what),
         AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
-            Effect=Allow, Principal=Principal("Service", "ec2.amazonaws.com"), Action=[AssumeRole])]),
-        ManagedPolicyArns=[Sub(SSM_CORE)]))
+            Effect=Allow, Principal=Principal("Service", "ec2.amazonaws.com"), Action=[AssumeRole])])))
+
+
+_SESSION_MANAGER_SKIP = {"checkov": {"skip": [
+    {"id": "CKV_AWS_111", "comment": "Session Manager's documented instance-profile actions (ssmmessages channels, "
+                                     "ssm:UpdateInstanceInformation) take Resource '*' in AWS's own policy; they "
+                                     "act on the calling instance's agent only. Every other write is scoped"},
+]}}
+
+
+def allow_session_manager() -> Statement:
+    """What the SSM agent needs for Session Manager, as AWS documents it ("Create a custom IAM instance
+    profile for Session Manager", https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html):
+    ssm:UpdateInstanceInformation and the four ssmmessages channel actions, Resource "*"."""
+    return Statement(Sid="SessionManagerOnlyNoResourceLevelPermission", Effect=Allow,
+                     Action=[assm.UpdateInstanceInformation, assmmsg.CreateControlChannel,
+                             assmmsg.CreateDataChannel, assmmsg.OpenControlChannel, assmmsg.OpenDataChannel],
+                     Resource=["*"])
+
+
+def allow_run_command() -> Statement:
+    """The agent's Run Command message actions (`kojistack user`, `rotate-admin-cert` reach the hub
+    this way): ec2messages, which AWS lists for Run Command in the same instance-profile page."""
+    return Statement(Sid="RunCommandMessagesNoResourceLevelPermission", Effect=Allow,
+                     Action=[aec2msg.AcknowledgeMessage, aec2msg.DeleteMessage, aec2msg.FailMessage,
+                             aec2msg.GetEndpoint, aec2msg.GetMessages, aec2msg.SendReply],
+                     Resource=["*"])
 
 
 def allow_ship_logs(group_name: str) -> Statement:
@@ -91,6 +129,8 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
     builder_groups = [group_arn(ids.builder_group_name(a)) for a in cfg.arches]
     return [
         _signal_and_payload(),
+        allow_session_manager(),
+        allow_run_command(),
         allow_ship_logs(ids.HUB_LOG_GROUP_NAME),
         Statement(Sid="ReadStackSecrets", Effect=Allow, Action=[asm.GetSecretValue, asm.DescribeSecret],
                   Resource=[Ref(s) for s in secrets.all()]),
@@ -103,7 +143,8 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
         Statement(Sid="UseTheStackKey", Effect=Allow,
                   Action=[akms.Decrypt, akms.GenerateDataKey, akms.DescribeKey], Resource=[GetAtt(key, "Arn")]),
         Statement(Sid="StackParameters", Effect=Allow,
-                  Action=[assm.GetParameter, assm.PutParameter, assm.DeleteParameter],
+                  Action=[assm.GetParameter, assm.GetParametersByPath, assm.PutParameter,
+                          assm.DeleteParameter],
                   Resource=[ssm_arn("/*")]),
         Statement(Sid="CompleteTheHubLaunchHook", Effect=Allow, Action=[aas.CompleteLifecycleAction],
                   Resource=[group_arn(ids.HUB_GROUP_NAME)]),
@@ -163,13 +204,9 @@ def _builder_statements(cfg: Config) -> list[Statement]:
                   Resource=[ssm_arn("/csr/*"), ssm_arn("/bootstrap/*")]),
         Statement(Sid="TagOnlyItselfWithItsKeyHash", Effect=Allow, Action=[aec2.CreateTags],
                   Resource=[_arn("ec2", "instance/*")],
-                  Condition=Condition([
-                      StringEquals("aws:ARN", "${ec2:SourceInstanceARN}"),
-                      ForAllValuesStringEquals("aws:TagKeys", [CSR_TAG]),
-                  ])),
-        Statement(Sid="AbandonItsOwnFailedLaunch", Effect=Allow,
-                  Action=[aas.CompleteLifecycleAction, aas.SetInstanceHealth],
-                  Resource=[group_arn(ids.builder_group_name(a)) for a in cfg.arches]),
+                  Condition=Condition([ArnLike(OWN_INSTANCE_KEY, Sub(OWN_INSTANCE_ARN)),
+                                       ForAllValuesStringEquals("aws:TagKeys", [CSR_TAG])])),
+        allow_session_manager(),
     ]
 
 
@@ -184,6 +221,7 @@ def add_roles(t: Template, cfg: Config, secrets: Secrets, key, p: Params) -> Rol
     b_role = _role(t, ids.BUILDER_ROLE, "koji builders (kojid; no access to secrets)")
     b_policy = t.add_resource(iam.PolicyType(
         ids.BUILDER_POLICY, PolicyName="kojistack-builder", Roles=[Ref(b_role)],
-        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=_builder_statements(cfg))))
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=_builder_statements(cfg)),
+        Metadata=_SESSION_MANAGER_SKIP))
     b_profile = t.add_resource(iam.InstanceProfile(ids.BUILDER_PROFILE, Roles=[Ref(b_role)]))
     return Roles(hub_role, hub_policy, hub_profile, b_role, b_policy, b_profile)

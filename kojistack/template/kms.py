@@ -8,7 +8,7 @@ Without this key the retained snapshot, file system and secrets cannot be read: 
 from __future__ import annotations
 
 from awacs import kms as akms
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
+from awacs.aws import Allow, ArnEquals, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Sub, Template
 from troposphere import kms
 
@@ -25,9 +25,12 @@ def add_stack_key(t: Template) -> kms.Key:
                   Action=[akms.Encrypt, akms.Decrypt, akms.ReEncryptFrom, akms.ReEncryptTo,
                           akms.GenerateDataKey, akms.GenerateDataKeyWithoutPlaintext, akms.DescribeKey],
                   Resource=["*"],
-                  Condition=Condition(StringLike(
+                  # the encryption context of a log group is its ARN (CloudWatch Logs user guide,
+                  # "Encrypt log data in CloudWatch Logs using AWS KMS", step 2: the key policy)
+                  Condition=Condition(ArnEquals(
                       "kms:EncryptionContext:aws:logs:arn",
-                      Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")))),
+                      [Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + name)
+                       for name in ids.STACK_KEY_LOG_GROUP_NAMES]))),
         # CloudWatch publishes the stack's alarms to its encrypted SNS topic (SNS developer guide,
         # "Enable compatibility between event sources from AWS services and encrypted topics")
         Statement(Sid="CloudWatchAlarmsOfThisStackPublishToItsTopic", Effect=Allow,
