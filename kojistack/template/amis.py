@@ -58,12 +58,13 @@ class Images:
 
 def add_amis(t: Template, cfg: Config, key, p: Params) -> Images:
     owner, pattern = DISTRO_IMAGES[cfg.distro]
+    when = P.LOOKUP_ANY_IMAGE  # with every ImageId override set, there is nothing to look up
     log_group = t.add_resource(logs.LogGroup(
         ids.AMI_LOOKUP_LOG_GROUP, LogGroupName=Sub(ids.AMI_LOOKUP_LOG_GROUP_NAME), RetentionInDays=30,
-        KmsKeyId=GetAtt(key, "Arn"),
+        KmsKeyId=GetAtt(key, "Arn"), Condition=when,
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
     role = t.add_resource(iam.Role(
-        ids.AMI_LOOKUP_ROLE,
+        ids.AMI_LOOKUP_ROLE, Condition=when,
         AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
             Effect=Allow, Principal=Principal("Service", "lambda.amazonaws.com"), Action=[AssumeRole])]),
         Policies=[iam.Policy(PolicyName="ami-lookup", PolicyDocument=PolicyDocument(
@@ -75,7 +76,7 @@ def add_amis(t: Template, cfg: Config, key, p: Params) -> Images:
                           Resource=[Sub("${Arn}:*", Arn=GetAtt(log_group, "Arn"))]),
             ]))]))
     fn = t.add_resource(awslambda.Function(
-        ids.AMI_LOOKUP_FUNCTION, Runtime="python3.13", Architectures=["arm64"], Handler="index.handler",
+        ids.AMI_LOOKUP_FUNCTION, Condition=when, Runtime="python3.13", Architectures=["arm64"], Handler="index.handler",
         Code=awslambda.Code(ZipFile=CODE), Role=GetAtt(role, "Arn"), Timeout=120, MemorySize=128,
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
         Metadata=_LAMBDA_SKIPS))

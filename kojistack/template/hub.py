@@ -22,6 +22,7 @@ from ..config import Config
 from .amis import Images
 from .database import DB_PORT, Database
 from .iam import Roles
+from .kms import ebs_kms_key_id
 from .loadbalancers import LoadBalancers
 from .names import stack_values
 from .network import Network
@@ -112,7 +113,7 @@ def hub_user_data_text(cfg: Config, payload: Payload) -> str:
 
 def root_volume(device, size) -> ec2.LaunchTemplateBlockDeviceMapping:
     return ec2.LaunchTemplateBlockDeviceMapping(DeviceName=device, Ebs=ec2.EBSBlockDevice(
-        VolumeSize=size, VolumeType="gp3", Encrypted=True, DeleteOnTermination=True))
+        VolumeSize=size, VolumeType="gp3", Encrypted=True, KmsKeyId=ebs_kms_key_id(), DeleteOnTermination=True))
 
 
 def imdsv2() -> ec2.MetadataOptions:

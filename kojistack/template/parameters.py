@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Equals, Not, Parameter, Ref, Template
+from troposphere import And, Condition, Equals, Not, Or, Parameter, Ref, Template
 
 from ..config import Config
 from ..ids import arch_title
@@ -53,6 +53,9 @@ HAS_RESTORE_BUILDER_CA = "HasRestoreBuilderCaSecret"
 HAS_RESTORE_KEY = "HasRestoreKey"
 DB_EXTENDED_SUPPORT = "DbExtendedSupportOn"
 HAS_NOTIFICATION_EMAIL = "HasNotificationEmail"
+LOOKUP_ANY_IMAGE = "LookupAnyImage"  # some arch has no ImageId override: the AMI lookup function exists
+EBS_STACK_KEY = "EbsOnStackKey"  # EbsKmsKey = "stack"
+EBS_OWN_KEY = "EbsOnGivenKey"  # EbsKmsKey = a key ARN
 # CloudWatch Logs' retention values (AWS::Logs::LogGroup RetentionInDays), the short end
 LOG_RETENTION_VALUES = ("7", "14", "30", "60", "90", "180", "365")
 
@@ -154,6 +157,15 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
     add(hub, "Hub root volume (GiB)", "HubRootVolumeGiB", Type="Number", Default="50",
         MinValue=40, MaxValue=1000, ConstraintDescription="40 to 1000 GiB",
         Description="Root volume of the hub; it must leave kojid's minspace (8 GiB) plus 10 GiB free.")
+    add(hub, "EBS encryption key", "EbsKmsKey", Type="String", Default="",
+        AllowedPattern=r"^(stack|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36}))?$",
+        ConstraintDescription="empty, 'stack', or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+        Description="Key of the hub's and builders' volumes. Empty: the account's default EBS key. 'stack': the "
+                    "stack key, whose policy then grants AWSServiceRoleForAutoScaling (that role must exist: "
+                    "any Auto Scaling group made it, or `aws iam create-service-linked-role --aws-service-name "
+                    "autoscaling.amazonaws.com`). A key ARN: its key policy must grant that role "
+                    "(docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html). "
+                    "Use 'stack' or an ARN when the account's default EBS key is a customer key without that grant.")
     for arch in image_arches(cfg):
         add(hub if arch == "x86_64" else "Builders", f"AMI override, {arch} (optional)", image_param(arch),
             Type="String", Default="", AllowedPattern=r"^(ami-[0-9a-f]{8,17})?$",
@@ -272,6 +284,11 @@ def _add_conditions(t: Template, cfg: Config, P: dict[str, Parameter]) -> None:
     for arch in image_arches(cfg):
         t.add_condition(has_image(arch), not_empty(image_param(arch)))
         t.add_condition(lookup_image(arch), Equals(Ref(P[image_param(arch)]), ""))
+    lookups = [Condition(lookup_image(a)) for a in image_arches(cfg)]
+    t.add_condition(LOOKUP_ANY_IMAGE, Or(*lookups) if len(lookups) > 1 else
+                    Equals(Ref(P[image_param(image_arches(cfg)[0])]), ""))
+    t.add_condition(EBS_STACK_KEY, Equals(Ref(P["EbsKmsKey"]), "stack"))
+    t.add_condition(EBS_OWN_KEY, And(not_empty("EbsKmsKey"), Not(Equals(Ref(P["EbsKmsKey"]), "stack"))))
 
 
 def _add_rules(t: Template, cfg: Config, variant: str, P: dict[str, Parameter]) -> None:

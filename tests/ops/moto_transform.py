@@ -40,6 +40,10 @@ def _condition(template: Mapping[str, Any], name: str, params: Mapping[str, str]
             return ev(a) == ev(b)
         if isinstance(expr, dict) and "Fn::Not" in expr:
             return not ev(expr["Fn::Not"][0])
+        if isinstance(expr, dict) and "Fn::And" in expr:
+            return all(ev(e) for e in expr["Fn::And"])
+        if isinstance(expr, dict) and "Fn::Or" in expr:
+            return any(ev(e) for e in expr["Fn::Or"])
         if isinstance(expr, dict) and "Condition" in expr:
             return _condition(template, expr["Condition"], params)
         if isinstance(expr, str):
@@ -93,6 +97,8 @@ def for_moto(template: Mapping[str, Any], params: Mapping[str, str], secret_arns
             for k, x in v.items():
                 if k == "Fn::Sub":
                     out[k] = sub_text(x) if isinstance(x, str) else [sub_text(x[0]), walk(x[1])]
+                elif k == "Fn::If":  # its [condition, yes, no] is not a list to drop items from
+                    out[k] = [x[0], walk(x[1]), walk(x[2])]
                 elif k == "DependsOn":
                     deps = [x] if isinstance(x, str) else x
                     out[k] = [d for d in deps if d not in secret_arns]

@@ -126,7 +126,7 @@ def _sub_text(value) -> str:
 def test_the_stack_key_serves_cloudwatch_logs_for_the_stacks_log_groups_only(templates, name):
     t = templates[name]
     policy = t["Resources"][ids.STACK_KEY]["Properties"]["KeyPolicy"]
-    (logs,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsOfThisStack"]
+    (logs,) = [s for s in policy["Statement"] if s.get("Sid") == "CloudWatchLogsOfThisStack"]
     (operator, keys), = logs["Condition"].items()
     assert operator == "ArnEquals" and list(keys) == ["kms:EncryptionContext:aws:logs:arn"]
     allowed = sorted(_sub_text(v).rsplit("log-group:", 1)[1] for v in keys["kms:EncryptionContext:aws:logs:arn"])

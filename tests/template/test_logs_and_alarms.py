@@ -61,7 +61,7 @@ def test_alarms_cover_hub_builders_per_arch_and_database_and_notify_the_encrypte
 
 def test_cloudwatch_may_use_the_key_only_for_this_stacks_alarms(default):
     statements = default["Resources"][ids.STACK_KEY]["Properties"]["KeyPolicy"]["Statement"]
-    (cw,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    (cw,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert sorted(cw["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert cw["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Fn::Sub": "${AWS::AccountId}"}
     assert cw["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":alarm:" + ids.ALARM_NAME_PREFIX + "*")
