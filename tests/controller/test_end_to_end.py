@@ -5,7 +5,6 @@ register with real CSRs and run tasks. One test per scenario of issue 4."""
 import time
 
 import pytest
-from moto import mock_aws
 
 from fakes.builder import FakeBuilder
 from fakes.kojihub import ASSIGNED, FREE, OPEN
@@ -13,15 +12,6 @@ from kojistack.controller import decide
 from kojistack.controller.kojiport import CALLS
 
 from .stack import PREFIX, Rig
-
-
-@pytest.fixture
-def rig(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        r = Rig(str(tmp_path))
-        yield r
-        r.stop()
 
 
 def burst(rig: Rig, n: int = 12, arch: str = "x86_64") -> list:

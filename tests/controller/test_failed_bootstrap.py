@@ -6,21 +6,10 @@ abandon or kill its peers)."""
 
 import json
 
-import pytest
-from moto import mock_aws
 
 from kojistack.controller import decide
 
 from .stack import PREFIX, Rig
-
-
-@pytest.fixture
-def rig(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        r = Rig(str(tmp_path))
-        yield r
-        r.stop()
 
 
 def fail(rig: Rig, iid: str, step: str) -> None:

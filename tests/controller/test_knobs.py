@@ -6,23 +6,11 @@ which CloudFormation updates in place (AWS::AutoScaling::AutoScalingGroup Tags: 
 No interruption", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-autoscaling-autoscalinggroup.html).
 """
 
-import pytest
-from moto import mock_aws
 
 from fakes.kojihub import CLOSED
 from kojistack.controller import decide
 from kojistack.controller.loop import group_idle_seconds
 
-from .stack import Rig
-
-
-@pytest.fixture
-def rig(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        r = Rig(str(tmp_path), idle_minutes=10)
-        yield r
-        r.stop()
 
 
 def test_the_idle_tag_is_read_from_the_group_row():
