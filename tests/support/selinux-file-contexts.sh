@@ -7,7 +7,10 @@ set -euo pipefail
 out=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download -qq selinux-policy-default 2>/dev/null)
+(cd "$work" && apt-get download -qq selinux-policy-default 2>/dev/null) || {
+  echo "selinux-file-contexts.sh: cannot download selinux-policy-default (run apt-get update first)" >&2
+  exit 1
+}
 dpkg-deb -x "$work"/selinux-policy-default_*.deb "$work/x"
 bunzip2 -c "$work/x/usr/share/selinux/default/base.pp.bz2" > "$work/base.pp"
 semodule_unpackage "$work/base.pp" "$work/base.mod" "$work/base.fc"
