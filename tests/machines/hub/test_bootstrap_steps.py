@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import shutil
 import stat
 from pathlib import Path
@@ -185,6 +186,7 @@ def koji_host(tmp_path: Path):
             run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; "
                 f"koji_key() {{ echo {key}; }}; koji_install",
                 env=dict(env, KOJISTACK_KOJI_VERSION=koji_version))
+    boot.env, boot.key = env, key  # type: ignore[attr-defined]
     return tmp_path, boot
 
 
@@ -214,6 +216,45 @@ def test_the_hub_keeps_its_koji_and_a_replacement_is_never_silently_upgraded(koj
     assert "koji-hub-1.36.1-1.el9" in installed(root / "rpm") and ssm.read_text() == "1.36.1-1.el9"
     assert (keep / "koji-builder-1.36.1-1.el9.noarch.rpm").exists() and (keep / "current").read_text() == "1.36.1-1.el9\n"
     assert (keep / "koji-builder-1.35.3-1.el9.noarch.rpm").exists()  # older builds stay installable
+
+
+def _koji_for_schema(boot, koji_version: str, schema: str, check: bool = True):
+    """The database step's koji_for_schema, as a hub whose KojiVersion is `koji_version` runs it."""
+    return subprocess.run(
+        ["bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; "
+         f"koji_key() {{ echo {boot.key}; }}; koji_for_schema '{schema}'; echo \"installed=$KOJI_INSTALLED_VERSION\""],
+        env=dict(os.environ, **boot.env, KOJISTACK_KOJI_VERSION=koji_version, KOJI_INSTALLED_VERSION="unset"),
+        capture_output=True, text=True, check=check)
+
+
+def test_a_rolled_back_koji_upgrade_rolls_forward_to_the_kept_koji_of_the_schema(koji_host):
+    """issue 11 item 7: CloudFormation rolls an update back by relaunching the old launch template,
+    whose KojiVersion is older than the schema the upgraded hub wrote. That hub must not refuse the
+    database (UPDATE_ROLLBACK_FAILED): it runs the upgraded hub's kept koji instead."""
+    from fakes.rpmhost import installed, set_mirror
+
+    root, boot = koji_host
+    keep, ssm = root / "efs" / "kojistack-koji", root / "aws" / "params" / "ks__kojistack__koji-version"
+    boot("1.35.3")
+    set_mirror(root / "rpm", [f"{n}-1.36.1-1.el9" for n in KOJI_RPMS])
+    boot("1.36.1")  # the upgrade; its database step moved the schema to 1.36
+    boot("1.35.3")  # the rollback's hub: the old launch template, KojiVersion 1.35.3, from the kept repo
+    assert "koji-hub-1.35.3-1.el9" in installed(root / "rpm")
+    result = _koji_for_schema(boot, "1.35.3", "1.36")
+    assert "koji-hub-1.36.1-1.el9" in installed(root / "rpm")
+    assert "installed=1.36.1" in result.stdout and "a rolled-back upgrade" in result.stderr
+    assert (keep / "current").read_text() == "1.36.1-1.el9\n" and ssm.read_text() == "1.36.1-1.el9"
+    # the same or an older schema changes nothing here (kojistack-db prepare upgrades an older one)
+    for schema in ("1.36", "1.35", ""):
+        assert "installed=unset" in _koji_for_schema(boot, "1.36.1", schema).stdout
+
+
+def test_a_schema_newer_than_every_kept_koji_stops_with_what_to_do(koji_host):
+    root, boot = koji_host
+    boot("1.35.3")
+    result = _koji_for_schema(boot, "1.35.3", "1.37", check=False)
+    assert result.returncode != 0
+    assert "no build of koji 1.37 is kept" in result.stderr and "restore the database snapshot" in result.stderr
 
 
 def test_the_hub_enables_epel_and_crb_itself_and_installs_openssl(koji_host):

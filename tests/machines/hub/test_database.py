@@ -158,6 +158,18 @@ def test_newer_koji_applies_shipped_upgrades_in_order(pg_major, env, tmp_path):
         == "1.35"
 
 
+def test_schema_reports_what_the_database_holds_for_the_rollback_decision(pg_major, env, tmp_path):
+    """`kojistack-db schema` (read-only) tells the hub the schema's koji before `prepare` runs, so a
+    rolled-back upgrade runs the kept koji of that schema (kojistack-bootstrap koji_for_schema)."""
+    fresh = db(env, "schema")
+    assert fresh.stdout == "" and fresh.returncode == 0  # nothing created yet: no koji role or database
+    env = dict(env, KOJI_SCHEMA_DIR=str(_schema_dir(tmp_path)), KOJI_INSTALLED_VERSION="1.34.2")
+    bootstrap(env)
+    assert db(env, "schema").stdout.strip() == "1.34"
+    db(dict(env, KOJI_INSTALLED_VERSION="1.36.1"), "prepare")
+    assert db(dict(env, KOJI_INSTALLED_VERSION="1.34.2"), "schema").stdout.strip() == "1.36"
+
+
 def test_older_koji_than_the_schema_stops(env, tmp_path):
     bootstrap(env)
     result = db(dict(env, KOJI_INSTALLED_VERSION="1.34.0"), "prepare", check=False)
