@@ -1,0 +1,162 @@
+#!/bin/bash
+# check-repos.sh DIR: the build-environment checks of `make test-realhub`, after check.sh (it uses the
+# packager rh-packager that check.sh added). Prints every command's outcome; exits 1 when any check failed.
+# Run as root, outside the namespace.
+#   4. the seeded build tag: kojistack-build inherits kojistack; srpm-build has what SCM builds need; an
+#      external repo created but detached is attached again by a re-run of the readiness steps
+#   5. the distro's mirrors cannot be reached here, so the seeded external repos are pointed at empty repos
+#      served by the hub itself (the only change to the seeded data); then a package imported and tagged
+#      into kojistack lands in kojistack-build's next repo, and a registered builder reads that repo through
+#      topurl with its certificate (toplink symlinks included) and installs the package with dnf
+#   6. the builder's kojid (slot x86-64-02, default channel) takes the packager's scratch and real SRPM
+#      builds: the hub's kojid passes the policies and creates buildArch tasks, the builder runs them up
+#      to mock (not installed here: where they stop)
+#   7. koji-gc, koji-sweep-db, kojistack-prune (the prune timer's service) run without error; kojira has
+#      logged no error
+set -u
+D=${1:?usage: check-repos.sh DIR}
+D=$(cd "$D" && pwd)
+[ -x "$D/ns" ] || { echo "check-repos.sh: $D is not a harness (tools/realhub/build.sh DIR ...)" >&2; exit 2; }
+[ -s "$D/check/rh-packager.conf" ] || { echo "check-repos.sh: run check.sh first (it adds rh-packager)" >&2; exit 2; }
+fail=0
+pass() { echo "PASS: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+ns() { "$D/ns" "$@"; }
+ADMIN="koji --config /etc/kojistack/koji-admin.conf"
+W=$D/check
+# shellcheck disable=SC1091  # written by build.sh
+. "$D/stage/stack.env"
+TOP=https://$KOJISTACK_INTERNAL_NLB_DNS/kojifiles
+SLOT=x86-64-02
+B=$D/builders/$SLOT/kojid
+json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+
+echo "=== 4. the seeded build tag"
+parents=$(ns "$ADMIN call --json-output getInheritanceData kojistack-build" | json '" ".join(p["name"] for p in d)')
+if [ "$parents" = kojistack ]; then pass "kojistack-build inherits: $parents"; else bad "kojistack-build inherits '$parents'"; fi
+srpm_build=$(ns "$ADMIN list-groups kojistack-build srpm-build" | sed -n 's/^  \([^:]*\):.*/\1/p' | tr '\n' ' ')
+if [[ " $srpm_build " == *" git "* && " $srpm_build " == *" make "* && " $srpm_build " == *" fedpkg-minimal "* ]]; then
+  pass "srpm-build: $srpm_build"
+else
+  bad "srpm-build lacks git, make or fedpkg-minimal: $srpm_build"
+fi
+ns "$ADMIN remove-external-repo kojistack-crb kojistack-build" >/dev/null 2>&1
+ns "$D/run-ready-steps.sh" > "$D/logs/check-ready-rerun.log" 2>&1 || bad "the readiness steps' re-run failed (log $D/logs/check-ready-rerun.log)"
+attached=$(ns "$ADMIN list-external-repos --tag kojistack-build --quiet" | awk '{ print $2 }' | tr '\n' ' ')
+if [[ " $attached " == *" kojistack-crb "* ]]; then
+  pass "a detached kojistack-crb is attached again by a re-run: $attached"
+else
+  bad "kojistack-crb not attached again: $attached"
+fi
+
+echo "=== 5. a package tagged into kojistack reaches the builders through topurl"
+ns "set -e; M=/mnt/koji/check-mirror; for r in baseos appstream crb epel; do for a in x86_64 aarch64; do
+      mkdir -p \$M/\$r/\$a; createrepo_c -q \$M/\$r/\$a; done
+      $ADMIN edit-external-repo kojistack-\$r --url '$TOP/check-mirror/'\$r'/\$arch/'; done" \
+  || bad "could not point the external repos at the local empty repos"
+mkdir -p "$W/rpmbuild/SPECS"
+cat > "$W/rpmbuild/SPECS/rh-lib.spec" <<'SPEC'
+Name: rh-lib
+Version: 1.0
+Release: 1
+Summary: a package for tools/realhub/check-repos.sh
+License: MIT
+BuildArch: noarch
+%description
+Imported into the stack's tag by tools/realhub/check-repos.sh.
+%install
+mkdir -p %{buildroot}/usr/share/rh-lib
+echo rh-lib > %{buildroot}/usr/share/rh-lib/README
+%files
+/usr/share/rh-lib/README
+SPEC
+rpmbuild --define "_topdir $W/rpmbuild" -ba "$W/rpmbuild/SPECS/rh-lib.spec" >/dev/null 2>&1 || { bad "rpmbuild -ba failed"; exit 1; }
+ns "set -e; $ADMIN add-pkg --owner kojiadmin kojistack rh-lib >/dev/null
+    $ADMIN import $W/rpmbuild/SRPMS/rh-lib-1.0-1.src.rpm $W/rpmbuild/RPMS/noarch/rh-lib-1.0-1.noarch.rpm >/dev/null
+    $ADMIN tag-build kojistack rh-lib-1.0-1 >/dev/null" || bad "import and tag of rh-lib failed"
+ns "$D/bin/svc start kojira kojid" >/dev/null 2>&1
+if ns "timeout 900 $ADMIN wait-repo kojistack-build --build rh-lib-1.0-1 --request --timeout 14" > "$W/wait-repo.out" 2>&1; then
+  repo=$(sed -n 's/^Got repo \([0-9]*\)$/\1/p' "$W/wait-repo.out")
+  pass "kojistack-build's repo $repo has rh-lib-1.0-1 (tagged into kojistack only): $(tr '\n' ' ' < "$W/wait-repo.out")"
+else
+  bad "no kojistack-build repo with rh-lib: $(cat "$W/wait-repo.out")"; repo=""
+fi
+ns "$D/examples/builder-register.sh i-0bbbbccccdddd0002 $SLOT x86_64" > "$D/logs/check-builder-register.log" 2>&1 \
+  || bad "builder registration failed (log $D/logs/check-builder-register.log)"
+href=$(zcat "$D"/ovl/_mnt/upper/koji/repos/kojistack-build/"$repo"/x86_64/repodata/*-primary.xml.gz 2>/dev/null \
+  | grep -o '<location href="[^"]*rh-lib[^"]*"' | sed 's/.*href="//; s/"$//')
+for path in repodata/repomd.xml "$href"; do
+  code=$(ns "curl -sS -o /dev/null -w '%{http_code}' --cacert $B/serverca.crt --cert $B/client.pem $TOP/repos/kojistack-build/$repo/x86_64/$path")
+  if [ "$code" = 200 ]; then pass "builder GET topurl/repos/kojistack-build/$repo/x86_64/$path -> $code"
+  else bad "builder GET topurl/repos/kojistack-build/$repo/x86_64/$path -> $code"; fi
+done
+if out=$(ns "python3 $D/examples/dnf-install.py $TOP/repos/kojistack-build/$repo/x86_64 rh-lib $B" 2>&1); then
+  pass "dnf installs rh-lib from the repo through topurl: $(tr '\n' ' ' <<< "$out")"
+else
+  bad "dnf could not install rh-lib: $(tail -3 <<< "$out")"
+fi
+
+echo "=== 6. the packager's builds reach the builder's kojid"
+ns "getent passwd kojibuilder >/dev/null || useradd -r -M kojibuilder"  # the koji-builder RPM creates it
+# started as bin/svc starts the hub's kojid: its own session, PID in /run/harness (stop.sh stops it too)
+ns "mkdir -p /run/harness; (cd /; exec setsid /bin/bash -c 'echo \$\$ > /run/harness/kojid-$SLOT.pid; exec \"\$@\"' _ \
+    /usr/sbin/kojid --fg --force-lock --verbose -c $B/kojid.conf >> /var/log/kojid-$SLOT.stdout 2>&1 < /dev/null) &
+    sleep 2"
+srpm=$W/rpmbuild/SRPMS/rh-hello-1.0-1.src.rpm
+declare -A TASK
+for kind in scratch real; do
+  opt=--wait-repo; [ $kind = scratch ] && opt="--scratch --wait-repo"
+  out=$(ns "koji --config $W/rh-packager.conf -p rh-packager build $opt --nowait kojistack $srpm" 2>&1)
+  TASK[$kind]=$(sed -n 's/^Created task: \([0-9]*\)$/\1/p' <<< "$out")
+  echo "    rh-packager $kind build: task ${TASK[$kind]:-none}"
+done
+arch_tasks() {  # PARENT: "id:state:host:result" of the buildArch children
+  ns "$ADMIN call --json-output getTaskChildren $1" 2>/dev/null | python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    if c["method"] == "buildArch":
+        print("%s:%s:%s" % (c["id"], c["state"], c["host_id"]))'
+}
+for _ in $(seq 1 90); do
+  ns "$ADMIN call scheduler.doRun force=True" >/dev/null 2>&1
+  ready=1
+  for kind in scratch real; do
+    a=$(arch_tasks "${TASK[$kind]}")
+    [ -n "$a" ] && ! grep -q ':[014]:' <<< "$a" || ready=0
+  done
+  [ $ready = 1 ] && break
+  sleep 10
+done
+host_id=$(ns "$ADMIN call --json-output getHost $SLOT" | json 'd["id"]')
+for kind in scratch real; do
+  a=$(arch_tasks "${TASK[$kind]}")
+  id=${a%%:*}
+  if [ -z "$a" ]; then
+    bad "$kind build (task ${TASK[$kind]}) made no buildArch task: $(ns "$ADMIN taskinfo ${TASK[$kind]}" | tail -3 | tr '\n' ' ')"
+    continue
+  fi
+  r=$(ns "$ADMIN call --json-output getTaskResult $id raise_fault=False" | json '(d.get("faultString") if isinstance(d, dict) else d) or ""' | head -2 | tr '\n' ' ')
+  if [[ $a == *":$host_id" ]]; then
+    pass "$kind build (task ${TASK[$kind]}): past every policy; buildArch $id ran on $SLOT and stopped at: $r"
+  else
+    bad "$kind build (task ${TASK[$kind]}): buildArch $a not on $SLOT (host $host_id): $r"
+  fi
+done
+for kind in scratch real; do ns "$ADMIN cancel ${TASK[$kind]}" >/dev/null 2>&1; done
+ns "kill \$(cat /run/harness/kojid-$SLOT.pid) 2>/dev/null; rm -f /run/harness/kojid-$SLOT.pid"
+
+echo "=== 7. koji-gc, koji-sweep-db, the prune timer's service, kojira"
+for cmd in "/usr/sbin/koji-gc --lock-file=/var/lock/koji-gc.lock --exit-on-lock" /usr/sbin/koji-sweep-db \
+    /opt/kojistack/files/bin/kojistack-prune; do
+  if out=$(ns "$cmd" 2>&1); then pass "$cmd -> rc 0 ($(wc -l <<< "$out") lines of output, last: $(tail -1 <<< "$out"))"
+  else bad "$cmd: $(tail -3 <<< "$out")"; fi
+done
+if grep -E '\[(ERROR|CRITICAL)\]' "$D/ovl/_var/upper/log/kojira.log" > "$W/kojira-errors.log"; then
+  bad "kojira logged errors: $(head -3 "$W/kojira-errors.log")"
+else
+  pass "kojira running $(ns "$D/bin/svc status" | grep kojira), no ERROR in kojira.log ($(wc -l < "$D/ovl/_var/upper/log/kojira.log") lines)"
+fi
+ns "$D/bin/svc stop kojid" >/dev/null 2>&1
+
+echo "=== result: $([ $fail = 0 ] && echo PASS || echo FAIL)"
+exit $fail
