@@ -9,8 +9,9 @@
 #      into kojistack lands in kojistack-build's next repo, and a registered builder reads that repo through
 #      topurl with its certificate (toplink symlinks included) and installs the package with dnf
 #   6. the builder's kojid (slot x86-64-02, default channel) takes the packager's scratch and real SRPM
-#      builds: the hub's kojid passes the policies and creates buildArch tasks, the builder runs them up
-#      to mock (not installed here: where they stop)
+#      builds: the hub's kojid passes the policies and creates the builder's tasks (rebuildSRPM first), the
+#      builder runs them up to mock (not installed here: where they stop); an SCM build (AllowedScms empty) gets past the
+#      builder's SCM check for the admin (and stops at mock) and is refused there for the packager
 #   7. koji-gc, koji-sweep-db, kojistack-prune (the prune timer's service) run without error; kojira has
 #      logged no error
 set -u
@@ -71,7 +72,8 @@ echo rh-lib > %{buildroot}/usr/share/rh-lib/README
 /usr/share/rh-lib/README
 SPEC
 rpmbuild --define "_topdir $W/rpmbuild" -ba "$W/rpmbuild/SPECS/rh-lib.spec" >/dev/null 2>&1 || { bad "rpmbuild -ba failed"; exit 1; }
-ns "set -e; $ADMIN add-pkg --owner kojiadmin kojistack rh-lib >/dev/null
+ns "set -e; [ \"\$($ADMIN call --json-output getBuild rh-lib-1.0-1)\" = null ] || exit 0  # a second run
+    $ADMIN add-pkg --owner kojiadmin kojistack rh-lib >/dev/null
     $ADMIN import $W/rpmbuild/SRPMS/rh-lib-1.0-1.src.rpm $W/rpmbuild/RPMS/noarch/rh-lib-1.0-1.noarch.rpm >/dev/null
     $ADMIN tag-build kojistack rh-lib-1.0-1 >/dev/null" || bad "import and tag of rh-lib failed"
 ns "$D/bin/svc start kojira kojid" >/dev/null 2>&1
@@ -110,39 +112,62 @@ for kind in scratch real; do
   TASK[$kind]=$(sed -n 's/^Created task: \([0-9]*\)$/\1/p' <<< "$out")
   echo "    rh-packager $kind build: task ${TASK[$kind]:-none}"
 done
-arch_tasks() {  # PARENT: "id:state:host:result" of the buildArch children
+# builder_task PARENT [METHODS]: "id state host method" of the first child of PARENT (rebuildSRPM, then
+# buildArch; koji 1.35 rebuilds an uploaded SRPM in the buildroot first) that has ended (closed/failed/canceled)
+builder_task() {
   ns "$ADMIN call --json-output getTaskChildren $1" 2>/dev/null | python3 -c '
 import json, sys
-for c in json.load(sys.stdin):
-    if c["method"] == "buildArch":
-        print("%s:%s:%s" % (c["id"], c["state"], c["host_id"]))'
+methods = sys.argv[1].split(",")
+for c in sorted(json.load(sys.stdin), key=lambda c: c["id"]):
+    if c["method"] in methods and c["state"] in (2, 3, 5):
+        print(c["id"], c["state"], c["host_id"], c["method"])
+        break' "${2:-rebuildSRPM,buildArch}"
 }
-for _ in $(seq 1 90); do
+result() {  # TASK: its result or fault, first two lines
+  ns "$ADMIN call --json-output getTaskResult ${1:-0} raise_fault=False" 2>/dev/null \
+    | json '(d.get("faultString") if isinstance(d, dict) else d) or ""' | head -2 | tr '\n' ' '
+}
+for _ in $(seq 1 60); do
   ns "$ADMIN call scheduler.doRun force=True" >/dev/null 2>&1
-  ready=1
-  for kind in scratch real; do
-    a=$(arch_tasks "${TASK[$kind]}")
-    [ -n "$a" ] && ! grep -q ':[014]:' <<< "$a" || ready=0
-  done
-  [ $ready = 1 ] && break
+  [ -n "$(builder_task "${TASK[scratch]}")" ] && [ -n "$(builder_task "${TASK[real]}")" ] && break
   sleep 10
 done
 host_id=$(ns "$ADMIN call --json-output getHost $SLOT" | json 'd["id"]')
 for kind in scratch real; do
-  a=$(arch_tasks "${TASK[$kind]}")
-  id=${a%%:*}
-  if [ -z "$a" ]; then
-    bad "$kind build (task ${TASK[$kind]}) made no buildArch task: $(ns "$ADMIN taskinfo ${TASK[$kind]}" | tail -3 | tr '\n' ' ')"
-    continue
-  fi
-  r=$(ns "$ADMIN call --json-output getTaskResult $id raise_fault=False" | json '(d.get("faultString") if isinstance(d, dict) else d) or ""' | head -2 | tr '\n' ' ')
-  if [[ $a == *":$host_id" ]]; then
-    pass "$kind build (task ${TASK[$kind]}): past every policy; buildArch $id ran on $SLOT and stopped at: $r"
+  read -r id state host method <<< "$(builder_task "${TASK[$kind]}")"
+  if [ -n "${id:-}" ] && [ "$host" = "$host_id" ]; then
+    pass "$kind build (task ${TASK[$kind]}): past every policy; $method $id ran on $SLOT and stopped at: $(result "$id")"
   else
-    bad "$kind build (task ${TASK[$kind]}): buildArch $a not on $SLOT (host $host_id): $r"
+    bad "$kind build (task ${TASK[$kind]}): no child task ended on $SLOT (${id:-none} ${host:-}): $(ns "$ADMIN taskinfo ${TASK[$kind]}" | tail -3 | tr '\n' ' ')"
   fi
 done
 for kind in scratch real; do ns "$ADMIN cancel ${TASK[$kind]}" >/dev/null 2>&1; done
+# SCM builds with AllowedScms empty (this harness's stack.env): admin-only, decided by the hub's build_from_scm
+# policy that the builder's kojid asks (allowed_scms_use_policy), not by kojid's empty allowed_scms list
+scm=git+https://src.example.org/rpms/rh-hello.git#0123456789abcdef0123456789abcdef01234567
+for who in admin packager; do
+  if [ $who = admin ]; then cli=$ADMIN; else cli="koji --config $W/rh-packager.conf -p rh-packager"; fi
+  TASK[scm-$who]=$(ns "$cli build --scratch --wait-repo --nowait kojistack '$scm'" 2>&1 | sed -n 's/^Created task: \([0-9]*\)$/\1/p')
+  echo "    $who SCM scratch build: task ${TASK[scm-$who]:-none}"
+done
+for _ in $(seq 1 60); do
+  ns "$ADMIN call scheduler.doRun force=True" >/dev/null 2>&1
+  [ -n "$(builder_task "${TASK[scm-admin]}" buildSRPMFromSCM)" ] && [ -n "$(builder_task "${TASK[scm-packager]}" buildSRPMFromSCM)" ] && break
+  sleep 10
+done
+for who in admin packager; do
+  read -r id state host method <<< "$(builder_task "${TASK[scm-$who]}" buildSRPMFromSCM)"
+  r=$(result "${id:-}")
+  refused=$(grep -c "is not allowed" <<< "$r")
+  if [ -z "${id:-}" ] || [ "$host" != "$host_id" ]; then
+    bad "$who SCM build (task ${TASK[scm-$who]}): no buildSRPMFromSCM ended on $SLOT ($id $state $host)"
+  elif { [ $who = admin ] && [ "$refused" = 0 ]; } || { [ $who = packager ] && [ "$refused" = 1 ]; }; then
+    pass "$who SCM build (task ${TASK[scm-$who]}): buildSRPMFromSCM $id on $SLOT: $r"
+  else
+    bad "$who SCM build (task ${TASK[scm-$who]}): buildSRPMFromSCM $id on $SLOT: $r"
+  fi
+  ns "$ADMIN cancel ${TASK[scm-$who]}" >/dev/null 2>&1
+done
 ns "kill \$(cat /run/harness/kojid-$SLOT.pid) 2>/dev/null; rm -f /run/harness/kojid-$SLOT.pid"
 
 echo "=== 7. koji-gc, koji-sweep-db, the prune timer's service, kojira"
