@@ -83,6 +83,8 @@ if ns "timeout 900 $ADMIN wait-repo kojistack-build --build rh-lib-1.0-1 --reque
 else
   bad "no kojistack-build repo with rh-lib: $(cat "$W/wait-repo.out")"; repo=""
 fi
+stop_builder() { ns "p=\$(cat /run/harness/kojid-$SLOT.pid 2>/dev/null) && kill \$p 2>/dev/null; rm -f /run/harness/kojid-$SLOT.pid"; }
+stop_builder  # an earlier run's kojid holds the slot's exclusive session
 ns "$D/examples/builder-register.sh i-0bbbbccccdddd0002 $SLOT x86_64" > "$D/logs/check-builder-register.log" 2>&1 \
   || bad "builder registration failed (log $D/logs/check-builder-register.log)"
 href=$(zcat "$D"/ovl/_mnt/upper/koji/repos/kojistack-build/"$repo"/x86_64/repodata/*-primary.xml.gz 2>/dev/null \
@@ -168,7 +170,7 @@ for who in admin packager; do
   fi
   ns "$ADMIN cancel ${TASK[scm-$who]}" >/dev/null 2>&1
 done
-ns "kill \$(cat /run/harness/kojid-$SLOT.pid) 2>/dev/null; rm -f /run/harness/kojid-$SLOT.pid"
+stop_builder
 
 echo "=== 7. koji-gc, koji-sweep-db, the prune timer's service, kojira"
 for cmd in "/usr/sbin/koji-gc --lock-file=/var/lock/koji-gc.lock --exit-on-lock" /usr/sbin/koji-sweep-db \

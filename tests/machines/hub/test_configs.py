@@ -90,7 +90,27 @@ def test_only_keys_koji_accepts(name: str, section: str, known: set[str], tmp_pa
     assert sections <= {section, "prune"}  # kojid refuses any other section
     assert set(conf[section]) <= known, set(conf[section]) - known
     if name == "koji-gc.conf.in":
-        assert conf["prune"]["policy"].strip() == "all :: keep"
+        assert conf["prune"]["policy"].strip() == "tag * :: keep"
+
+
+def test_koji_gc_prune_policy_uses_only_koji_gcs_tests(tmp_path: Path):
+    """koji-gc parses [prune] policy with koji's policy engine and only the tests defined in koji-gc
+    itself (util/koji-gc, koji 1.35.3: findSimpleTests(globals()) finds TagPruneTest 'tag',
+    PackagePruneTest 'package', VolumePruneTest 'volume', SigPruneTest 'sig', OrderPruneTest 'order',
+    AgePruneTest 'age', HasTagPruneTest 'hastag'); an unknown test such as `all` stops every run with
+    "missing test handler" (seen on the real hub). The names are koji-gc's; the parser is koji's."""
+    import koji.policy
+
+    class Tag(koji.policy.MatchTest):
+        name, field = "tag", "tagname"
+
+    tests = {"tag": Tag}
+    tests.update({name: type(name, (koji.policy.BaseSimpleTest,), {"name": name})
+                  for name in ("package", "volume", "sig", "order", "age", "hastag")})
+    policy = parse(render("koji-gc.conf.in", tmp_path))["prune"]["policy"]
+    rules = koji.policy.SimpleRuleSet(policy.strip().splitlines(), tests)
+    assert rules.apply({"tagname": "kojistack"}) == "keep"
+    assert rules.apply({"tagname": "kojistack-build"}) == "keep"
 
 
 def test_hub_conf_values(tmp_path: Path):
