@@ -46,3 +46,11 @@ def test_the_bucket_layout_is_uploads():
 
     assert "<prefix>/<kojistack version>-<sha256 of the templates, 12 hex>/<file>" in upload.__doc__
     assert "kojistack/<version>-<sha12>/kojistack.json" in DOC and "kojistack/latest/kojistack.json" in DOC
+
+
+def test_regions_are_linked_not_restated():
+    from kojistack import regions
+
+    assert "Supported regions" in DOC and "kojistack/regions.py" in DOC
+    assert not any(region in DOC for region in sorted(regions.SUPPORTED_REGIONS) if region not in
+                   ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"))
