@@ -63,8 +63,9 @@ test-fast: $(TEST_DEPS) ## the tests not marked slow (under a minute)
 check: $(RUN_DEPS) $(CHECKOV) ## what CI runs for users: freshness, lint, cloud-init, shellcheck, checkov
 	$(BIN)/kojistack check
 
-bench: $(TEST_DEPS) ## print generation and check times, sizes, the simulator table and make test's wall time
+bench: $(TEST_DEPS) ## print generation and check times, sizes, the simulator table, the controller's observation cost and make test's wall time
 	$(BIN)/python -m kojistack.bench
+	PYTHONPATH=tests $(BIN)/python -m support.bench_observe
 	@if [ -f $(TEST_TIME) ]; then echo "last $$(cat $(TEST_TIME))"; \
 	 else echo "make test: no run recorded yet (make test writes its wall time to $(TEST_TIME))"; fi
 

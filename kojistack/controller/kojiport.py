@@ -11,13 +11,28 @@ from typing import AbstractSet, List, Optional, Sequence, Tuple
 
 import koji
 
-from .decide import ASSIGNED, FREE, OPEN, Host, Registration, Task, slot_arch
+from .decide import ASSIGNED, FREE, NOARCH, OPEN, Host, Registration, Task, slot_arch
 
 log = logging.getLogger(__name__)
 
 #: every hub method this module calls (the replay test covers each)
-CALLS = ("sslLogin", "logout", "listTasks", "listHosts", "listChannels", "getHost", "addHost", "enableHost",
-         "editHost", "addHostToChannel", "disableHost", "freeTask", "scheduler.doRun")
+CALLS = ("sslLogin", "logout", "multiCall", "listTasks", "listHosts", "listChannels", "scheduler.getTaskRuns",
+         "getHost", "addHost", "enableHost", "editHost", "addHostToChannel", "disableHost", "freeTask",
+         "scheduler.doRun")
+
+
+#: channel name of the FREE tasks counted in channels neither the builders nor the hub serve
+UNSERVED_CHANNEL = "(unserved)"
+#: arch of the FREE tasks counted whose arch no builder group has
+OTHER_ARCH = "(other)"
+
+
+def _run_end(rows: Sequence[dict]) -> Optional[float]:
+    """When the latest task run of a host ended: its task's completion (or start), else the run's creation."""
+    if not rows:
+        return None
+    r = rows[0]
+    return r.get("completion_ts") or r.get("start_ts") or r.get("create_ts")
 
 
 class KojiPort:
@@ -44,34 +59,88 @@ class KojiPort:
 
     # --- observe ----------------------------------------------------------------------------
 
-    def observe(self, idle_candidates: AbstractSet[str] = frozenset()) -> Tuple[Tuple[Task, ...], Tuple[Host, ...]]:
+    def observe(self, idle_candidates: AbstractSet[str] = frozenset(), arches: Sequence[str] = (),
+                hub_channels: Sequence[str] = ()) -> Tuple[Tuple[Task, ...], Tuple[Host, ...]]:
         """Active tasks (FREE, OPEN, ASSIGNED) and all hosts; for the hosts named in
-        `idle_candidates` (builders in service) with no active task, when their last task ended."""
+        `idle_candidates` (builders in service) with no active task, when their last task ended.
+
+        Two multicalls, each one HTTP request, ask only for what the decisions read:
+        1. listChannels, listHosts;
+        2. the OPEN/ASSIGNED tasks (rows: the decisions read each one's host, weight, waiting);
+           the FREE tasks that were ever started (rows: freeTask and a host timeout keep the
+           weight kojid set at open, koji/daemon.py `setTaskWeight`, and the start_time,
+           kojihub.py Task.free); counts of FREE tasks per builder channel and arch in `arches`
+           (plus noarch), per hub channel, and for every other channel per arch; for each idle
+           candidate its latest scheduler task run (scheduler.getTaskRuns, a few fields).
+        A FREE task that never started weighs 1.0 (schema.sql: task.weight DEFAULT 1.0; only
+        host.setTaskWeight changes it, on an OPEN task) and waits on nothing, so counts say all
+        the decisions read of it; they stand in as identical Task values (id 0, method "?").
+        `listTasks` rows carry each task's request and result (kojihub.py listTasks always selects
+        them), about 2.4 KB a task: asking for rows only for running work keeps one loop's traffic
+        at the size of the fleet, not of the queue.
+        """
         s = self._s()
-        channels = {c["id"]: c["name"] for c in s.listChannels()}
-        host_rows = s.listHosts()
+        with s.multicall(strict=True) as m:
+            chan_call, hosts_call = m.listChannels(), m.listHosts()
+        channels = {c["id"]: c["name"] for c in chan_call.result}
+        host_rows = hosts_call.result
         names = {h["id"]: h["name"] for h in host_rows}
-        rows = s.listTasks(opts={"state": [FREE, OPEN, ASSIGNED]}, queryOpts={"order": "id"})
-        tasks = tuple(
+        ids = {n: i for i, n in names.items()}
+        by_name = {n: i for i, n in channels.items()}
+        builder_ids = sorted(by_name[c] for c in self.channels if c in by_name)
+        hub_ids = sorted(by_name[c] for c in hub_channels if c in by_name and by_name[c] not in builder_ids)
+        known = sorted(set(arches) | {NOARCH})
+        counts = []  # (channel name, arch, call)
+        with s.multicall(strict=True) as m:
+            running_call = m.listTasks(opts={"state": [OPEN, ASSIGNED]}, queryOpts={"order": "id"})
+            refreed_call = m.listTasks(opts={"state": [FREE], "startedAfter": 0}, queryOpts={"order": "id"})
+            for cid in builder_ids:
+                for arch in known:
+                    counts.append((channels[cid], arch, m.listTasks(
+                        opts={"state": [FREE], "channel_id": cid, "arch": [arch]}, queryOpts={"countOnly": True})))
+                counts.append((channels[cid], OTHER_ARCH, m.listTasks(
+                    opts={"state": [FREE], "channel_id": cid, "not_arch": known}, queryOpts={"countOnly": True})))
+            for cid in hub_ids:
+                counts.append((channels[cid], NOARCH, m.listTasks(
+                    opts={"state": [FREE], "channel_id": cid}, queryOpts={"countOnly": True})))
+            # an empty list would be "NOT IN ()", a syntax error on the hub (the recorded state=[] fault)
+            rest = {"not_channel_id": builder_ids + hub_ids} if builder_ids or hub_ids else {}
+            for arch in known:
+                counts.append((UNSERVED_CHANNEL, arch, m.listTasks(
+                    opts={"state": [FREE], "arch": [arch], **rest}, queryOpts={"countOnly": True})))
+            counts.append((UNSERVED_CHANNEL, OTHER_ARCH, m.listTasks(
+                opts={"state": [FREE], "not_arch": known, **rest}, queryOpts={"countOnly": True})))
+            run_calls = {}
+            for name in sorted(idle_candidates):
+                if name in ids and slot_arch(name):
+                    run_calls[name] = m.scheduler.getTaskRuns(
+                        [["host_id", "=", ids[name]]], ["host_id", "create_ts", "start_ts", "completion_ts"],
+                        {"order": "-id", "limit": 1})
+        rows = list(running_call.result) + list(refreed_call.result)
+        tasks = [
             Task(id=r["id"], method=r["method"], arch=r["arch"], channel=channels.get(r["channel_id"], "?"),
                  state=r["state"], weight=float(r["weight"] or 0.0), host=names.get(r["host_id"]),
                  waiting=bool(r["waiting"]))
-            for r in rows)
+            for r in rows]
+        started = {}  # (channel group, arch group) -> FREE rows already listed
+        for r in refreed_call.result:
+            cid = r["channel_id"]
+            group = channels.get(cid, "?") if cid in builder_ids or cid in hub_ids else UNSERVED_CHANNEL
+            arch = NOARCH if cid in hub_ids else (r["arch"] if r["arch"] in known else OTHER_ARCH)
+            started[(group, arch)] = started.get((group, arch), 0) + 1
+        for channel, arch, call in counts:
+            n = int(call.result) - started.get((channel, arch), 0)
+            if n > 0:
+                tasks.extend((Task(id=0, method="?", arch=arch, channel=channel, state=FREE, weight=1.0),) * n)
         busy = {t.host for t in tasks if t.host}
         hosts = []
         for h in sorted(host_rows, key=lambda h: h["name"]):
             last = None
-            if h["name"] in idle_candidates and slot_arch(h["name"]) and h["name"] not in busy:
-                last = self._last_task_end(h["id"])
+            if h["name"] in run_calls and h["name"] not in busy:
+                last = _run_end(run_calls[h["name"]].result)
             hosts.append(Host(name=h["name"], enabled=bool(h["enabled"]), ready=bool(h["ready"]),
                               capacity=float(h["capacity"]), last_task_end=last))
-        return tasks, tuple(hosts)
-
-    def _last_task_end(self, host_id: int) -> Optional[float]:
-        rows = self._s().listTasks(opts={"host_id": host_id}, queryOpts={"order": "-id", "limit": 1})
-        if not rows:
-            return None
-        return rows[0].get("completion_ts") or rows[0].get("start_ts") or rows[0].get("create_ts")
+        return tuple(tasks), tuple(hosts)
 
     # --- act --------------------------------------------------------------------------------
 

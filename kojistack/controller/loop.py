@@ -77,7 +77,8 @@ class Controller:
                                 idle_seconds=group_idle_seconds(g)))
             for i in g.get("Instances", []):
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
-        tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE})
+        tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE},
+                                         s.arches, s.policy.hub_channels)
         return Observed(now, tasks, hosts, tuple(instances), tuple(groups))
 
     def _failure_records(self) -> Dict[str, str]:

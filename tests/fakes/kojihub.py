@@ -137,6 +137,17 @@ class TaskRec:
 
 
 @dataclass
+class Traffic:
+    """What the fake hub served over HTTP: requests, bytes each way, CPU seconds of its handler
+    threads (parsing, the method, marshalling); for the tests' call budgets and `make bench`."""
+
+    requests: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    cpu_seconds: float = 0.0
+
+
+@dataclass
 class Session:
     id: int
     key: str
@@ -176,6 +187,7 @@ class FakeHub(UserMethods, BuildMethods):
         self.runs: List[dict] = []
         self.logs: List[dict] = []
         self.calls: List[Tuple[str, str]] = []  # (user name or "anonymous", method), for coverage
+        self.traffic = Traffic()
         self.last_run: Optional[float] = None
         self._ids = {"user": 0, "host": 0, "task": 0, "session": 0, "run": 0, "log": 0, "refusal": 0}
         self.perms = {i + 1: p for i, p in enumerate(SEEDED_PERMS)}
@@ -622,16 +634,26 @@ class FakeHub(UserMethods, BuildMethods):
             raise Fault(1, "<class 'psycopg2.errors.SyntaxError'>: syntax error at or near \")\"\n"
                            "LINE 5:  WHERE (state IN ())\n")
         rows = []
+        # koji 1.35.3 kojihub.py listTasks: arch/state take lists (IN, NOT IN); host_id, channel_id,
+        # parent take an int or a list (= or IN, NOT for not_*); the time options compare the
+        # column (NULL never matches: a never-started task has no start_time)
+        started_after = opts.get("startedAfter")
         for t in self.tasks.values():
             if "state" in opts and t.state not in opts["state"]:
                 continue
             if "not_state" in opts and t.state in opts["not_state"]:
                 continue
-            if "host_id" in opts and t.host_id != opts["host_id"]:
+            if "host_id" in opts and not _int_opt(t.host_id, opts["host_id"]):
                 continue
-            if "channel_id" in opts and t.channel_id != opts["channel_id"]:
+            if "channel_id" in opts and not _int_opt(t.channel_id, opts["channel_id"]):
+                continue
+            if "not_channel_id" in opts and _int_opt(t.channel_id, opts["not_channel_id"]):
                 continue
             if "arch" in opts and t.arch not in opts["arch"]:
+                continue
+            if "not_arch" in opts and t.arch in opts["not_arch"]:
+                continue
+            if started_after is not None and (t.start_ts is None or t.start_ts <= started_after):
                 continue
             if "method" in opts and t.method != opts["method"]:
                 continue
@@ -785,7 +807,9 @@ class FakeHub(UserMethods, BuildMethods):
                 self._log(t.id, h.id, "Assigning task")
                 break
 
-    def m_scheduler_getTaskRuns(self, ctx, clauses=None, fields=None):
+    def m_scheduler_getTaskRuns(self, ctx, clauses=None, fields=None, opts=None):
+        # koji 1.35.3 scheduler.py TaskRunsQuery: task fields come from a join on task; opts are
+        # QueryProcessor's (order by field names, '-' for descending; limit)
         rows = []
         for r in self.runs:
             if not _match(r, clauses):
@@ -795,9 +819,16 @@ class FakeHub(UserMethods, BuildMethods):
                 t = self.tasks.get(r["task_id"])
                 h = self.hosts.get(r["host_id"])
                 row.update(method=t.method if t else None, state=t.state if t else None,
+                           arch=t.arch if t else None, channel_id=t.channel_id if t else None,
+                           start_ts=t.start_ts if t else None, completion_ts=t.completion_ts if t else None,
                            host_name=h.name if h else None)
                 row = {k: row[k] for k in fields if k in row}
             rows.append(row)
+        opts = opts or {}
+        for key in reversed((opts.get("order") or "id").split(",")):
+            rows.sort(key=lambda r, k=key.lstrip("-"): (r.get(k) is None, r.get(k)), reverse=key.startswith("-"))
+        if opts.get("limit") is not None:
+            rows = rows[:opts["limit"]]
         return rows
 
     def m_scheduler_getLogMessages(self, ctx, clauses=None, fields=None):
@@ -943,6 +974,13 @@ def _match(row: dict, clauses: Optional[list]) -> bool:
     return True
 
 
+def _int_opt(value: Optional[int], want: Any) -> bool:
+    """listTasks' int options: a list means IN, None means IS NULL, else =."""
+    if isinstance(want, list):
+        return value in want
+    return value == want
+
+
 def _split_kwargs(params: tuple) -> Tuple[list, dict]:
     args = list(params)
     if args and isinstance(args[-1], dict) and args[-1].get("__starstar"):
@@ -960,7 +998,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
+        cpu = time.thread_time()
+        try:
+            self._post()
+        finally:
+            with self.hub.lock:
+                self.hub.traffic.cpu_seconds += time.thread_time() - cpu
+
+    def _post(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.hub.lock:
+            self.hub.traffic.requests += 1
+            self.hub.traffic.bytes_in += len(body)
         try:
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
             if "filename" in query:  # koji's rawUpload: raw bytes, arguments in the query string
@@ -987,6 +1036,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _reply(self, payload: str) -> None:
         data = payload.encode()
+        with self.hub.lock:
+            self.hub.traffic.bytes_out += len(data)
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(data)))
