@@ -158,3 +158,33 @@ def test_stack_deletion_drains_every_builder(rig):
     rig.tick()
     assert all(not rig.hub.host_named(b.slot).enabled for b in rig.builders.values() if b.slot)
     rig.run_until(lambda: not rig.instances(), max_ticks=60)
+
+
+def test_free_work_and_an_idle_ready_builder_force_a_scheduler_run(rig):
+    """Issue 14: a builder that just started gets its first tasks from a forced scheduler run
+    (admin `scheduler.doRun`), not after RunInterval of kojid check-ins."""
+    burst(rig, 4)
+    settle(rig)
+    rig.tick()
+    builder = rig.builders[rig.instances()[0]]
+    builder.running.clear()                                      # (keep nothing assigned to it)
+    rig.hub.seed_task("buildArch", arch="x86_64", weight=1.0)
+    before = sum(1 for who, m in rig.hub.calls if who == "kojistack-ctl" and m == "scheduler.doRun")
+    rig.run_until(lambda: sum(1 for who, m in rig.hub.calls
+                              if who == "kojistack-ctl" and m == "scheduler.doRun") > before, max_ticks=10)
+
+
+def test_a_drain_taken_back_enables_the_host_and_empties_the_tag(rig):
+    burst(rig, 4)
+    settle(rig)
+    (iid,) = rig.instances()
+    slot = rig.builders[iid].slot
+    rig.hub.host_named(slot).enabled = False
+    rig.ec2.create_tags(Resources=[iid], Tags=[{"Key": decide.TAG_DRAIN_STARTED, "Value": "1"}])
+    state = rig.ctl.observe()
+    inst = next(i for i in state.instances if i.id == iid)
+    assert inst.drain_started == 1.0
+    errors = rig.ctl.execute(state, decide.Plan(desired={}, cancel_drain=(inst,)))
+    assert errors == []
+    assert rig.hub.host_named(slot).enabled
+    assert next(i for i in rig.ctl.observe().instances if i.id == iid).drain_started is None
