@@ -147,8 +147,6 @@ class Policy:
     #: spreads tasks over every ready host, so idle-only scale-in keeps half-used builders)
     pack: bool = True
     pack_below: float = 0.5
-    #: a builder at or above its capacity counts as one builder (see `demand`)
-    count_full_builders: bool = True
 
 
 @dataclass(frozen=True)
@@ -352,7 +350,6 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     running: Dict[str, float] = {a: 0.0 for a in groups}
     unservable: Dict[str, float] = {}
     noarch_free: List[Task] = []
-    host_load: Dict[str, Dict[str, float]] = {}
     for t in state.tasks:
         if t.channel not in policy.builder_channels:
             if t.state == FREE and t.channel not in policy.hub_channels:  # a channel no host serves
@@ -362,8 +359,6 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
             arch = slot_arch(t.host)
             if arch in running:
                 running[arch] += task_weight(t)
-                loads = host_load.setdefault(arch, {})
-                loads[t.host] = loads.get(t.host, 0.0) + task_weight(t)
             continue
         if t.state != FREE:
             continue
@@ -385,13 +380,7 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     for arch, g in groups.items():
         total = queued[arch] + running[arch]
         need = total + policy.headroom_weight if total > 0 or policy.headroom_weight > 0 else 0.0
-        # a builder at or above its capacity is one builder whatever its load: kojid opens a task
-        # while its load is at most its capacity (koji/daemon.py readyForTask), so full builders
-        # hold their capacity plus about one task
-        full = [load for load in host_load.get(arch, {}).values()
-                if policy.count_full_builders and load >= g.capacity_per_builder]
-        need = need - sum(full) if need > 0 else 0.0
-        target = len(full) + (math.ceil(round(need / g.capacity_per_builder, 9)) if need > 1e-9 else 0)
+        target = math.ceil(round(need / g.capacity_per_builder, 9)) if need > 0 else 0
         result[arch] = Demand(queued[arch], running[arch], _clamp(target, g.min_size, g.max_size))
     for g in state.groups:
         if g.max_size <= 0:

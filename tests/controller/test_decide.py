@@ -46,9 +46,7 @@ def obs(tasks: Iterable[Task] = (), hosts: Iterable[Host] = (), instances: Itera
     ([task(i) for i in range(5)], 2, "one over capacity needs a second builder"),
     ([task(1, weight=2.5), task(2, weight=2.5)], 2, "weights, not counts"),
     ([task(i, state=OPEN, host_name=f"x86-64-0{1 + i % 2}") for i in range(6)], 2, "running tasks count too"),
-    ([task(i, state=OPEN, host_name="x86-64-01") for i in range(8)], 1,
-     "a builder at or over its capacity is one builder (kojid opens while load <= capacity)"),
-    ([task(i, state=OPEN, host_name="x86-64-01") for i in range(8)] + [task(9)], 2, "full builder + queue"),
+
     ([task(i, state=ASSIGNED, host_name="x86-64-01") for i in range(3)] + [task(9)], 1, "assigned + free"),
     ([task(1, waiting=True, weight=5.0, state=OPEN, host_name="x86-64-01")], 0, "a waiting parent weighs 0"),
     ([task(1, channel="light", method="build")], 0, "light channel is the hub's"),
