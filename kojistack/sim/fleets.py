@@ -51,8 +51,6 @@ class ControllerFleet:
 
     def _tick(self, eng: Engine) -> None:
         self.plans += 1
-        if len(self.rows) > 4 * (len(eng.hub.tasks) + len(eng.hub.hosts)) + 1000:
-            self.rows = {}
         self.apply(eng, decide.plan(observe(eng, self.rows), self.policy))
         eng.at(eng.now + eng.cfg.period_s, self._tick, eng)
 
@@ -87,32 +85,32 @@ class ControllerFleet:
 def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
     """What the controller's shell would observe now: Koji's active tasks and hosts, the groups.
 
-    `cache` (task id -> (key, decide.Task)) re-uses the frozen rows of tasks that did not change."""
-    cache = {} if cache is None else cache
+    Each simulated task, host and instance keeps its last frozen row with the values it was made
+    from, and re-uses it while they are unchanged (`cache` is accepted for callers that pass one)."""
     tasks = []
     for t in _observed_tasks(eng):
-        key = (t.state, t.weight, t.host.name if t.host else None, t.waiting)
-        hit = cache.get(t.id)
-        if hit is None or hit[0] != key:
-            hit = cache[t.id] = (key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
-                                                  key[2], t.waiting))
-        tasks.append(hit[1])
+        key = (t.state, t.weight, t.host, t.waiting)
+        row = t.__dict__.get("_row")
+        if row is None or row[0] != key:
+            row = t._row = (key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
+                                             t.host.name if t.host else None, t.waiting))
+        tasks.append(row[1])
     hosts = []
     for h in eng.hub.hosts.values():
-        key = ("host", h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
-        hit = cache.get(key)
-        if hit is None:
-            hit = cache[key] = decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end)
-        hosts.append(hit)
+        key = (h.enabled, h.ready, h.capacity, h.last_task_end)
+        row = h.__dict__.get("_row")
+        if row is None or row[0] != key:
+            row = h._row = (key, decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end))
+        hosts.append(row[1])
     instances = []
     for i in eng.live():
-        key = ("inst", i.id, i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
-        hit = cache.get(key)
-        if hit is None:
+        key = (i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
+        row = i.__dict__.get("_row")
+        if row is None or row[0] != key:
             sha = f"sha256-{i.id}" if i.csr_ready else None
-            hit = cache[key] = decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
-                                               i.slot, i.drain_started, sha, sha, eng.cfg.vcpus)
-        instances.append(hit)
+            row = i._row = (key, decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
+                                                 i.slot, i.drain_started, sha, sha, eng.cfg.vcpus))
+        instances.append(row[1])
     hosts = tuple(hosts)
     capacity = decide.builder_capacity(eng.cfg.vcpus)
     groups = tuple(decide.Group(group_name(a), a, eng.cfg.min_size, eng.max_size, eng.desired[a], capacity)
