@@ -10,6 +10,9 @@ STACK_ENV = "/etc/kojistack/stack.env"
 PKI_DIR = "/etc/kojistack/pki"
 LAUNCH_HOOK = "kojistack-register"
 TERMINATE_HOOK = "kojistack-drain"
+#: builder slots per arch: the most a group may run (template.parameters.BUILDER_MAX_VALUES), named
+#: up to x86-64-1000 (decide.SLOT_PATTERN)
+MAX_SLOTS = 1000
 
 
 class SettingsError(ValueError):
@@ -79,7 +82,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         arches=arches, metrics_namespace=need("METRICS_NAMESPACE"),
         ssm_prefix=need("SSM_PREFIX").rstrip("/"),
         policy=Policy(idle_seconds=idle, headroom_weight=headroom, drain_limit_seconds=drain_hours * 3600,
-                      primary_arch=arches[0] if "x86_64" not in arches else "x86_64"),
+                      primary_arch=arches[0] if "x86_64" not in arches else "x86_64", max_slots=MAX_SLOTS),
         interval_seconds=interval,
     )
 

@@ -18,7 +18,9 @@ from ..ids import arch_title
 BUILDER_MIN_VALUES = ("0", "1", "2", "4")
 DB_STORAGE_VALUES = ("20", "50", "100", "200", "500", "1000")
 DB_MAX_STORAGE_VALUES = ("40", "100", "200", "500", "1000", "2000", "4000")
-BUILDER_MAX_VALUES = ("0", "1", "2", "4", "8", "12", "16", "20", "30", "40", "50")
+#: up to 1,000 builders per arch: slot names x86-64-01 .. x86-64-1000 (controller.decide.SLOT_PATTERN,
+#: controller.settings.MAX_SLOTS; the hub's ssl.conf.in and the builders' bootstrap spell the pattern)
+BUILDER_MAX_VALUES = ("0", "1", "2", "4", "8", "12", "16", "20", "30", "40", "50", "100", "200", "500", "1000")
 DB_CLASSES = ("db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large", "db.m7g.xlarge",
               "db.m7g.2xlarge", "db.r7g.large", "db.r7g.xlarge")
 HUB_INSTANCE_TYPES = ("m7i.large", "m7i.xlarge", "m7i.2xlarge", "m6i.large", "m6i.xlarge",

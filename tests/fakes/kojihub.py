@@ -32,7 +32,7 @@ from .kojihub_users import UserMethods
 
 FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
 NORMAL, HOST_USER = 0, 1
-SLOT_CN = re.compile(r"^(x86-64|aarch64)-[0-9]{2}$")
+SLOT_CN = re.compile(r"^(x86-64|aarch64)-[0-9]{2,4}$")
 LIGHT_METHODS = {"build", "chainbuild", "waitrepo", "tagBuild", "tagNotification", "buildNotification",
                  "dependantTask"}
 DEFAULT_METHODS = {"buildArch", "buildSRPMFromSCM", "rebuildSRPM"}

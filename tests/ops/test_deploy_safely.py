@@ -42,7 +42,7 @@ def test_good_values_pass_both_templates():
     ("DbInstanceClass", "db.t4g.huge", "Parameter 'DbInstanceClass' failed to satisfy constraint"),
     ("HubRootVolumeGiB", "5", "Parameter 'HubRootVolumeGiB' failed to satisfy constraint"),
     ("HubRootVolumeGiB", "fifty", "Parameter 'HubRootVolumeGiB' failed to satisfy constraint"),
-    ("BuilderX8664MaxSize", "1000", "Parameter 'BuilderX8664MaxSize' failed to satisfy constraint"),
+    ("BuilderX8664MaxSize", "1001", "Parameter 'BuilderX8664MaxSize' failed to satisfy constraint"),
 ])
 def test_each_constraint_is_checked_with_the_consoles_words(name, value, message):
     found = said(NEW, {**GOOD, name: value})

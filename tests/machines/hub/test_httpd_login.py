@@ -128,7 +128,8 @@ def get(port: int, pki_dir: Path, path: str, client_pem: Path | None) -> tuple[i
 def certs(pki_dir: Path) -> dict[str, Path]:
     out = {}
     for name, ca, cn in (("admin", "root", "kojiadmin"), ("kojiweb", "root", "kojiweb"),
-                         ("slot", "builder", "x86-64-03"), ("forged", "builder", "kojiadmin")):
+                         ("slot", "builder", "x86-64-03"), ("forged", "builder", "kojiadmin"),
+                         ("slot1000", "builder", "aarch64-1000"), ("slot5digits", "builder", "x86-64-10000")):
         out[name] = pki_dir / f"login-{name}.pem"
         pki("client", pki_dir / ca, out[name], cn)
     return out
@@ -154,6 +155,12 @@ def test_builder_ca_logs_in_only_as_a_slot(httpd, certs):
     assert get(*httpd, "/kojihub/ssllogin", certs["slot"]) == (200, "SUCCESS|CN=x86-64-03,O=kojistack\n")
     assert get(*httpd, "/kojihub/ssllogin", certs["forged"])[0] == 403
     assert get(*httpd, "/kojihub/ssllogin", certs["admin"])[0] == 200
+
+
+def test_the_thousandth_slot_logs_in(httpd, certs):
+    """1,000 builders per arch (issue 14 item 3): slot names run to four digits, no further."""
+    assert get(*httpd, "/kojihub/ssllogin", certs["slot1000"]) == (200, "SUCCESS|CN=aarch64-1000,O=kojistack\n")
+    assert get(*httpd, "/kojihub/ssllogin", certs["slot5digits"])[0] == 403
 
 
 def test_a_revoked_certificate_is_refused(httpd, pki_dir: Path):
