@@ -13,7 +13,7 @@ from .template.builders import builder_user_data_text
 from .template.compose import build_template, render_all
 from .template.hub import hub_user_data_text
 from .template.payload import builder_payload, hub_payload
-from .template.userdata import USER_DATA_LIMIT
+from .template.userdata import LONGEST_PARAMS, USER_DATA_BUDGET, USER_DATA_LIMIT, worst_case
 
 
 def _timed(fn, runs: int = 3) -> tuple[float, object]:
@@ -37,11 +37,13 @@ def main() -> None:
               f"{len(t['Outputs'])} outputs, {len(t.get('Rules', {}))} rules")
     hp, bp = hub_payload(), builder_payload()
     print(f"payload in launch-template Metadata: hub {len(hp.tgz):,} B tar.gz, builder {len(bp.tgz):,} B tar.gz")
-    sizes = {"hub": len(hub_user_data_text(cfg, hp).encode())}
+    texts = {"hub": hub_user_data_text(cfg, hp)}
     for arch in cfg.arches:
-        sizes[f"builder {arch}"] = len(builder_user_data_text(cfg, arch, bp).encode())
-    for role, size in sizes.items():
-        print(f"user data {role}: {size:,} B of {USER_DATA_LIMIT:,} (headroom {USER_DATA_LIMIT - size:,} B)")
+        texts[f"builder {arch}"] = builder_user_data_text(cfg, arch, bp)
+    for role, text in texts.items():
+        size, worst = len(text.encode()), len(worst_case(text, LONGEST_PARAMS).encode())
+        print(f"user data {role}: {size:,} B as rendered, {worst:,} B with the longest values "
+              f"(budget {USER_DATA_BUDGET:,}, EC2 limit {USER_DATA_LIMIT:,})")
     took, _ = _timed(lambda: build_template(cfg, "new"), runs=5)
     print(f"build_template(new), median of 5: {took * 1000:.1f} ms")
 

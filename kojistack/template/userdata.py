@@ -9,6 +9,8 @@ caught here, at generation time.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import re
 from dataclasses import dataclass
 
@@ -18,6 +20,9 @@ from troposphere import Base64, Sub
 from .payload import CLOUD_INIT
 
 USER_DATA_LIMIT = 16_384  # bytes, raw (EC2 limit before base64)
+#: what each user data may use with every value at its longest: three quarters of EC2's limit, the
+#: rest kept free for what the stack will need next (issue 14 item 9)
+USER_DATA_BUDGET = 12_288
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(CLOUD_INIT)),
@@ -25,6 +30,16 @@ _ENV = jinja2.Environment(
     autoescape=False,
     keep_trailing_newline=True,
 )
+
+
+def gz_b64(text: str) -> str:
+    """gzip (mtime 0: byte-stable) then base64, one line: cloud-init write_files `encoding: gz+b64`
+    (cloudinit/config/cc_write_files.py canonicalize_extraction/extract_contents; in cloud-init's
+    write_files schema since 0.7). The base64 alphabet has no `$` or `{`, so Fn::Sub leaves it alone."""
+    return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
+
+
+_ENV.filters["gz_b64"] = gz_b64
 _SUB_VAR = re.compile(r"\$\{(?!!)([A-Za-z0-9_:.]+)\}")
 
 
@@ -83,6 +98,19 @@ LONGEST = {
     "Param": 512,  # free-text parameters (AllowedScms max 512)
     "Short": 64,
 }
+
+
+# Longest value of each name the user data uses (parameter patterns and lengths, AWS limits): the
+# worst case that USER_DATA_BUDGET is measured with (tests/checks/test_lint_and_budgets.py, make bench).
+LONGEST_PARAMS = {"FileSystemId": 21, "DbAddress": 120, "DbPort": 5, "DbInstanceClass": 14,
+                  "PublicNlbDns": 82, "InternalNlbDns": 82, "PublicTargetGroup": 140, "InternalTargetGroup": 140,
+                  "CustomDomain": 253, "AdminUserName": 32, "KojiVersion": 12, "AllowedScms": 512,
+                  "SeedBuildEnvironment": 5, "BuilderIdleMinutes": 2, "StackUuid": 36,
+                  # secret ARNs: partition, region, account, generated name "<LogicalId>-<12>-<6>"
+                  **{k: 160 for k in ("DbMasterSecret", "KojiDbSecret", "WebSecret", "CaSecret", "BuilderCaSecret",
+                                      "AdminSecret")},
+                  "StackKeyArn": 100,
+                  "RestoreCaSecretArn": 600, "RestoreBuilderCaSecretArn": 600}
 
 
 def worst_case(text: str, longest_for: dict[str, int]) -> str:

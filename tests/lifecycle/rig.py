@@ -52,8 +52,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import boto3
-import yaml
 from fakes import health, vpc
+from support.cloudinit_files import written_files
 from fakes.autoscaling import FakeAutoScaling
 from fakes.builder import FakeBuilder
 from fakes.cloudformation import Handler, Resource, Stack, ValidationError
@@ -88,9 +88,7 @@ class Clock:
 
 def user_data_files(stack: Stack, lt_lid: str) -> Dict[str, str]:
     """{path: content} of the write_files in a launch template's user data, as EC2 gets it."""
-    data = stack.resources[lt_lid].props["LaunchTemplateData"]["UserData"]
-    doc = yaml.safe_load(data)
-    return {f["path"]: f.get("content", "") for f in doc["write_files"]}
+    return written_files(stack.resources[lt_lid].props["LaunchTemplateData"]["UserData"])
 
 
 class LaunchTemplates(Handler):

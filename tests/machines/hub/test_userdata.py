@@ -14,6 +14,7 @@ from kojistack.config import Config
 from kojistack.template.hub import hub_user_data_text
 from kojistack.template.payload import hub_payload
 from kojistack.template.userdata import LONGEST, USER_DATA_LIMIT, worst_case
+from support.cloudinit_files import written_files
 
 from .conftest import CLOUD_INIT
 
@@ -78,11 +79,12 @@ def test_it_only_writes_files_and_enables_the_bootstrap_unit():
 
 
 def test_embedded_files_are_the_repository_files_verbatim():
-    written = files(yaml.safe_load(text("el9")))
+    """As cloud-init writes them (the scripts go gzipped, encoding gz+b64)."""
+    written = written_files(text("el9"))
     common = CLOUD_INIT / "common"
-    assert written["/usr/local/sbin/kojistack-fetch-payload"]["content"] == (common / "fetch-payload.sh").read_text()
-    assert written["/usr/local/sbin/kojistack-report"]["content"] == (common / "report.sh").read_text()
-    assert written["/etc/systemd/system/kojistack-bootstrap.service"]["content"] \
+    assert written["/usr/local/sbin/kojistack-fetch-payload"] == (common / "fetch-payload.sh").read_text()
+    assert written["/usr/local/sbin/kojistack-report"] == (common / "report.sh").read_text()
+    assert written["/etc/systemd/system/kojistack-bootstrap.service"] \
         == (common / "kojistack-bootstrap.service").read_text()
 
 
