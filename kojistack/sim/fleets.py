@@ -109,7 +109,7 @@ def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
         if row is None or row[0] != key:
             sha = f"sha256-{i.id}" if i.csr_ready else None
             row = i._row = (key, decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
-                                                 i.slot, i.drain_started, sha, sha, eng.cfg.vcpus))
+                                                 i.slot, i.drain_started, sha, sha, vcpus=eng.cfg.vcpus))
         instances.append(row[1])
     hosts = tuple(hosts)
     capacity = decide.builder_capacity(eng.cfg.vcpus)

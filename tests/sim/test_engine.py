@@ -133,3 +133,19 @@ def test_the_fleet_is_whatever_decide_plan_says(workload, monkeypatch):
     monkeypatch.setattr(decide, "plan", lambda state, policy: decide.Plan(desired={}))
     rec = Engine(workload, ControllerFleet(), SimConfig(limit_s=3600)).run()
     assert rec.instances == [] and rec.truncated
+
+
+def test_observed_builders_carry_their_vcpus_and_no_bootstrap_failure(workload, monkeypatch):
+    """fleets.observe fills decide.Instance as the controller's shell does. A positional vcpus once
+    landed in `bootstrap_failure` (a field added before it): every builder was refused or replaced
+    and a run never ended (mypy: 'Argument 12 to "Instance" has incompatible type "int"')."""
+    seen = []
+    real = decide.plan
+
+    def spy(state, policy):
+        seen.extend(state.instances)
+        return real(state, policy)
+
+    monkeypatch.setattr(decide, "plan", spy)
+    Engine(workload, ControllerFleet(), SimConfig(vcpus=16, limit_s=3600)).run()
+    assert seen and all(i.vcpus == 16 and i.bootstrap_failure is None for i in seen)
