@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 
 @dataclass(frozen=True)
@@ -27,3 +29,17 @@ def all_checks() -> list[Check]:
     from . import checkov; checks.append(checkov.check)  # noqa: E702 (issue 6: security wing)
     from . import cloudinit; checks.append(cloudinit.check)  # noqa: E702 (issue 3: hub wing)
     return checks
+
+
+def run_checks(templates_dir: Path, checks: Optional[list[Check]] = None) -> list[tuple[CheckResult, float]]:
+    """Run the checks side by side (each waits mostly on its own tool: cfn-lint, checkov,
+    cloud-init, shellcheck), one thread each; (result, seconds) in the order of `checks`."""
+    checks = all_checks() if checks is None else checks
+
+    def timed(check: Check) -> tuple[CheckResult, float]:
+        start = time.perf_counter()
+        result = check(templates_dir)
+        return result, time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
+        return list(pool.map(timed, checks))

@@ -65,25 +65,35 @@ def known_top_level_keys() -> set[str]:
     return {key for d in schema["$defs"].values() for key in d.get("properties", {})}
 
 
+def _schema(text: str, known: set[str]) -> list[str]:
+    """Findings of one user data text: unknown top-level keys, then `cloud-init schema`'s."""
+    findings = []
+    doc = yaml.safe_load(text)
+    unknown = sorted(set(doc) - known) if isinstance(doc, dict) else []
+    if unknown:
+        findings.append(f"unknown cloud-config keys {', '.join(unknown)}")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(text)
+        f.flush()
+        result = subprocess.run(["cloud-init", "schema", "-c", f.name], capture_output=True, text=True)
+    if result.returncode != 0:
+        findings.append((result.stdout + result.stderr).strip().replace(f.name, "user data"))
+    return findings
+
+
 def schema_findings(templates_dir: Path) -> tuple[int, list[str]]:
-    """(user data checked, findings) for every *.json template in templates_dir."""
+    """(user data checked, findings) for every *.json template in templates_dir. Each distinct text
+    goes through `cloud-init schema` once (both templates carry the same hub and builder user data);
+    its findings are reported at every place it occurs."""
     count, findings, known = 0, [], known_top_level_keys()
+    seen: dict[str, list[str]] = {}
     for template_path in sorted(Path(templates_dir).glob("*.json")):
         template = json.loads(template_path.read_text())
         for name, text in user_data_texts(template):
             count += 1
-            doc = yaml.safe_load(text)
-            unknown = sorted(set(doc) - known) if isinstance(doc, dict) else []
-            if unknown:
-                findings.append(f"{template_path.name} {name}: unknown cloud-config keys {', '.join(unknown)}")
-            with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
-                f.write(text)
-                f.flush()
-                result = subprocess.run(["cloud-init", "schema", "-c", f.name],
-                                        capture_output=True, text=True)
-            if result.returncode != 0:
-                out = (result.stdout + result.stderr).strip().replace(f.name, "user data")
-                findings.append(f"{template_path.name} {name}: {out}")
+            if text not in seen:
+                seen[text] = _schema(text, known)
+            findings += [f"{template_path.name} {name}: {line}" for line in seen[text]]
     return count, findings
 
 

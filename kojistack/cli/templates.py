@@ -54,15 +54,12 @@ def lint(paths: tuple[Path, ...]) -> None:
               show_default=True, help="Directory holding the committed templates.")
 def check(templates_dir: Path, **flags) -> None:
     """Everything CI runs: freshness, cfn-lint, cloud-init, shellcheck, checkov. Fails on any finding."""
-    from ..checks import all_checks
+    from ..checks import run_checks
     from ..checks.freshness import use_config
 
     use_config(load_config_from_flags(**flags))
     failed = 0
-    for run in all_checks():
-        start = time.perf_counter()
-        result = run(templates_dir)
-        took = time.perf_counter() - start
+    for result, took in run_checks(templates_dir):
         mark = "ok  " if result.ok else "FAIL"
         click.echo(f"{mark} {result.name}: {result.summary} ({took:.2f} s)")
         for line in result.details:

@@ -59,3 +59,23 @@ def test_a_bad_nested_key_fails_in_cloud_init_schema(tmp_path: Path):
     result = cloudinit.check(write(tmp_path, "#cloud-config\nwrite_files:\n- path: /x\n  bogus: 1\n"))
     assert not result.ok
     assert any("'bogus' was unexpected" in line for line in result.details)
+
+
+def test_cloud_init_schema_runs_once_per_distinct_user_data(tmp_path: Path, monkeypatch):
+    """Two templates with the same user data, one with another: two `cloud-init schema` runs (issue
+    14 item 8); a finding is still reported at every place the text occurs."""
+    good = hub_user_data_text(Config(), hub_payload())
+    bad = "#cloud-config\nwrite_file:\n- path: /x\n"
+    for name, text in (("a.json", good), ("b.json", good), ("c.json", bad), ("d.json", bad)):
+        (tmp_path / name).write_text(json.dumps(template_with(text)))
+    runs = []
+    real = cloudinit.subprocess.run
+
+    def counting(args, *a, **kw):  # the real cloud-init, counted
+        if args[:2] == ["cloud-init", "schema"]:
+            runs.append(args)
+        return real(args, *a, **kw)
+    monkeypatch.setattr(cloudinit.subprocess, "run", counting)
+    count, findings = cloudinit.schema_findings(tmp_path)
+    assert count == 4 and len(runs) == 2
+    assert [f.split()[0] for f in findings if "write_file" in f] == ["c.json", "d.json"]
