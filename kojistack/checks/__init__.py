@@ -31,14 +31,25 @@ def all_checks() -> list[Check]:
     return checks
 
 
-def run_checks(templates_dir: Path, checks: Optional[list[Check]] = None) -> list[tuple[CheckResult, float]]:
+def run_checks(templates_dir: Path, checks: Optional[list[Check]] = None,
+               cache: Optional[Path] = None) -> list[tuple[CheckResult, float]]:
     """Run the checks side by side (each waits mostly on its own tool: cfn-lint, checkov,
-    cloud-init, shellcheck), one thread each; (result, seconds) in the order of `checks`."""
+    cloud-init, shellcheck), one thread each; (result, seconds) in the order of `checks`. With
+    `cache` (a directory), a stage whose check has a `fingerprint` is answered from the cache when
+    its inputs and tools are unchanged (checks.cache)."""
+    from . import cache as results
+
     checks = all_checks() if checks is None else checks
 
     def timed(check: Check) -> tuple[CheckResult, float]:
         start = time.perf_counter()
-        result = check(templates_dir)
+        fingerprint = getattr(check, "fingerprint", None)
+        key = fingerprint(templates_dir) if cache is not None and fingerprint else None
+        result = results.load(cache, key) if key else None
+        if result is None:
+            result = check(templates_dir)
+            if key:
+                results.store(cache, key, result)
         return result, time.perf_counter() - start
 
     with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:

@@ -103,3 +103,16 @@ def check(templates_dir: Path) -> CheckResult:
         details += [f"{f.name}: FAILED {x}" for x in counts.failed]
         details += [f"{f.name}: {x}" for x in uncommented_skips(json.loads(f.read_text()))]
     return CheckResult("checkov", not details, "; ".join(c.line() for c in per_template), details)
+
+
+def fingerprint(templates_dir: Path) -> str:
+    """The templates, this module and the checkov that would run, with its version (checks.cache)."""
+    from .cache import digest, tool_version
+    tool = find_checkov()
+    # its own environment's package metadata names the version (`checkov --version` takes seconds)
+    found = sorted(tool.resolve().parents[1].glob("lib/python*/site-packages/checkov-*.dist-info")) if tool else []
+    version = (found[-1].name if found else tool_version(str(tool), "--version")) if tool else "checkov missing"
+    return digest(["checkov", str(tool), version], [Path(__file__), *sorted(Path(templates_dir).glob("*.json"))])
+
+
+check.fingerprint = fingerprint  # type: ignore[attr-defined]

@@ -119,3 +119,14 @@ def check(templates_dir: Path) -> CheckResult:
     return CheckResult("cloud-init", not findings,
                        f"{count} user data (cloud-init schema), {len(scripts)} shell scripts "
                        f"(shellcheck): {len(findings)} findings", findings)
+
+
+def fingerprint(templates_dir: Path) -> str:
+    """The templates, every file under cloud-init/, this module, cloud-init's and shellcheck's
+    versions (checks.cache)."""
+    from .cache import digest, tool_version, tree
+    return digest(["cloud-init", tool_version("cloud-init", "--version"), tool_version("shellcheck", "--version")],
+                  [Path(__file__), *sorted(Path(templates_dir).glob("*.json")), *tree(CLOUD_INIT_DIR)])
+
+
+check.fingerprint = fingerprint  # type: ignore[attr-defined]

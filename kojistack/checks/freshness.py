@@ -32,3 +32,19 @@ def check(templates_dir: Path) -> CheckResult:
             stale.extend(diff[:12])
     return CheckResult("freshness", not stale, f"{len(expected)} templates compared with a fresh generation",
                        stale)
+
+
+def fingerprint(templates_dir: Path) -> str:
+    """The templates, the generator's whole package and cloud-init/ tree, the config, and the
+    versions of the libraries it renders with (checks.cache)."""
+    from importlib.metadata import version
+
+    from ..template.payload import CLOUD_INIT
+    from .cache import digest, tree
+    package = Path(__file__).resolve().parents[1]
+    libs = [f"{name} {version(name)}" for name in ("troposphere", "jinja2", "pyyaml")]
+    return digest(["freshness", repr(_cfg or Config()), *libs],
+                  [*sorted(Path(templates_dir).glob("*.json")), *tree(package), *tree(CLOUD_INIT)])
+
+
+check.fingerprint = fingerprint  # type: ignore[attr-defined]

@@ -102,3 +102,15 @@ def check(templates_dir: Path) -> CheckResult:
     return CheckResult("cfn-lint", not findings,
                        f"{len(files)} templates, regions {', '.join(REGIONS)}, informational rules on: "
                        f"{len(findings)} findings (with instance types and DB classes per region)", findings)
+
+
+def fingerprint(templates_dir: Path) -> str:
+    """The templates, this module and cfn-lint's version (checks.cache)."""
+    from importlib.metadata import version
+
+    from .cache import digest
+    return digest(["cfn-lint", version("cfn-lint")],
+                  [Path(__file__), *sorted(Path(templates_dir).glob("*.json"))])
+
+
+check.fingerprint = fingerprint  # type: ignore[attr-defined]

@@ -52,14 +52,18 @@ def lint(paths: tuple[Path, ...]) -> None:
 @config_options
 @click.option("--templates", "templates_dir", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES,
               show_default=True, help="Directory holding the committed templates.")
-def check(templates_dir: Path, **flags) -> None:
+@click.option("--no-cache", is_flag=True, help="Run every stage even when its inputs and tools are unchanged "
+                                              "(results are kept in $XDG_CACHE_HOME/kojistack/check).")
+def check(templates_dir: Path, no_cache: bool = False, **flags) -> None:
     """Everything CI runs: freshness, cfn-lint, cloud-init, shellcheck, checkov. Fails on any finding."""
     from ..checks import run_checks
     from ..checks.freshness import use_config
 
     use_config(load_config_from_flags(**flags))
     failed = 0
-    for result, took in run_checks(templates_dir):
+    from ..checks.cache import default_dir
+
+    for result, took in run_checks(templates_dir, cache=None if no_cache else default_dir()):
         mark = "ok  " if result.ok else "FAIL"
         click.echo(f"{mark} {result.name}: {result.summary} ({took:.2f} s)")
         for line in result.details:
