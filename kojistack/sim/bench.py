@@ -50,7 +50,7 @@ def _row(r: Result, label: str | None = None) -> str:
 def _section(title: str, lines: list[str], took: float) -> None:
     print(f"== {title} ({took:.1f} s)")
     print("\n".join(lines))
-    print()
+    print(flush=True)                   # each section shows as soon as it is done (minutes apart)
 
 
 def _verdict(results: list[Result]) -> str:
