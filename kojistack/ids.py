@@ -114,12 +114,9 @@ def ami(arch: str) -> str:
 # --- hub --------------------------------------------------------------------------------
 HUB_LAUNCH_TEMPLATE = "HubLaunchTemplate"
 HUB_GROUP = "HubGroup"
-HUB_LAUNCH_HOOK = "kojistack-hub-ready"
 HUB_LOG_GROUP = "HubLogGroup"
 
 # --- builders ---------------------------------------------------------------------------
-BUILDER_LAUNCH_HOOK = "kojistack-register"
-BUILDER_TERMINATE_HOOK = "kojistack-drain"
 
 
 def builder_launch_template(arch: str) -> str:

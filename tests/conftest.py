@@ -9,8 +9,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from kojistack import names
 from kojistack.config import Config
 from kojistack.template.compose import render_all
 from support.configs import CONFIGS, VARIANTS, as_dict
@@ -45,3 +49,18 @@ def pytest_collection_modifyitems(config, items):
     import tiers
 
     tiers.mark(items, Path(__file__).parent)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def names_env(tmp_path_factory) -> Path:
+    """/opt/kojistack/names.env as the payload carries it (kojistack/names.py), for scripts run from
+    the source tree: they source $KOJISTACK_NAMES_ENV, as on a machine they source the payload's."""
+    path = tmp_path_factory.mktemp("payload") / names.NAMES_ENV
+    path.write_text(names.env_text())
+    old = os.environ.get("KOJISTACK_NAMES_ENV")
+    os.environ["KOJISTACK_NAMES_ENV"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("KOJISTACK_NAMES_ENV", None)
+    else:
+        os.environ["KOJISTACK_NAMES_ENV"] = old

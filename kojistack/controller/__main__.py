@@ -13,16 +13,18 @@ from .loop import Controller
 
 
 def main(argv=None) -> int:
-    """Build the controller from stack.env and the PKI files, then loop (or run once)."""
+    """Build the controller from stack.env, names.env and the PKI files, then loop (or run once)."""
     ap = argparse.ArgumentParser(prog="kojistack-controller")
     ap.add_argument("--env", default=settings_mod.STACK_ENV, help="stack.env file (KOJISTACK_* lines)")
+    ap.add_argument("--names", default=settings_mod.NAMES_ENV,
+                    help="names.env file (the payload's shared names, KOJISTACK_* lines)")
     ap.add_argument("--once", action="store_true", help="run one loop and print the plan")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        s = settings_mod.load(args.env)
+        s = settings_mod.load(args.env, args.names)
     except (OSError, settings_mod.SettingsError) as exc:
         print(f"kojistack-controller: {exc}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ calls the same functions. Every rule of the builder fleet lives here:
   other instance carries that hash; slots come from a fixed pool per arch and are re-used.
 
 The controller keeps no memory between loops: a drain in progress is visible as the instance tag
-`kojistack:drain-started` (seconds since the epoch), so a restarted controller finishes it.
+names.TAG_DRAIN_STARTED (seconds since the epoch), so a restarted controller finishes it.
 """
 
 import functools
@@ -44,17 +44,15 @@ LIVE_STATES = frozenset(
 RUNNING_EC2_STATES = frozenset({"pending", "running"})
 
 ARCH_SLOT_PREFIX = {"x86_64": "x86-64", "aarch64": "aarch64"}
-#: two digits up to 99 builders per arch (what the stack ships today); the simulator runs up to 1,000
-SLOT_PATTERN = re.compile(r"^(x86-64|aarch64)-[0-9]{2,4}$")
+#: two to four digits (settings.MAX_SLOTS). Built from the prefixes, not retyped: the one declaration
+#: is kojistack/names.py SLOT_RE, and settings.from_env refuses a names.env whose SLOT_RE differs
+SLOT_PATTERN = re.compile("^(" + "|".join(ARCH_SLOT_PREFIX.values()) + ")-[0-9]{2,4}$")
 NOARCH = "noarch"
 
-TAG_CSR_SHA256 = "kojistack:csr-sha256"
-TAG_SLOT = "kojistack:slot"
-TAG_DRAIN_STARTED = "kojistack:drain-started"
-# On the builder *group* (not propagated): the BuilderIdleMinutes parameter. The controller reads it
-# from DescribeAutoScalingGroups every loop, so changing it touches only the group's tags, never the
-# hub (a knob in the hub's user data would replace the hub). kojistack.template.builders.IDLE_TAG.
-TAG_IDLE_MINUTES = "kojistack:idle-minutes"
+# Tag keys (names.TAG_SLOT, TAG_CSR_SHA256, TAG_DRAIN_STARTED, and on the builder *group*
+# TAG_IDLE_MINUTES, the BuilderIdleMinutes parameter read every loop, so changing it touches only
+# the group's tags, never the hub) are declared in kojistack/names.py and reach the controller as
+# settings.Names: the decisions here never see a tag key.
 
 
 @dataclass(frozen=True)
@@ -94,9 +92,9 @@ class Instance:
     ec2_state: str = "running"
     healthy: bool = True
     up_to_date: bool = True  # launched from the group's current launch template version
-    slot: Optional[str] = None  # tag kojistack:slot, set by the controller at registration
-    drain_started: Optional[float] = None  # tag kojistack:drain-started
-    tag_key_sha256: Optional[str] = None  # tag kojistack:csr-sha256, set by the instance itself
+    slot: Optional[str] = None  # tag names.TAG_SLOT, set by the controller at registration
+    drain_started: Optional[float] = None  # tag names.TAG_DRAIN_STARTED
+    tag_key_sha256: Optional[str] = None  # tag names.TAG_CSR_SHA256, set by the instance itself
     csr_key_sha256: Optional[str] = None  # SHA-256 of the public key in SSM .../csr/<id>
     #: step named in the instance's failure record (SSM .../bootstrap/<id>), None when there is none.
     #: Builders may not touch Auto Scaling (IAM scopes nothing to "the calling instance" for
@@ -261,7 +259,7 @@ def check_csr(inst: Instance, instances: Sequence[Instance]) -> Optional[str]:
     if inst.csr_key_sha256 is None or inst.tag_key_sha256 is None:
         return ""
     if inst.csr_key_sha256.lower() != inst.tag_key_sha256.lower():
-        return "CSR key does not match the instance's own kojistack:csr-sha256 tag"
+        return "CSR key does not match the instance's own CSR-key tag (names.TAG_CSR_SHA256)"
     for other in instances:
         if other.id != inst.id and (other.tag_key_sha256 or "").lower() == inst.tag_key_sha256.lower():
             return f"CSR key already used by instance {other.id} (replay)"
@@ -527,43 +525,42 @@ def scheduler_run_needed(state: Observed, policy: Policy, busy: Mapping[str, Lis
     return False
 
 
-def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, List[Task]]] = None
-                   ) -> Tuple[List[Termination], List[str], List[str], List[str]]:
-    """For builders already draining: (terminations, hooks to complete, heartbeats, hosts to disable).
-
-    A controller-chosen drain (tag set, InService) ends in a termination once Koji shows no task.
-    An instance in Terminating:Wait (any termination, e.g. a health replacement or spot) has its
-    host disabled, gets heartbeats while tasks run, and its hook is completed when the host is
-    empty, when the drain limit is reached (kojid is stopped by the shutdown, which frees its
-    tasks; repair frees any left), or at once when the machine is already gone.
-    """
-    busy = host_tasks(state) if busy is None else busy
-    hosts = {h.name: h for h in state.hosts}
-    by_arch = {g.arch: g for g in state.groups}
+def _chosen_drains(state: Observed, g: Group, hosts: Mapping[str, Host], busy: Mapping[str, List[Task]],
+                   disable: List[str]) -> List[Termination]:
+    """Step 1 of drain_progress, for one group: each controller-chosen drain (tag set, InService)
+    has its host disabled first (`disable`), then ends in a termination once Koji shows no task on
+    it; the desired capacity is decremented while that keeps the group at or above its minimum."""
+    live = [i for i in state.instances if i.arch == g.arch and is_live(i)
+            and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+    desired = g.desired
     terms: List[Termination] = []
+    for i in sorted(live, key=lambda i: i.id):
+        if i.drain_started is None or i.lifecycle != IN_SERVICE:
+            continue
+        host = hosts.get(i.slot) if i.slot else None
+        if host is not None and host.enabled:
+            disable.append(host.name)
+            continue  # disable first; confirm emptiness on a later loop
+        if i.slot and busy.get(i.slot):
+            continue
+        decrement = desired > g.min_size and desired >= len(live)
+        terms.append(Termination(i.id, i.slot, decrement))
+        if decrement:
+            desired -= 1
+        live = [x for x in live if x.id != i.id]
+    return terms
+
+
+def _terminating_waits(state: Observed, policy: Policy, hosts: Mapping[str, Host],
+                       busy: Mapping[str, List[Task]], disable: List[str]) -> Tuple[List[str], List[str]]:
+    """Step 2 of drain_progress: (hooks to complete, heartbeats) for instances in Terminating:Wait.
+    The host is disabled (`disable`); heartbeats while tasks run within the drain limit; the hook is
+    completed when the host is empty, at the limit, or at once when the machine is already gone."""
+    arches = {g.arch for g in state.groups}
     complete: List[str] = []
     beats: List[str] = []
-    disable: List[str] = []
-    for g in state.groups:
-        live = [i for i in state.instances if i.arch == g.arch and is_live(i)
-                and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
-        desired = g.desired
-        for i in sorted(live, key=lambda i: i.id):
-            if i.drain_started is None or i.lifecycle != IN_SERVICE:
-                continue
-            host = hosts.get(i.slot) if i.slot else None
-            if host is not None and host.enabled:
-                disable.append(host.name)
-                continue  # disable first; confirm emptiness on a later loop
-            if i.slot and busy.get(i.slot):
-                continue
-            decrement = desired > g.min_size and desired >= len(live)
-            terms.append(Termination(i.id, i.slot, decrement))
-            if decrement:
-                desired -= 1
-            live = [x for x in live if x.id != i.id]
     for i in sorted(state.instances, key=lambda i: i.id):
-        if i.lifecycle != TERMINATING_WAIT or i.arch not in by_arch:
+        if i.lifecycle != TERMINATING_WAIT or i.arch not in arches:
             continue
         host = hosts.get(i.slot) if i.slot else None
         if i.ec2_state not in RUNNING_EC2_STATES or not i.slot or host is None:
@@ -576,6 +573,25 @@ def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, 
             beats.append(i.id)
         else:
             complete.append(i.id)
+    return complete, beats
+
+
+def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, List[Task]]] = None
+                   ) -> Tuple[List[Termination], List[str], List[str], List[str]]:
+    """For builders already draining: (terminations, hooks to complete, heartbeats, hosts to disable).
+
+    A controller-chosen drain (tag set, InService) ends in a termination once Koji shows no task
+    (`_chosen_drains`). An instance in Terminating:Wait (any termination, e.g. a health replacement
+    or spot) has its host disabled, gets heartbeats while tasks run, and its hook is completed when
+    the host is empty, when the drain limit is reached (kojid is stopped by the shutdown, which frees
+    its tasks; repair frees any left), or at once when the machine is already gone
+    (`_terminating_waits`).
+    """
+    busy = host_tasks(state) if busy is None else busy
+    hosts = {h.name: h for h in state.hosts}
+    disable: List[str] = []
+    terms = [t for g in state.groups for t in _chosen_drains(state, g, hosts, busy, disable)]
+    complete, beats = _terminating_waits(state, policy, hosts, busy, disable)
     return terms, complete, beats, disable
 
 

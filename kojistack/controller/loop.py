@@ -17,20 +17,20 @@ from .awsport import AutoScaling, Cloud, group_launch_template
 from .decide import Group, Instance, Observed, Plan
 from .kojiport import KojiPort
 from .pki import CsrError, csr_key_sha256, sign_builder_csr
-from .settings import LAUNCH_HOOK, TERMINATE_HOOK, Settings
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def group_idle_seconds(row: Dict[str, Any]) -> Optional[float]:
-    """The group's idle time before scale-in (tag decide.TAG_IDLE_MINUTES, in minutes), if set and valid."""
+def group_idle_seconds(row: Dict[str, Any], key: str) -> Optional[float]:
+    """The group's idle time before scale-in (tag `key`, names.TAG_IDLE_MINUTES, in minutes), if set and valid."""
     for tag in row.get("Tags") or []:
-        if tag.get("Key") == decide.TAG_IDLE_MINUTES:
+        if tag.get("Key") == key:
             try:
                 minutes = float(tag.get("Value", ""))
             except ValueError:
                 log.warning("group %s: tag %s=%r is not a number; using the default",
-                            row.get("AutoScalingGroupName"), decide.TAG_IDLE_MINUTES, tag.get("Value"))
+                            row.get("AutoScalingGroupName"), key, tag.get("Value"))
                 return None
             return minutes * 60 if minutes >= 0 else None
     return None
@@ -74,7 +74,7 @@ class Controller:
             per_builder = decide.builder_capacity(min(group_vcpus.values()) if group_vcpus else 2)
             groups.append(Group(g["AutoScalingGroupName"], arch, g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
                                 per_builder, self._launch_failures(g["AutoScalingGroupName"], since),
-                                idle_seconds=group_idle_seconds(g)))
+                                idle_seconds=group_idle_seconds(g, self.settings.names.tag_idle_minutes)))
             for i in g.get("Instances", []):
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
         tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE},
@@ -112,14 +112,14 @@ class Controller:
                 except CsrError as exc:
                     log.warning("CSR of %s is unreadable: %s", iid, exc)
                     csr_hash = "unreadable"
-        drain = tags.get(decide.TAG_DRAIN_STARTED)
+        drain = tags.get(self.settings.names.tag_drain_started)
         return Instance(
             id=iid, arch=arch, lifecycle=row["LifecycleState"],
             launched_at=ec2["launched"] if ec2 else now, ec2_state=ec2["state"] if ec2 else "terminated",
             healthy=row.get("HealthStatus", "Healthy") == "Healthy",
             up_to_date=current_version is None or version is None or version == current_version,
-            slot=tags.get(decide.TAG_SLOT), drain_started=float(drain) if drain else None,
-            tag_key_sha256=tags.get(decide.TAG_CSR_SHA256), csr_key_sha256=csr_hash,
+            slot=tags.get(self.settings.names.tag_slot), drain_started=float(drain) if drain else None,
+            tag_key_sha256=tags.get(self.settings.names.tag_csr_sha256), csr_key_sha256=csr_hash,
             vcpus=vcpus.get(ec2["type"], 2) if ec2 else 2,
             bootstrap_failure=self.failures.get(iid),
         )
@@ -149,14 +149,14 @@ class Controller:
             log.warning("refusing %s: %s", ref.instance_id, ref.reason)
             inst = by_id[ref.instance_id]
             if attempt(f"abandon {ref.instance_id}", lambda i=inst: self.asg.complete_hook(
-                    group_of[i.arch], LAUNCH_HOOK, i.id, "ABANDON")):
+                    group_of[i.arch], self.settings.names.launch_hook, i.id, "ABANDON")):
                 acted.add(ref.instance_id)
         for arch, n in sorted(plan.desired.items()):
             log.info("set desired capacity of %s to %d", group_of[arch], n)
             attempt(f"set desired {arch}", lambda a=arch, n=n: self.asg.set_desired(group_of[a], n))
         for inst in plan.start_drain:
             attempt(f"tag drain {inst.id}", lambda i=inst: self.cloud.tag(
-                i.id, decide.TAG_DRAIN_STARTED, str(int(state.now))))
+                i.id, self.settings.names.tag_drain_started, str(int(state.now))))
         for inst in plan.cancel_drain:
             log.info("take back draining builder %s (%s)", inst.id, inst.slot)
             attempt(f"take back {inst.id}", lambda i=inst: self._take_back(i))
@@ -169,12 +169,12 @@ class Controller:
                 acted.add(term.instance_id)
         for iid in plan.complete_terminate:
             attempt(f"complete drain hook {iid}", lambda i=by_id[iid]: self.asg.complete_hook(
-                group_of[i.arch], TERMINATE_HOOK, i.id, "CONTINUE"))
+                group_of[i.arch], self.settings.names.terminate_hook, i.id, "CONTINUE"))
         for iid in sorted(set(plan.forget_failures) & acted):  # abandoned or terminated: forget the record
             attempt(f"delete failure record {iid}", lambda i=iid: self.cloud.delete_parameter(
                 f"{s.ssm_prefix}/bootstrap/{i}"))
         for iid in plan.heartbeat:
-            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(group_of[i.arch], TERMINATE_HOOK, i.id))
+            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(group_of[i.arch], self.settings.names.terminate_hook, i.id))
         if plan.free_tasks:
             log.info("freeing tasks of vanished builders: %s", list(plan.free_tasks))
             attempt("free tasks", lambda: self.koji.free(plan.free_tasks))   # ends with a scheduler run
@@ -188,7 +188,7 @@ class Controller:
     def _take_back(self, inst: decide.Instance) -> None:
         """Call a drain off: the host takes work again; an empty drain tag reads as no drain."""
         self.koji.enable(inst.slot)
-        self.cloud.tag(inst.id, decide.TAG_DRAIN_STARTED, "")
+        self.cloud.tag(inst.id, self.settings.names.tag_drain_started, "")
 
     def _terminate(self, term: decide.Termination, group: str) -> None:
         self.asg.unprotect(group, term.instance_id)
@@ -198,10 +198,10 @@ class Controller:
         s = self.settings
         csr = self.csrs[reg.instance_id]
         cert = sign_builder_csr(csr, reg.slot, reg.arch, s.builder_ca_crt, s.builder_ca_key)
-        self.cloud.tag(reg.instance_id, decide.TAG_SLOT, reg.slot)  # first: a restart keeps the slot
+        self.cloud.tag(reg.instance_id, self.settings.names.tag_slot, reg.slot)  # first: a restart keeps the slot
         self.koji.register(reg, reg.instance_id)
         self.cloud.put_parameter(f"{s.ssm_prefix}/cert/{reg.instance_id}", cert)
-        self.asg.complete_hook(group, LAUNCH_HOOK, reg.instance_id, "CONTINUE")
+        self.asg.complete_hook(group, self.settings.names.launch_hook, reg.instance_id, "CONTINUE")
         self.cloud.delete_parameter(f"{s.ssm_prefix}/csr/{reg.instance_id}")
         log.info("registered %s as %s", reg.instance_id, reg.slot)
 

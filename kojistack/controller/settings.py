@@ -1,15 +1,16 @@
-"""The controller's settings, read from /etc/kojistack/stack.env (written by the hub bootstrap)."""
+"""The controller's settings, read from /etc/kojistack/stack.env (the hub's user data) and
+/opt/kojistack/names.env (the payload: the names the template and the machines share, declared once
+in kojistack/names.py; this package imports nothing else of kojistack, so it reads them here)."""
 
 import os
 from dataclasses import dataclass
 from typing import Dict, Mapping, Tuple
 
-from .decide import Policy
+from .decide import SLOT_PATTERN, Policy
 
 STACK_ENV = "/etc/kojistack/stack.env"
+NAMES_ENV = "/opt/kojistack/names.env"
 PKI_DIR = "/etc/kojistack/pki"
-LAUNCH_HOOK = "kojistack-register"
-TERMINATE_HOOK = "kojistack-drain"
 #: builder slots per arch: the most a group may run (template.parameters.BUILDER_MAX_VALUES), named
 #: up to x86-64-1000 (decide.SLOT_PATTERN)
 MAX_SLOTS = 1000
@@ -17,6 +18,38 @@ MAX_SLOTS = 1000
 
 class SettingsError(ValueError):
     """A missing or malformed value in stack.env."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """The shared names the controller addresses (KOJISTACK_* in names.env)."""
+
+    launch_hook: str
+    terminate_hook: str
+    tag_slot: str
+    tag_csr_sha256: str
+    tag_drain_started: str
+    tag_idle_minutes: str
+
+
+_NAME_KEYS = {"launch_hook": "BUILDER_LAUNCH_HOOK", "terminate_hook": "BUILDER_TERMINATE_HOOK",
+              "tag_slot": "TAG_SLOT", "tag_csr_sha256": "TAG_CSR_SHA256",
+              "tag_drain_started": "TAG_DRAIN_STARTED", "tag_idle_minutes": "TAG_IDLE_MINUTES"}
+
+
+def names_from_env(env: Mapping[str, str]) -> Names:
+    """Names from KOJISTACK_* values; a missing one is an error naming it (no default here: the
+    one declaration is kojistack/names.py)."""
+    values = {}
+    for field, key in _NAME_KEYS.items():
+        value = env.get("KOJISTACK_" + key, "")
+        if not value:
+            raise SettingsError(f"KOJISTACK_{key} is missing or empty in {NAMES_ENV}")
+        values[field] = value
+    if env.get("KOJISTACK_SLOT_RE") != SLOT_PATTERN.pattern:
+        raise SettingsError(f"KOJISTACK_SLOT_RE in {NAMES_ENV} is {env.get('KOJISTACK_SLOT_RE')!r}, but this "
+                            f"controller names slots {SLOT_PATTERN.pattern!r} (decide.SLOT_PATTERN)")
+    return Names(**values)
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,7 @@ class Settings:
     metrics_namespace: str
     ssm_prefix: str
     policy: Policy
+    names: Names
     ca_pem: str = PKI_DIR + "/ca.pem"
     client_pem: str = PKI_DIR + "/kojistack-ctl.pem"
     builder_ca_crt: str = PKI_DIR + "/builder-ca.crt"
@@ -83,13 +117,15 @@ def from_env(env: Mapping[str, str]) -> Settings:
         ssm_prefix=need("SSM_PREFIX").rstrip("/"),
         policy=Policy(idle_seconds=idle, headroom_weight=headroom, drain_limit_seconds=drain_hours * 3600,
                       primary_arch=arches[0] if "x86_64" not in arches else "x86_64", max_slots=MAX_SLOTS),
-        interval_seconds=interval,
+        names=names_from_env(env), interval_seconds=interval,
     )
 
 
-def load(path: str = STACK_ENV) -> Settings:
-    """Settings from the stack.env file, with the process environment overriding it."""
-    with open(path) as f:
-        env = parse_env(f.read())
+def load(path: str = STACK_ENV, names_path: str = NAMES_ENV) -> Settings:
+    """Settings from the stack.env and names.env files, with the process environment overriding them."""
+    env: Dict[str, str] = {}
+    for p in (names_path, path):
+        with open(p) as f:
+            env.update(parse_env(f.read()))
     env.update({k: v for k, v in os.environ.items() if k.startswith("KOJISTACK_")})
     return from_env(env)

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .. import names
 from ..errors import OperationError, UserError
 from . import stackinfo
 
 TARGETS = ("hub", "builder", "random")
 ARCHES = ("x86_64", "aarch64")
-SLOT_TAG = "kojistack:slot"  # kojistack.controller.decide.TAG_SLOT: the koji host name of a builder
 TASK_OPEN = 1  # koji.TASK_STATES["OPEN"]
 
 
@@ -41,7 +41,7 @@ class Victim:
     role: str  # "hub" or "builder"
     group: str
     zone: str
-    slot: str = ""  # koji host name of a builder (tag kojistack:slot), "" if not registered yet
+    slot: str = ""  # koji host name of a builder (tag names.TAG_SLOT), "" if not registered yet
 
     def describe(self) -> str:
         where = f"{self.role} {self.instance_id} in {self.group} ({self.zone})"
@@ -112,8 +112,8 @@ def _slots(ec2: Any, instance_ids: list[str]) -> dict[str, str]:
         for res in page["Reservations"]:
             for inst in res["Instances"]:
                 tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
-                if SLOT_TAG in tags:
-                    out[inst["InstanceId"]] = tags[SLOT_TAG]
+                if names.TAG_SLOT in tags:
+                    out[inst["InstanceId"]] = tags[names.TAG_SLOT]
     return out
 
 

@@ -118,13 +118,17 @@ def _wait_for_change_set(aws: Aws, change_set_id: str, req: DeployRequest,
         sleep(req.poll_seconds)
 
 
-def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[str], bool],
-           sleep: Callable[[float], None] = time.sleep, status_line: events.Echo | None = None) -> dict[str, Any]:
-    """Create or update the stack; return its final description. Raises on refusal or failure."""
+def _checked_template(req: DeployRequest) -> tuple[bytes, dict[str, Any]]:
+    """Step 1: the stack name, the template and the given parameter values alone, before any AWS call."""
     check_stack_name(req.stack_name)
     body, template = load_template(req.template)
     check_params(req.params, template.get("Parameters", {}), str(req.template))
-    paramcheck.check(template, req.params, str(req.template))  # the given values alone: before any AWS call
+    paramcheck.check(template, req.params, str(req.template))
+    return body, template
+
+
+def _deploy_kind(aws: Aws, req: DeployRequest) -> tuple[str, dict[str, Any] | None]:
+    """Step 2: ("CREATE", None) or ("UPDATE", the stack); a stack that cannot take a change is refused."""
     stack = existing_stack(aws, req.stack_name)
     status = stack["StackStatus"] if stack else ""
     if status == "ROLLBACK_COMPLETE":
@@ -133,44 +137,42 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
     if status.endswith(_BUSY) and status != "REVIEW_IN_PROGRESS":
         raise UserError(f"stack {req.stack_name} is busy ({status}); wait for it to finish")
     # REVIEW_IN_PROGRESS: a stack that holds only change sets (a create that never ran): create it anew
-    kind = "CREATE" if stack is None or status == "REVIEW_IN_PROGRESS" else "UPDATE"
-    if kind == "CREATE":
-        stack = None
-    others = {**paramcheck.defaults(template), **(previous_values(stack) if stack else {})}
-    paramcheck.check(template, req.params, str(req.template), others, creating=kind == "CREATE")
-    source: dict[str, str] = {"TemplateBody": body.decode()}
-    if len(body) > INLINE_LIMIT:
-        if not req.bucket:
-            raise UserError(f"{req.template} is {len(body):,} bytes, over CloudFormation's {INLINE_LIMIT:,}-byte "
-                            f"inline limit: pass --bucket with an S3 bucket in {aws.region}")
-        source = {"TemplateURL": put_deploy_template(aws, req.bucket, req.stack_name, body)}
-    name = "kojistack-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    cfn = aws.client("cloudformation")
-    try:
-        with aws_errors(f"creating a change set for stack {req.stack_name}"):
-            created = cfn.create_change_set(StackName=req.stack_name, ChangeSetName=name, ChangeSetType=kind,
-                                            Parameters=change_set_parameters(template, req.params, stack),
-                                            Capabilities=CAPABILITIES, **source)
-    except OperationError as err:
-        if stack is None or not any(text in str(err) for text in _NO_CHANGES):
-            raise
+    if stack is None or status == "REVIEW_IN_PROGRESS":
+        return "CREATE", None
+    return "UPDATE", stack
+
+
+def _template_source(aws: Aws, req: DeployRequest, body: bytes) -> dict[str, str]:
+    """Step 3: TemplateBody inline, or TemplateURL of an upload when over the inline limit."""
+    if len(body) <= INLINE_LIMIT:
+        return {"TemplateBody": body.decode()}
+    if not req.bucket:
+        raise UserError(f"{req.template} is {len(body):,} bytes, over CloudFormation's {INLINE_LIMIT:,}-byte "
+                        f"inline limit: pass --bucket with an S3 bucket in {aws.region}")
+    return {"TemplateURL": put_deploy_template(aws, req.bucket, req.stack_name, body)}
+
+
+def _plan_failed(aws: Aws, cfn: Any, req: DeployRequest, kind: str, created: Mapping[str, Any],
+                 description: Mapping[str, Any], echo: events.Echo) -> dict[str, Any]:
+    """Step 4b: a change set CloudFormation could not plan is deleted; "no changes" is the up-to-date
+    stack, anything else an error (a create leaves no empty stack behind)."""
+    reason = description.get("StatusReason", "")
+    with aws_errors("deleting the empty change set"):
+        cfn.delete_change_set(ChangeSetName=created["Id"])
+    if any(text in reason for text in _NO_CHANGES):
         echo(f"stack {req.stack_name} is up to date: nothing to deploy")
-        return stack
-    description = _wait_for_change_set(aws, created["Id"], req, sleep)
-    if description["Status"] == "FAILED":
-        reason = description.get("StatusReason", "")
-        with aws_errors("deleting the empty change set"):
-            cfn.delete_change_set(ChangeSetName=created["Id"])
-        if any(text in reason for text in _NO_CHANGES):
-            echo(f"stack {req.stack_name} is up to date: nothing to deploy")
-            return events.stack_status(aws, created["StackId"])
-        if kind == "CREATE":  # the stack holds nothing but this change set: leave nothing behind
-            with aws_errors(f"removing the empty stack {req.stack_name}"):
-                cfn.delete_stack(StackName=created["StackId"])
-            raise OperationError(f"CloudFormation could not plan the change: {reason}; nothing was created "
-                                 f"(the empty stack {req.stack_name} was removed)")
-        raise OperationError(f"CloudFormation could not plan the change: {reason}")
-    changes = changes_of(description)
+        return events.stack_status(aws, created["StackId"])
+    if kind == "CREATE":  # the stack holds nothing but this change set: leave nothing behind
+        with aws_errors(f"removing the empty stack {req.stack_name}"):
+            cfn.delete_stack(StackName=created["StackId"])
+        raise OperationError(f"CloudFormation could not plan the change: {reason}; nothing was created "
+                             f"(the empty stack {req.stack_name} was removed)")
+    raise OperationError(f"CloudFormation could not plan the change: {reason}")
+
+
+def _confirm_changes(cfn: Any, req: DeployRequest, kind: str, name: str, created: Mapping[str, Any],
+                     changes: list[Change], echo: events.Echo, confirm: Callable[[str], bool]) -> None:
+    """Step 5: list the changes; deleting or replacing a stateful resource needs a yes (or --yes)."""
     echo(f"{kind.lower()} {req.stack_name}: {len(changes)} change(s) in change set {name}")
     for change in changes:
         echo(f"  {change.describe()}")
@@ -182,6 +184,11 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
             with aws_errors("deleting the change set"):
                 cfn.delete_change_set(ChangeSetName=created["Id"])
             raise UserError(f"deploy cancelled; nothing was changed (change set {name} deleted)")
+
+
+def _execute(aws: Aws, cfn: Any, req: DeployRequest, name: str, created: Mapping[str, Any], changes: list[Change],
+             echo: events.Echo, sleep: Callable[[float], None], status_line: events.Echo | None) -> dict[str, Any]:
+    """Step 6: execute the change set and follow its events to the end; a failure is reported."""
     follower = events.EventFollower(aws, created["StackId"], echo, total=len(changes), status_line=status_line)
     follower.mark_seen()
     try:
@@ -196,6 +203,35 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
         hint = " (resources were kept for inspection: --disable-rollback)" if req.disable_rollback else ""
         raise OperationError(f"stack {req.stack_name} ended in {final['StackStatus']}{hint}")
     return final
+
+
+def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[str], bool],
+           sleep: Callable[[float], None] = time.sleep, status_line: events.Echo | None = None) -> dict[str, Any]:
+    """Create or update the stack; return its final description. Raises on refusal or failure."""
+    body, template = _checked_template(req)
+    kind, stack = _deploy_kind(aws, req)
+    others = {**paramcheck.defaults(template), **(previous_values(stack) if stack else {})}
+    paramcheck.check(template, req.params, str(req.template), others, creating=kind == "CREATE")
+    source = _template_source(aws, req, body)
+    # step 4: the change set
+    name = "kojistack-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    cfn = aws.client("cloudformation")
+    try:
+        with aws_errors(f"creating a change set for stack {req.stack_name}"):
+            created = cfn.create_change_set(
+                StackName=req.stack_name, ChangeSetName=name, ChangeSetType=kind,
+                Parameters=change_set_parameters(template, req.params, stack), Capabilities=CAPABILITIES, **source)
+    except OperationError as err:
+        if stack is None or not any(text in str(err) for text in _NO_CHANGES):
+            raise
+        echo(f"stack {req.stack_name} is up to date: nothing to deploy")
+        return stack
+    description = _wait_for_change_set(aws, created["Id"], req, sleep)
+    if description["Status"] == "FAILED":
+        return _plan_failed(aws, cfn, req, kind, created, description, echo)
+    changes = changes_of(description)
+    _confirm_changes(cfn, req, kind, name, created, changes, echo, confirm)
+    return _execute(aws, cfn, req, name, created, changes, echo, sleep, status_line)
 
 
 def format_outputs(stack: Mapping[str, Any]) -> list[str]:

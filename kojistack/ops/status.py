@@ -7,9 +7,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .. import ids
+from .. import ids, names
 from ..config import ARCHES
-from ..controller.decide import TAG_DRAIN_STARTED, TAG_SLOT
 from . import stackinfo, urls
 from .session import Aws, aws_errors
 
@@ -86,8 +85,8 @@ def _target_health(aws: Aws, resources: Mapping[str, Mapping[str, str]]) -> dict
 
 def _instance_row(inst: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
     return {"id": inst["InstanceId"], "state": inst["LifecycleState"], "health": inst["HealthStatus"],
-            "type": inst.get("InstanceType", ""), "slot": tags.get(TAG_SLOT),
-            "draining": TAG_DRAIN_STARTED in tags}
+            "type": inst.get("InstanceType", ""), "slot": tags.get(names.TAG_SLOT),
+            "draining": names.TAG_DRAIN_STARTED in tags}
 
 
 def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from troposphere import autoscaling as asg
 from troposphere import ec2
 from troposphere.policies import CreationPolicy, ResourceSignal
 
-from .. import ids
+from .. import ids, names
 from ..config import ArchConfig, Config
 from .amis import Images
 from .hub import Hub, imdsv2, root_volume, tag_specs
@@ -39,7 +39,6 @@ DRAIN_HEARTBEAT = 3600  # the controller heartbeats while a build finishes (max 
 # resource creation fails", CreationPolicy, CloudFormation User Guide). The timeout leaves room for
 # one replacement after a launch abandoned at REGISTER_HEARTBEAT.
 BOOT_TIMEOUT = "PT45M"
-IDLE_TAG = "kojistack:idle-minutes"  # controller.decide.TAG_IDLE_MINUTES: the controller reads it each loop
 
 
 @dataclass(frozen=True)
@@ -103,16 +102,16 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
         NewInstancesProtectedFromScaleIn=True, CapacityRebalance=cfg.spot,
         LifecycleHookSpecificationList=[
             asg.LifecycleHookSpecification(
-                LifecycleHookName=ids.BUILDER_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                LifecycleHookName=names.BUILDER_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
                 HeartbeatTimeout=REGISTER_HEARTBEAT, DefaultResult="ABANDON"),
             asg.LifecycleHookSpecification(
-                LifecycleHookName=ids.BUILDER_TERMINATE_HOOK,
+                LifecycleHookName=names.BUILDER_TERMINATE_HOOK,
                 LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
                 HeartbeatTimeout=DRAIN_HEARTBEAT, DefaultResult="CONTINUE"),
         ],
         MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
         Tags=asg.Tags(Name=Sub("${AWS::StackName}-builder-" + arch),
-                      **{IDLE_TAG: (p.ref("BuilderIdleMinutes"), False)}),
+                      **{names.TAG_IDLE_MINUTES: (p.ref("BuilderIdleMinutes"), False)}),
         DependsOn=[hub.group.title, ids.BUILDER_POLICY],
         CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=p.ref(min_param(arch)),
                                                                     Timeout=BOOT_TIMEOUT)),

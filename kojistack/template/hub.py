@@ -17,7 +17,7 @@ from troposphere import autoscaling as asg
 from troposphere import ec2
 from troposphere.policies import (AutoScalingRollingUpdate, CreationPolicy, ResourceSignal, UpdatePolicy)
 
-from .. import ids
+from .. import ids, names
 from ..config import Config
 from .amis import Images
 from .database import DB_PORT, Database
@@ -67,7 +67,7 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "STACK_ID": "${AWS::StackId}",
         "SIGNAL_RESOURCE": ids.HUB_GROUP, "LAUNCH_TEMPLATE_RESOURCE": ids.HUB_LAUNCH_TEMPLATE,
         "PAYLOAD_SHA256": payload.sha256,
-        "HUB_GROUP": ids.HUB_GROUP_NAME, "HUB_LAUNCH_HOOK": ids.HUB_LAUNCH_HOOK,
+        "HUB_GROUP": ids.HUB_GROUP_NAME, "HUB_LAUNCH_HOOK": names.HUB_LAUNCH_HOOK,
         "FILE_SYSTEM_ID": "${FileSystemId}",
         "DB_ADDRESS": "${DbAddress}", "DB_PORT": "${DbPort}", "DB_CLASS": "${DbInstanceClass}",
         "DB_MASTER_SECRET": "${DbMasterSecret}", "KOJI_DB_SECRET": "${KojiDbSecret}",
@@ -122,7 +122,7 @@ def imdsv2() -> ec2.MetadataOptions:
 
 def tag_specs(name: str) -> list[ec2.TagSpecifications]:
     return [ec2.TagSpecifications(ResourceType=kind, Tags=Tags(Name=Sub("${AWS::StackName}-" + name),
-                                                              **{"kojistack:stack": Sub("${AWS::StackName}")}))
+                                                              **{names.TAG_STACK: Sub("${AWS::StackName}")}))
             for kind in ("instance", "volume")]
 
 
@@ -157,7 +157,7 @@ def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
         # a reboot. The NLB health checks still route; the hub-health alarm reports an outage.
         HealthCheckType="EC2", HealthCheckGracePeriod=300,
         LifecycleHookSpecificationList=[asg.LifecycleHookSpecification(
-            LifecycleHookName=ids.HUB_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+            LifecycleHookName=names.HUB_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
             HeartbeatTimeout=BOOT_TIMEOUT_SECONDS, DefaultResult="ABANDON")],
         MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
         Tags=asg.Tags(Name=Sub("${AWS::StackName}-hub")),

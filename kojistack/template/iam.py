@@ -31,7 +31,7 @@ from awacs.sts import AssumeRole
 from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere import iam
 
-from .. import ids
+from .. import ids, names
 from ..config import Config
 from . import parameters as P
 from .names import stack_sub
@@ -47,9 +47,6 @@ from .secrets import Secrets
 # is not a documented key.) ${!...} keeps Fn::Sub from reading the IAM variable.
 OWN_INSTANCE_KEY = "ec2:SourceInstanceARN"
 OWN_INSTANCE_ARN = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${!ec2:InstanceId}"
-CSR_TAG = "kojistack:csr-sha256"
-SLOT_TAG = "kojistack:slot"  # controller.decide.TAG_SLOT
-DRAIN_TAG = "kojistack:drain-started"  # controller.decide.TAG_DRAIN_STARTED
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                   Condition=Condition([
                       StringLike("aws:ResourceTag/aws:autoscaling:groupName",
                                  Sub(ids.builder_group_name("*"))),
-                      ForAllValuesStringEquals("aws:TagKeys", [SLOT_TAG, DRAIN_TAG]),
+                      ForAllValuesStringEquals("aws:TagKeys", [names.TAG_SLOT, names.TAG_DRAIN_STARTED]),
                   ])),
         Statement(Sid="PutMetricDataOnlyInTheStackNamespace", Effect=Allow, Action=[acw.PutMetricData],
                   Resource=["*"],
@@ -205,7 +202,7 @@ def _builder_statements(cfg: Config) -> list[Statement]:
         Statement(Sid="TagOnlyItselfWithItsKeyHash", Effect=Allow, Action=[aec2.CreateTags],
                   Resource=[_arn("ec2", "instance/*")],
                   Condition=Condition([ArnLike(OWN_INSTANCE_KEY, Sub(OWN_INSTANCE_ARN)),
-                                       ForAllValuesStringEquals("aws:TagKeys", [CSR_TAG])])),
+                                       ForAllValuesStringEquals("aws:TagKeys", [names.TAG_CSR_SHA256])])),
         allow_session_manager(),
     ]
 

@@ -15,6 +15,15 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+if __package__:
+    from .. import names
+else:  # loaded by file path, standard library only (tools/realhub/build.sh): kojistack/names.py beside it
+    import importlib.util as _util
+    _spec = _util.spec_from_file_location("kojistack_names", Path(__file__).resolve().parents[1] / "names.py")
+    assert _spec and _spec.loader
+    names = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(names)
+
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -53,8 +62,17 @@ def _files(src: Path) -> list[Path]:
                   and p.suffix not in _SKIP_SUFFIXES)
 
 
-def build_payload(trees: dict[str, Path]) -> Payload:
-    """Pack each source tree under its prefix (e.g. {"files": cloud-init/hub/files})."""
+def _add(tar: tarfile.TarFile, name: str, data: bytes, executable: bool) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.uid, info.gid = len(data), 0, 0, 0
+    info.uname = info.gname = "root"
+    info.mode = 0o755 if executable else 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def build_payload(trees: dict[str, Path], generated: dict[str, str] | None = None) -> Payload:
+    """Pack each source tree under its prefix (e.g. {"files": cloud-init/hub/files}), then the
+    generated files (name -> text, e.g. names.env)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for prefix in sorted(trees):
@@ -62,12 +80,10 @@ def build_payload(trees: dict[str, Path]) -> Payload:
             if not src.is_dir():
                 continue
             for path in _files(src):
-                data = path.read_bytes()
-                info = tarfile.TarInfo(f"{prefix}/{path.relative_to(src).as_posix()}")
-                info.size, info.mtime, info.uid, info.gid = len(data), 0, 0, 0
-                info.uname = info.gname = "root"
-                info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
-                tar.addfile(info, io.BytesIO(data))
+                _add(tar, f"{prefix}/{path.relative_to(src).as_posix()}", path.read_bytes(),
+                     bool(path.stat().st_mode & 0o111))
+        for name, text in sorted((generated or {}).items()):
+            _add(tar, name, text.encode(), False)
     out = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
         gz.write(raw.getvalue())
@@ -77,10 +93,15 @@ def build_payload(trees: dict[str, Path]) -> Payload:
 COMMON = CLOUD_INIT / "common" / "payload"  # both roles: /opt/kojistack/common (the log shipper)
 
 
+def shared_names() -> dict[str, str]:
+    """/opt/kojistack/names.env on both roles: the names the template and the machines share."""
+    return {names.NAMES_ENV: names.env_text()}
+
+
 def hub_payload() -> Payload:
     return build_payload({"files": CLOUD_INIT / "hub" / "files", "common": COMMON,
-                          "lib/kojistack_controller": CONTROLLER})
+                          "lib/kojistack_controller": CONTROLLER}, shared_names())
 
 
 def builder_payload() -> Payload:
-    return build_payload({"files": CLOUD_INIT / "builder" / "files", "common": COMMON})
+    return build_payload({"files": CLOUD_INIT / "builder" / "files", "common": COMMON}, shared_names())

@@ -14,7 +14,8 @@ from kojistack.controller.awsport import Cloud
 from kojistack.controller.decide import Policy
 from kojistack.controller.kojiport import KojiPort
 from kojistack.controller.loop import Controller
-from kojistack.controller.settings import Settings
+from kojistack import names
+from kojistack.controller.settings import Settings, names_from_env
 
 REGION = "us-east-1"
 STACK = "ks"
@@ -55,6 +56,7 @@ class Rig:
             stack_name=STACK, region=REGION, hub_url=self.hub.url, arches=tuple(arches),
             metrics_namespace=f"kojistack/{STACK}", ssm_prefix=PREFIX,
             policy=Policy(idle_seconds=idle_minutes * 60, drain_limit_seconds=6 * 3600),
+            names=names_from_env(names.env()),
             ca_pem=self.pki.ca_pem, client_pem=self.pki.client("kojistack-ctl"),
             builder_ca_crt=self.pki.builder_ca_crt, builder_ca_key=self.pki.builder_ca_key)
         self.builders: Dict[str, FakeBuilder] = {}

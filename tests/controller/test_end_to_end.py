@@ -8,6 +8,7 @@ import pytest
 
 from fakes.builder import FakeBuilder
 from fakes.kojihub import ASSIGNED, FREE, OPEN
+from kojistack import names
 from kojistack.controller import decide
 from kojistack.controller.kojiport import CALLS
 
@@ -44,13 +45,13 @@ def test_burst_scales_out_registers_and_runs(rig, capsys):
     for iid in rig.instances():
         tags = {t["Key"]: t["Value"] for t in rig.ec2.describe_tags(
             Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]}
-        assert tags[decide.TAG_SLOT] == rig.builders[iid].slot
+        assert tags[names.TAG_SLOT] == rig.builders[iid].slot
         with pytest.raises(rig.ssm.exceptions.ParameterNotFound):
             rig.ssm.get_parameter(Name=f"{PREFIX}/csr/{iid}")  # CSR consumed
     rig.run_until(lambda: all(rig.hub.task_state(t) == OPEN for t in tasks), max_ticks=10)
     assert rig.group().suspended == ["AZRebalance"]
-    names = {m["MetricName"] for m in rig.cw.list_metrics(Namespace="kojistack/ks")["Metrics"]}
-    assert set(decide.METRIC_NAMES) - {"UnservableTaskWeight"} <= names
+    metric_names = {m["MetricName"] for m in rig.cw.list_metrics(Namespace="kojistack/ks")["Metrics"]}
+    assert set(decide.METRIC_NAMES) - {"UnservableTaskWeight"} <= metric_names
     used = {m for who, m in rig.hub.calls if who == "kojistack-ctl"}
     assert used <= set(CALLS) - {"sslLogin"}, used - set(CALLS)
 
@@ -112,7 +113,7 @@ def test_forged_and_replayed_csrs_are_refused(rig):
     rig.clock.now += 20
     rig.asg.reconcile()
     (c,) = rig.instances(state="Pending:Wait")
-    rig.ec2.create_tags(Resources=[c], Tags=[{"Key": "kojistack:csr-sha256", "Value": b_hash}])
+    rig.ec2.create_tags(Resources=[c], Tags=[{"Key": names.TAG_CSR_SHA256, "Value": b_hash}])
     rig.ssm.put_parameter(Name=f"{PREFIX}/csr/{c}", Value=b_csr, Type="String", Overwrite=True)
     state, plan, errors = rig.ctl.once()
     assert [(r.instance_id, "replay" in r.reason) for r in plan.refuse] == [(c, True)]
@@ -131,7 +132,7 @@ def test_controller_restart_mid_drain_finishes_the_drain(rig):
     rig.ctl.koji.close()
     rig.ctl = rig.new_controller()
     tags = {t["Key"] for t in rig.ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]}
-    assert decide.TAG_DRAIN_STARTED in tags  # the only memory of the drain: an instance tag
+    assert names.TAG_DRAIN_STARTED in tags  # the only memory of the drain: an instance tag
     rig.run_until(lambda: not rig.instances(), max_ticks=10)
     assert rig.group().desired == 0
 

@@ -8,6 +8,7 @@ No interruption", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateR
 
 
 from fakes.kojihub import CLOSED
+from kojistack import names
 from kojistack.controller import decide
 from kojistack.controller.loop import group_idle_seconds
 
@@ -15,15 +16,15 @@ from kojistack.controller.loop import group_idle_seconds
 
 def test_the_idle_tag_is_read_from_the_group_row():
     row = {"AutoScalingGroupName": "ks-builders-x86_64",
-           "Tags": [{"Key": "Name", "Value": "ks-builder-x86_64"}, {"Key": decide.TAG_IDLE_MINUTES, "Value": "30"}]}
-    assert group_idle_seconds(row) == 1800.0
-    assert group_idle_seconds({"Tags": [{"Key": decide.TAG_IDLE_MINUTES, "Value": "soon"}]}) is None
-    assert group_idle_seconds({}) is None
+           "Tags": [{"Key": "Name", "Value": "ks-builder-x86_64"}, {"Key": names.TAG_IDLE_MINUTES, "Value": "30"}]}
+    assert group_idle_seconds(row, names.TAG_IDLE_MINUTES) == 1800.0
+    assert group_idle_seconds({"Tags": [{"Key": names.TAG_IDLE_MINUTES, "Value": "soon"}]}, names.TAG_IDLE_MINUTES) is None
+    assert group_idle_seconds({}, names.TAG_IDLE_MINUTES) is None
 
 
 def test_changing_the_idle_tag_and_the_max_size_takes_effect_without_a_new_hub(rig):
     group = rig.group()
-    group.tags[decide.TAG_IDLE_MINUTES] = "120"  # what the template sets from BuilderIdleMinutes
+    group.tags[names.TAG_IDLE_MINUTES] = "120"  # what the template sets from BuilderIdleMinutes
     tasks = [rig.hub.seed_task("buildArch", arch="x86_64", weight=1.0) for _ in range(6)]
     rig.run_until(lambda: len(rig.instances(state="InService")) >= 2)
     rig.run_until(lambda: all(rig.hub.task_state(t) == CLOSED for t in tasks), max_ticks=120)
@@ -32,7 +33,7 @@ def test_changing_the_idle_tag_and_the_max_size_takes_effect_without_a_new_hub(r
         rig.tick()
     assert rig.clock.now - start >= 1200
     assert len(rig.instances()) >= 2, "idle builders were retired before the group's idle-minutes tag allows"
-    group.tags[decide.TAG_IDLE_MINUTES] = "1"  # a stack update of BuilderIdleMinutes: only the group's tag changes
+    group.tags[names.TAG_IDLE_MINUTES] = "1"  # a stack update of BuilderIdleMinutes: only the group's tag changes
     rig.run_until(lambda: not rig.instances(), max_ticks=60)
     group.max_size = 1  # a stack update of the max size: the group's own MaxSize
     for _ in range(4):

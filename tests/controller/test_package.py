@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kojistack import names
 from kojistack.controller import settings
 from support import python39
 from support.paths import REPO
@@ -56,10 +57,29 @@ def test_runs_as_installed_module_and_explains_a_missing_env(tmp_path):
     shutil.copytree(PKG, lib / "kojistack_controller", ignore=shutil.ignore_patterns("__pycache__"))
     env_file = tmp_path / "stack.env"
     env_file.write_text("KOJISTACK_STACK_NAME='ks'\nKOJISTACK_REGION='us-east-1'\n")
-    proc = subprocess.run([sys.executable, "-m", "kojistack_controller", "--env", str(env_file), "--once"],
-                          cwd=lib, capture_output=True, text=True, env={"PYTHONPATH": str(lib), "PATH": "/usr/bin"})
+    names_file = tmp_path / "names.env"
+    names_file.write_text(names.env_text())
+
+    def controller(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kojistack_controller", "--env", str(env_file), *args, "--once"],
+                              cwd=lib, capture_output=True, text=True, env={"PYTHONPATH": str(lib), "PATH": "/usr/bin"})
+    proc = controller("--names", str(names_file))
     assert proc.returncode == 2
     assert "KOJISTACK_ARCHES is missing or empty in /etc/kojistack/stack.env" in proc.stderr
+    # without the payload's names.env: says which file, no traceback
+    proc = controller("--names", str(tmp_path / "absent.env"))
+    assert proc.returncode == 2 and "absent.env" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_settings_name_the_shared_name_that_is_missing():
+    env = {f"KOJISTACK_{k}": v for k, v in {"STACK_NAME": "ks", "REGION": "us-east-1", "ARCHES": "x86_64",
+                                             "INTERNAL_NLB_DNS": "int", "METRICS_NAMESPACE": "kojistack/ks",
+                                             "SSM_PREFIX": "/kojistack/ks/u"}.items()}
+    env.update(names.env())
+    assert settings.from_env(env).names.launch_hook == names.BUILDER_LAUNCH_HOOK
+    del env["KOJISTACK_BUILDER_TERMINATE_HOOK"]
+    with pytest.raises(settings.SettingsError, match="KOJISTACK_BUILDER_TERMINATE_HOOK is missing or empty in /opt/kojistack/names.env"):
+        settings.from_env(env)
 
 
 def test_unit_file():
@@ -91,6 +111,7 @@ KOJISTACK_BUILDER_IDLE_MINUTES='15'
 KOJISTACK_METRICS_NAMESPACE='kojistack/ks'
 KOJISTACK_SSM_PREFIX='/ks/kojistack'
 """)
+    env.update(names.env())  # /opt/kojistack/names.env (the payload)
     s = settings.from_env(env)
     assert s.hub_url == "https://ks-int.elb.eu-west-1.amazonaws.com/kojihub"
     assert s.group_name("aarch64") == "ks-builders-aarch64"

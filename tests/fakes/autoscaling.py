@@ -14,7 +14,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-LAUNCH_HOOK, TERMINATE_HOOK = "kojistack-register", "kojistack-drain"
+from kojistack import names
 
 
 class ValidationError(Exception):
@@ -48,6 +48,9 @@ class FakeGroup:
     activities: List[dict] = field(default_factory=list)
     launch_fails: int = 0  # the next N launches fail (quota, spot shortage)
     tags: Dict[str, str] = field(default_factory=dict)  # group tags (DescribeAutoScalingGroups "Tags")
+    # the group's hook names (the template's LifecycleHookSpecificationList; default: kojistack/names.py)
+    launch_hook: str = field(default_factory=lambda: names.BUILDER_LAUNCH_HOOK)
+    terminate_hook: str = field(default_factory=lambda: names.BUILDER_TERMINATE_HOOK)
 
 
 class FakeAutoScaling:
@@ -196,10 +199,12 @@ class FakeAutoScaling:
         self.calls.append("CompleteLifecycleAction")
         g = self.groups[group]
         inst = g.instances.get(instance_id)
-        want = "Pending:Wait" if hook == LAUNCH_HOOK else "Terminating:Wait"
+        # a hook name the group does not have: the same ValidationError as a wrong instance (what
+        # CompleteLifecycleAction answers when no action of that hook waits for the instance)
+        want = {g.launch_hook: "Pending:Wait", g.terminate_hook: "Terminating:Wait"}.get(hook)
         if not g.hooks or inst is None or inst.lifecycle != want:
             raise ValidationError(f"No active Lifecycle Action found with instance ID {instance_id}")
-        if hook == LAUNCH_HOOK and result == "CONTINUE":
+        if hook == g.launch_hook and result == "CONTINUE":
             inst.lifecycle, inst.hook_deadline = "InService", None
         else:
             self._finish(g, inst)
@@ -208,7 +213,7 @@ class FakeAutoScaling:
         self.calls.append("RecordLifecycleActionHeartbeat")
         g = self.groups[group]
         inst = g.instances.get(instance_id)
-        if inst is None or not inst.lifecycle.endswith(":Wait"):
+        if inst is None or not inst.lifecycle.endswith(":Wait") or hook not in (g.launch_hook, g.terminate_hook):
             raise ValidationError(f"No active Lifecycle Action found with instance ID {instance_id}")
         inst.hook_deadline = self.clock() + g.heartbeat_timeout
 

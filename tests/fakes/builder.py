@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, Optional
 
 import koji
 
+from kojistack import names
+
 
 class FakeBuilder:
     def __init__(self, instance_id: str, ec2: Any, ssm: Any, prefix: str, hub_url: str, ca_pem: str, workdir: str,
@@ -42,7 +44,7 @@ class FakeBuilder:
     def hand_over(self) -> None:
         """Key + CSR; tag the own instance with the key hash; CSR to SSM (as the real bootstrap does)."""
         csr = self.make_csr()
-        self.ec2.create_tags(Resources=[self.id], Tags=[{"Key": "kojistack:csr-sha256", "Value": self.key_sha256()}])
+        self.ec2.create_tags(Resources=[self.id], Tags=[{"Key": names.TAG_CSR_SHA256, "Value": self.key_sha256()}])
         self.ssm.put_parameter(Name=f"{self.prefix}/csr/{self.id}", Value=csr, Type="String", Overwrite=True)
 
     def try_start(self) -> bool:

@@ -27,12 +27,14 @@ import xmlrpc.client
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from kojistack import names
+
 from .kojihub_builds import BuildMethods
 from .kojihub_users import UserMethods
 
 FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
 NORMAL, HOST_USER = 0, 1
-SLOT_CN = re.compile(r"^(x86-64|aarch64)-[0-9]{2,4}$")
+SLOT_CN = re.compile(names.SLOT_RE)  # what the hub's ssl.conf requires of a builder CA certificate
 LIGHT_METHODS = {"build", "chainbuild", "waitrepo", "tagBuild", "tagNotification", "buildNotification",
                  "dependantTask"}
 DEFAULT_METHODS = {"buildArch", "buildSRPMFromSCM", "rebuildSRPM"}

@@ -41,11 +41,13 @@ from __future__ import annotations
 
 import base64
 import http.server
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +62,7 @@ from fakes.cloudformation import Handler, Resource, Stack, ValidationError
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
 
-from kojistack import ids
+from kojistack import ids, names
 from kojistack.controller.awsport import Cloud
 from kojistack.controller.kojiport import KojiPort
 from kojistack.controller.loop import Controller
@@ -89,6 +91,16 @@ class Clock:
 def user_data_files(stack: Stack, lt_lid: str) -> Dict[str, str]:
     """{path: content} of the write_files in a launch template's user data, as EC2 gets it."""
     return written_files(stack.resources[lt_lid].props["LaunchTemplateData"]["UserData"])
+
+
+def payload_file(stack: Stack, lt_lid: str, member: str) -> str:
+    """A file of the payload a launch template carries in its Metadata (what fetch-payload unpacks
+    to /opt/kojistack/), e.g. names.env."""
+    payload = stack.template["Resources"][lt_lid]["Metadata"]["kojistack"]["payload"]
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(payload["tgz_b64"]))) as tar:
+        f = tar.extractfile(member)
+        assert f is not None, member
+        return f.read().decode()
 
 
 class LaunchTemplates(Handler):
@@ -135,9 +147,15 @@ class Groups(Handler):
             raise ValidationError("1 validation error detected: Value at 'autoScalingGroupName' failed to satisfy "
                                   "constraint: Member must have length less than or equal to 255")
         spec, itype = _launch(stack, p)
-        hooks = any(h["LifecycleHookName"] == ids.BUILDER_LAUNCH_HOOK for h in p.get("LifecycleHookSpecificationList", []))
+        by_transition = {h["LifecycleTransition"]: h["LifecycleHookName"]
+                         for h in p.get("LifecycleHookSpecificationList", [])}
+        launch_hook = by_transition.get("autoscaling:EC2_INSTANCE_LAUNCHING", "")
+        # the hub's own launch hook is completed by kojistack-ready, not by the controller
+        hooks = bool(launch_hook) and launch_hook != names.HUB_LAUNCH_HOOK
         lo, hi = int(p["MinSize"]), int(p["MaxSize"])
         g = self.world.asg.add_group(name, spec["LaunchTemplateId"], itype, lo, hi, str(spec["Version"]), hooks)
+        g.launch_hook = launch_hook
+        g.terminate_hook = by_transition.get("autoscaling:EC2_INSTANCE_TERMINATING", "")
         g.desired = int(p.get("DesiredCapacity", lo))  # [ASG]: defaults to the minimum size
         g.protect = bool(p.get("NewInstancesProtectedFromScaleIn", False))
         g.heartbeat_timeout = float(max((h.get("HeartbeatTimeout", 3600) for h in
@@ -522,7 +540,9 @@ class World:
         self.asg._start_termination(self.group(m.group), inst)
 
     def _new_controller(self) -> Controller:
-        env = {f"{k}": v for k, v in self.env_of(ids.HUB_GROUP).items()}
+        lt = _lt_by_id(self.stack, _launch(self.stack, self.stack.resources[ids.HUB_GROUP].props)[0]["LaunchTemplateId"])
+        env = parse_env(payload_file(self.stack, lt, names.NAMES_ENV))  # /opt/kojistack/names.env
+        env.update(self.env_of(ids.HUB_GROUP))  # /etc/kojistack/stack.env
         env["KOJISTACK_HUB_URL"] = self.hub.url
         settings = from_env(env)
         settings = type(settings)(**{**settings.__dict__, "ca_pem": self.pki.ca_pem,

@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from ops.conftest import make_group  # noqa: E402
 
+from kojistack import names  # noqa: E402
+
 REGION = "us-east-1"
 
 
@@ -57,8 +59,8 @@ def main() -> None:
                     Parameters=[{"ParameterKey": "CustomDomain", "ParameterValue": "koji.example.com"}])
     hub = make_group(lambda s, region=REGION: aws(s), "koji-hub", 1)
     x86 = make_group(lambda s, region=REGION: aws(s), "koji-builders-x86_64", 2)
-    aws("ec2").create_tags(Resources=[x86[0]], Tags=[{"Key": "kojistack:slot", "Value": "x86-64-01"}])
-    aws("ec2").create_tags(Resources=[x86[1]], Tags=[{"Key": "kojistack:slot", "Value": "x86-64-02"}])
+    aws("ec2").create_tags(Resources=[x86[0]], Tags=[{"Key": names.TAG_SLOT, "Value": "x86-64-01"}])
+    aws("ec2").create_tags(Resources=[x86[1]], Tags=[{"Key": names.TAG_SLOT, "Value": "x86-64-02"}])
     tg = cf.describe_stack_resource(StackName="koji", LogicalResourceId="PublicTargetGroup")
     aws("elbv2").register_targets(TargetGroupArn=tg["StackResourceDetail"]["PhysicalResourceId"],
                                   Targets=[{"Id": hub[0]}])

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from fakes.kojihub import OPEN, FakeHub
 from fakes.pki import TestPki
+from kojistack import names
 from kojistack.cli import main
 from kojistack.controller.awsport import AutoScaling
 from kojistack.errors import OperationError, UserError
@@ -63,7 +64,7 @@ class Stack:
             AutoScalingGroupName=f"{STACK}-builders-x86_64", MinSize=0, MaxSize=4, DesiredCapacity=builders,
             LaunchTemplate={"LaunchTemplateId": lt}, VPCZoneIdentifier=subnet_id)
         for n, iid in enumerate(self.instances("builders-x86_64"), 1):
-            self.ec2.create_tags(Resources=[iid], Tags=[{"Key": chaos.SLOT_TAG, "Value": f"x86-64-{n:02d}"}])
+            self.ec2.create_tags(Resources=[iid], Tags=[{"Key": names.TAG_SLOT, "Value": f"x86-64-{n:02d}"}])
         self.groups = AutoScaling(self.asg)
 
     def instances(self, suffix: str) -> list[str]:

@@ -21,6 +21,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
+from kojistack import names
 from kojistack.cli import main
 
 pytestmark = [pytest.mark.aws, pytest.mark.skipif(os.environ.get("KOJISTACK_AWS_TESTS") != "1",
@@ -113,7 +114,7 @@ def test_the_stack_lives_its_life_on_a_real_account(tmp_path, monkeypatch):
         assert now == first, f"the builder was replaced ({first} -> {now}): see its failure record"
         assert signals(cfn, stack, "BuilderX8664Group") == []  # nothing waited for it, nothing sent
         tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": first},
-                                          {"Name": "key", "Values": ["kojistack:csr-sha256"]}])["Tags"]
+                                          {"Name": "key", "Values": [names.TAG_CSR_SHA256]}])["Tags"]
         assert len(tags) == 1, "the builder could not tag itself (TagOnlyItselfWithItsKeyHash)"
         # a hub reboot
         ec2.reboot_instances(InstanceIds=[hub])

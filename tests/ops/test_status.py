@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from kojistack import names
 from kojistack.ops.status import last_failure
 
 from .conftest import make_group
@@ -17,9 +18,9 @@ def arrange(aws) -> dict[str, list[str]]:
     aws("cloudformation").create_stack(StackName="koji", TemplateBody=FIXTURE.read_text())
     hub = make_group(aws, "koji-hub", 1)
     x86 = make_group(aws, "koji-builders-x86_64", 2)
-    aws("ec2").create_tags(Resources=[x86[0]], Tags=[{"Key": "kojistack:slot", "Value": "x86-64-01"}])
-    aws("ec2").create_tags(Resources=[x86[1]], Tags=[{"Key": "kojistack:slot", "Value": "x86-64-02"},
-                                                     {"Key": "kojistack:drain-started", "Value": "1"}])
+    aws("ec2").create_tags(Resources=[x86[0]], Tags=[{"Key": names.TAG_SLOT, "Value": "x86-64-01"}])
+    aws("ec2").create_tags(Resources=[x86[1]], Tags=[{"Key": names.TAG_SLOT, "Value": "x86-64-02"},
+                                                     {"Key": names.TAG_DRAIN_STARTED, "Value": "1"}])
     tg = aws("cloudformation").describe_stack_resource(StackName="koji", LogicalResourceId="PublicTargetGroup")
     aws("elbv2").register_targets(TargetGroupArn=tg["StackResourceDetail"]["PhysicalResourceId"],
                                   Targets=[{"Id": hub[0]}])

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from kojistack import ids
+from kojistack import ids, names
 
 from .conftest import resources
 from .iam import template_grants
@@ -93,7 +93,7 @@ def test_builders_tag_only_their_own_instance(templates):
     (tagging,) = [s for s in policy["Statement"] if "ec2:CreateTags" in s["Action"]]
     assert tagging["Condition"]["ArnLike"] == {"ec2:SourceInstanceARN": {"Fn::Sub": (
         "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${!ec2:InstanceId}")}}
-    assert tagging["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["kojistack:csr-sha256"]}
+    assert tagging["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [names.TAG_CSR_SHA256]}
 
 
 @pytest.mark.parametrize("name", [("default", "new"), ("default", "existing"), ("aarch64-no-spot-fedora", "new")], ids=str)

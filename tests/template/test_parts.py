@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kojistack import ids
+from kojistack import ids, names
 from kojistack.template import database, parameters
 from kojistack.template.secrets import PLACEHOLDER
 
@@ -82,7 +82,7 @@ def test_hub_group_hook_health_check_and_update_policy(default):
     assert p["HealthCheckType"] == "EC2" and p["HealthCheckGracePeriod"] == 300
     (hook,) = p["LifecycleHookSpecificationList"]
     assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_LAUNCHING"
-    assert hook["DefaultResult"] == "ABANDON" and hook["LifecycleHookName"] == ids.HUB_LAUNCH_HOOK
+    assert hook["DefaultResult"] == "ABANDON" and hook["LifecycleHookName"] == names.HUB_LAUNCH_HOOK
     timeout = g["CreationPolicy"]["ResourceSignal"]["Timeout"]
     minutes = int(re.fullmatch(r"PT(\d+)M", timeout).group(1))
     assert hook["HeartbeatTimeout"] >= minutes * 60

@@ -7,9 +7,7 @@ import json
 
 import pytest
 
-from kojistack import ids
-from kojistack.controller import decide
-from kojistack.template import builders
+from kojistack import ids, names
 
 from .conftest import resources
 
@@ -32,10 +30,9 @@ def test_no_scaling_knob_reaches_the_hub_launch_template(templates, variant):
 
 
 def test_builder_groups_carry_the_idle_minutes_the_controller_reads(default):
-    assert builders.IDLE_TAG == decide.TAG_IDLE_MINUTES
     for name, group in resources(default, "AWS::AutoScaling::AutoScalingGroup").items():
         if name == ids.HUB_GROUP:
             continue
         tags = {tag["Key"]: tag for tag in group["Properties"]["Tags"]}
-        assert tags[decide.TAG_IDLE_MINUTES] == {"Key": decide.TAG_IDLE_MINUTES, "Value": {"Ref": "BuilderIdleMinutes"},
+        assert tags[names.TAG_IDLE_MINUTES] == {"Key": names.TAG_IDLE_MINUTES, "Value": {"Ref": "BuilderIdleMinutes"},
                                                  "PropagateAtLaunch": False}, name

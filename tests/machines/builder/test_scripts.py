@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fakes.pki import TestPki
+from kojistack import names
 from kojistack.controller import pki as ctl_pki
 
 from .fakes_cli import Imds, install_fake_aws
@@ -59,7 +60,7 @@ def test_registration_round_trip_with_the_controllers_signing(box):
     root, env, _ = box
     proc = bootstrap(env, "hand_over")
     assert proc.returncode == 0, proc.stderr
-    tag = json.loads((root / "tags.json").read_text())[IID]["kojistack:csr-sha256"]
+    tag = json.loads((root / "tags.json").read_text())[IID][names.TAG_CSR_SHA256]
     csr = param(root, f"/ks/kojistack/csr/{IID}").read_text()
     assert ctl_pki.csr_key_sha256(csr) == tag  # both sides hash the key the same way
     assert "PRIVATE KEY" not in csr and oct((root / "kojid" / "client.key").stat().st_mode & 0o777) == "0o600"

@@ -8,6 +8,14 @@ unset KOJISTACK_FETCH_LIB
 
 FILES=${KOJISTACK_FILES:-/opt/kojistack/files}
 PKI=${KOJISTACK_PKI_DIR:-/etc/kojistack/pki}
+# the names the template and the machines share (kojistack/names.py), from the payload
+NAMES_ENV=$(printenv KOJISTACK_NAMES_ENV || echo "$FILES/../names.env")
+if [ -r "$NAMES_ENV" ]; then
+  set -a
+  # shellcheck source=/dev/null
+  . "$NAMES_ENV"
+  set +a
+fi
 # used by the scripts that source this file:
 # shellcheck disable=SC2034
 STATE_DIR=/var/lib/kojistack

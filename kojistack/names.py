@@ -1,0 +1,54 @@
+"""Names the template and the machines share (not logical IDs: those are in `ids`), declared once.
+
+They reach the machines in the payload as /opt/kojistack/names.env (`env_text`, packed by
+kojistack.template.payload), never retyped there: the controller reads them with its settings
+(kojistack/controller/settings.py), the boot scripts source the file, the template and the IAM
+statements import them from here, and tests/template/test_shared_names.py renames each one and
+follows it to every user.
+"""
+
+from __future__ import annotations
+
+# Lifecycle hooks (the hub completes its own launch hook; the controller completes the builders')
+HUB_LAUNCH_HOOK = "kojistack-hub-ready"
+BUILDER_LAUNCH_HOOK = "kojistack-register"
+BUILDER_TERMINATE_HOOK = "kojistack-drain"
+
+# Tag keys
+TAG_STACK = "kojistack:stack"  # instances, volumes and per-user secrets of the stack
+TAG_CSR_SHA256 = "kojistack:csr-sha256"  # set by a builder on itself: the SHA-256 of its CSR's key
+TAG_SLOT = "kojistack:slot"  # set by the controller: the builder's koji host name
+TAG_DRAIN_STARTED = "kojistack:drain-started"  # set by the controller: when a drain began
+TAG_IDLE_MINUTES = "kojistack:idle-minutes"  # on a builder group: idle time before scale-in
+
+# A builder's slot (koji host name and certificate CN): <arch prefix>-NN, up to 4 digits
+# (controller.settings.MAX_SLOTS; controller.decide.SLOT_PATTERN must match the same names)
+SLOT_RE = "^(x86-64|aarch64)-[0-9]{2,4}$"
+
+# name in names.env (after KOJISTACK_) -> value
+SHARED: dict[str, str] = {
+    "HUB_LAUNCH_HOOK": HUB_LAUNCH_HOOK,
+    "BUILDER_LAUNCH_HOOK": BUILDER_LAUNCH_HOOK, "BUILDER_TERMINATE_HOOK": BUILDER_TERMINATE_HOOK,
+    "TAG_STACK": TAG_STACK, "TAG_CSR_SHA256": TAG_CSR_SHA256, "TAG_SLOT": TAG_SLOT,
+    "TAG_DRAIN_STARTED": TAG_DRAIN_STARTED, "TAG_IDLE_MINUTES": TAG_IDLE_MINUTES, "SLOT_RE": SLOT_RE,
+}
+NAMES_ENV = "names.env"  # the payload member; /opt/kojistack/names.env on a machine
+
+
+def shared() -> dict[str, str]:
+    """The current values (read at call time, so a test that renames a constant sees it here)."""
+    g = globals()
+    return {key: g[key] for key in SHARED}
+
+
+def env_text() -> str:
+    """names.env: KOJISTACK_NAME='value' lines, sorted (bash `.` and systemd EnvironmentFile read it)."""
+    for key, value in shared().items():
+        if "'" in value or "\n" in value:
+            raise ValueError(f"shared name {key} may not contain a quote or a newline: {value!r}")
+    return "".join(f"KOJISTACK_{k}='{v}'\n" for k, v in sorted(shared().items()))
+
+
+def env() -> dict[str, str]:
+    """The names.env entries as environment variables (for tests that run the scripts from source)."""
+    return {f"KOJISTACK_{k}": v for k, v in shared().items()}

@@ -1,0 +1,129 @@
+"""Every name the template and the machines share is declared once (kojistack/names.py) and
+reaches every user from there (issue 13 item 1): renaming `ids.BUILDER_LAUNCH_HOOK` alone once left
+197 tests green while a real controller would have completed a hook that no longer existed.
+
+- nothing in kojistack/ or cloud-init/ spells a shared value again (the scripts and the controller
+  read /opt/kojistack/names.env, which the payload carries);
+- renamed, each name leaves the generated templates and both payloads entirely (template, IAM,
+  names.env, every packed script), and the new one is in names.env;
+- renamed, the builder hooks and tags still work end to end on the lifecycle rig: the controller,
+  reading the payload's names.env, completes the template's renamed hooks (the fake group refuses
+  any other hook name, as CompleteLifecycleAction does) and tags with the renamed keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import re
+import subprocess
+import tarfile
+
+import pytest
+from moto import mock_aws
+
+from kojistack import names
+from kojistack.config import ArchConfig, Config
+from kojistack.template.compose import build_template
+from support.paths import REPO
+
+NEW = {
+    "HUB_LAUNCH_HOOK": "ks-renamed-hub-hook", "BUILDER_LAUNCH_HOOK": "ks-renamed-launch",
+    "BUILDER_TERMINATE_HOOK": "ks-renamed-drain", "TAG_STACK": "ks-renamed:stack",
+    "TAG_CSR_SHA256": "ks-renamed:csr", "TAG_SLOT": "ks-renamed:slot",
+    "TAG_DRAIN_STARTED": "ks-renamed:drain", "TAG_IDLE_MINUTES": "ks-renamed:idle",
+    "SLOT_RE": "^(x86-64|aarch64)-[0-9][0-9]$",
+}
+CONFIG = Config(builders=(ArchConfig("x86_64", ("c6i.xlarge",)),))
+
+
+def test_every_shared_name_has_a_rename_case():
+    assert set(NEW) == set(names.SHARED)
+
+
+@pytest.mark.parametrize("key", sorted(names.SHARED))
+def test_no_user_spells_a_shared_name_again(key):
+    value = names.shared()[key]
+    out = subprocess.run(["git", "grep", "-n", "-F", value, "--", "kojistack", "cloud-init",
+                          ":!kojistack/names.py"], cwd=REPO, capture_output=True, text=True).stdout
+    assert not out, f"{key} ({value}) is spelled again outside kojistack/names.py:\n{out}"
+
+
+def _payloads(t: dict) -> dict[str, dict[str, str]]:
+    """{launch template: {member: text}} of every payload in a template's Metadata."""
+    out = {}
+    for lid, r in t["Resources"].items():
+        p = r.get("Metadata", {}).get("kojistack", {}).get("payload")
+        if p:
+            with tarfile.open(fileobj=io.BytesIO(gzip.decompress(base64.b64decode(p["tgz_b64"])))) as tar:
+                out[lid] = {m.name: tar.extractfile(m).read().decode("utf-8", "replace")
+                            for m in tar.getmembers() if m.isfile()}
+    return out
+
+
+@pytest.mark.parametrize("key", sorted(names.SHARED))
+def test_a_renamed_name_reaches_the_template_and_every_payload(key, monkeypatch):
+    old, new = names.shared()[key], NEW[key]
+    monkeypatch.setattr(names, key, new)
+    for variant in ("new", "existing"):
+        t = json.loads(json.dumps(build_template(Config(), variant).to_dict()))
+        payloads = _payloads(t)
+        assert payloads
+        for lid, files in payloads.items():
+            env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
+            assert env[key] == new, lid
+            stale = [m for m, text in files.items() if old in text]
+            assert not stale, f"{lid}: {stale} still spell {old}"
+        outside = json.dumps({lid: {k: v for k, v in r.items() if k != "Metadata"}
+                              for lid, r in t["Resources"].items()})
+        assert old not in outside, f"the template still spells {old}"
+
+
+@pytest.fixture
+def renamed(monkeypatch):
+    for key in ("BUILDER_LAUNCH_HOOK", "BUILDER_TERMINATE_HOOK", "TAG_CSR_SHA256", "TAG_SLOT",
+                "TAG_DRAIN_STARTED", "TAG_IDLE_MINUTES"):
+        monkeypatch.setattr(names, key, NEW[key])
+
+
+def test_renamed_hooks_and_tags_still_register_and_drain_builders(renamed, tmp_path, monkeypatch):
+    """The controller and the builders, given a template whose builder hooks and tags are all
+    renamed, register builders (the renamed launch hook completed, the renamed slot tag set) and
+    drain them on delete (the renamed terminate hook)."""
+    from lifecycle.rig import World
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    t = json.loads(json.dumps(build_template(CONFIG, "new").to_dict()))
+    hooks = {h["LifecycleHookName"] for r in t["Resources"].values()
+             for h in r.get("Properties", {}).get("LifecycleHookSpecificationList", [])}
+    assert {NEW["BUILDER_LAUNCH_HOOK"], NEW["BUILDER_TERMINATE_HOOK"]} <= hooks
+    with mock_aws():
+        w = World(tmp_path, t, {"AccessCidr": "203.0.113.0/24", "BuilderX8664MinSize": "1"})
+        try:
+            w.stack.create()
+            assert w.run(("CREATE_COMPLETE", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")) == "CREATE_COMPLETE"
+            builders = [m for m in w.machines.values() if m.builder]
+            assert builders
+            tags = {t["Key"] for t in w.ec2.describe_tags(
+                Filters=[{"Name": "resource-id", "Values": [m.id for m in builders]}])["Tags"]}
+            assert NEW["TAG_SLOT"] in tags and NEW["TAG_CSR_SHA256"] in tags
+            w.stack.delete()
+            assert w.stack.run(lambda: w.tick(60), ("DELETE_COMPLETE", "DELETE_FAILED"), max_passes=400) \
+                == "DELETE_COMPLETE"
+        finally:
+            w.stop()
+
+
+def test_a_renamed_slot_pattern_stops_a_controller_that_names_slots_otherwise(monkeypatch):
+    """The controller names slots itself (decide.SLOT_PATTERN, built from the arch prefixes): a
+    names.env whose SLOT_RE differs is refused at start, with both patterns named."""
+    from kojistack.controller import settings
+
+    monkeypatch.setattr(names, "SLOT_RE", NEW["SLOT_RE"])
+    env = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
+           "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
+           "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
+    with pytest.raises(settings.SettingsError, match="KOJISTACK_SLOT_RE in /opt/kojistack/names.env"):
+        settings.from_env(env)
