@@ -1,4 +1,5 @@
-"""Logical IDs and deterministic names: a public contract, declared once.
+"""Logical IDs: every one the templates contain, and nothing else (tests/template/test_ids.py holds
+this to the templates of every config). Names that are not logical IDs are in kojistack/names.py.
 
 Renaming a stateful ID replaces the resource it names (database, file system, key, secrets,
 subnets): tests/template/test_stateful.py pins them.
@@ -66,7 +67,15 @@ HUB_SG = "HubSecurityGroup"
 BUILDER_SG = "BuilderSecurityGroup"
 DB_SG = "DatabaseSecurityGroup"
 EFS_SG = "FileSystemSecurityGroup"
-AMI_LOOKUP_SG = "AmiLookupSecurityGroup"
+
+# security-group rules (one ingress rule each)
+PUBLIC_NLB_FROM_ACCESS_CIDR = "PublicNlbFromAccessCidr"
+INTERNAL_NLB_FROM_HUB = "InternalNlbFromHub"
+INTERNAL_NLB_FROM_BUILDERS = "InternalNlbFromBuilders"
+HUB_FROM_PUBLIC_NLB = "HubFromPublicNlb"
+HUB_FROM_INTERNAL_NLB = "HubFromInternalNlb"
+DATABASE_FROM_HUB = "DatabaseFromHub"
+FILE_SYSTEM_FROM_HUB = "FileSystemFromHub"
 
 # --- load balancers ---------------------------------------------------------------------
 PUBLIC_NLB = "PublicLoadBalancer"
@@ -85,26 +94,20 @@ BUILDER_POLICY = "BuilderPolicy"
 BUILDER_PROFILE = "BuilderInstanceProfile"
 AMI_LOOKUP_ROLE = "AmiLookupRole"
 DB_MONITORING_ROLE = "DatabaseMonitoringRole"
-BACKUP_ROLE = "BackupRole"
 
 # --- database and storage ---------------------------------------------------------------
 DB_SUBNET_GROUP = "DatabaseSubnetGroup"
 DB_PARAMETER_GROUP = "DatabaseParameterGroup"
-DB_SECRET_ATTACHMENT = "DbMasterSecretAttachment"
 
 
 def mount_target(i: int) -> str:
     return f"FileSystemMountTarget{i + 1}"
 
 
-BACKUP_VAULT = "BackupVault"
-BACKUP_PLAN = "BackupPlan"
-BACKUP_SELECTION = "BackupSelection"
 
 # --- AMIs -------------------------------------------------------------------------------
 AMI_LOOKUP_FUNCTION = "AmiLookupFunction"
 AMI_LOOKUP_LOG_GROUP = "AmiLookupLogGroup"
-AMI_LOOKUP_DLQ = "AmiLookupDeadLetterQueue"
 
 
 def ami(arch: str) -> str:
@@ -163,33 +166,6 @@ OUT_HUB_LOG_GROUP = "HubLogGroupName"
 OUT_BUILDER_LOG_GROUP = "BuilderLogGroupName"
 OUT_ALARM_TOPIC = "AlarmTopicArn"
 OUT_CNAME_TARGET = "CnameTarget"
-
-# --- deterministic names (Fn::Sub strings; never Ref, so IAM and the controller cause no cycle)
-HUB_GROUP_NAME = "${AWS::StackName}-hub"
-METRICS_NAMESPACE = "kojistack/${AWS::StackName}"
-# CloudWatch Logs groups of the hub and of all builders (kojistack-logship writes, `kojistack logs` reads)
-HUB_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/hub"
-BUILDER_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/builders"
-AMI_LOOKUP_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/ami-lookup"
-# Every log group encrypted with the stack key: the key policy lets CloudWatch Logs use the key for
-# these log groups only (kms:EncryptionContext:aws:logs:arn), never for every log group of the account
-STACK_KEY_LOG_GROUP_NAMES = (HUB_LOG_GROUP_NAME, BUILDER_LOG_GROUP_NAME, AMI_LOOKUP_LOG_GROUP_NAME)
-ALARM_NAME_PREFIX = "${AWS::StackName}-kojistack-"
-# Names of things the machines create at run time (SSM parameters, per-user secrets) outlive the
-# stack, so they carry ${StackUuid} (the last part of AWS::StackId, new with every creation): a
-# stack re-created under the same name starts from fresh names and never meets the old stack's
-# parameters or its secrets (encrypted with the old, retained key). Both start with "kojistack",
-# never with the stack name: an SSM parameter name may not begin with "aws" or "ssm", in any case
-# (PutParameter, "Naming Constraints": https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html),
-# and a stack may well be called aws-koji.
-STACK_UUID = "StackUuid"  # the Fn::Sub variable; kojistack.template.names.stack_sub maps it
-SSM_PREFIX = "/kojistack/${AWS::StackName}/${StackUuid}"
-USER_SECRET_PREFIX = "kojistack/${AWS::StackName}/${StackUuid}/users/"
-
-
-def builder_group_name(arch: str) -> str:
-    return "${AWS::StackName}-builders-" + arch
-
 
 def arch_title(arch: str) -> str:
     """x86_64 -> X8664, aarch64 -> Aarch64 (alphanumeric, for logical IDs)."""

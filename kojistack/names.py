@@ -1,4 +1,5 @@
-"""Names the template and the machines share (not logical IDs: those are in `ids`), declared once.
+"""Names that are not logical IDs (those are in `ids`), declared once: what the template and the
+machines share, and the deterministic names of the stack's AWS resources.
 
 They reach the machines in the payload as /opt/kojistack/names.env (`env_text`, packed by
 kojistack.template.payload), never retyped there: the controller reads them with its settings
@@ -24,6 +25,35 @@ TAG_IDLE_MINUTES = "kojistack:idle-minutes"  # on a builder group: idle time bef
 # A builder's slot (koji host name and certificate CN): <arch prefix>-NN, up to 4 digits
 # (controller.settings.MAX_SLOTS; controller.decide.SLOT_PATTERN must match the same names)
 SLOT_RE = "^(x86-64|aarch64)-[0-9]{2,4}$"
+
+# --- deterministic names of AWS resources (Fn::Sub strings; never Ref, so IAM and the controller
+# cause no cycle). They travel to the machines in stack.env (hub_env / builder_env), not in names.env:
+# they hold ${AWS::StackName} and ${StackUuid}, which only CloudFormation resolves.
+HUB_GROUP_NAME = "${AWS::StackName}-hub"
+METRICS_NAMESPACE = "kojistack/${AWS::StackName}"
+# CloudWatch Logs groups of the hub and of all builders (kojistack-logship writes, `kojistack logs` reads)
+HUB_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/hub"
+BUILDER_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/builders"
+AMI_LOOKUP_LOG_GROUP_NAME = "/kojistack/${AWS::StackName}/ami-lookup"
+# Every log group encrypted with the stack key: the key policy lets CloudWatch Logs use the key for
+# these log groups only (kms:EncryptionContext:aws:logs:arn), never for every log group of the account
+STACK_KEY_LOG_GROUP_NAMES = (HUB_LOG_GROUP_NAME, BUILDER_LOG_GROUP_NAME, AMI_LOOKUP_LOG_GROUP_NAME)
+ALARM_NAME_PREFIX = "${AWS::StackName}-kojistack-"
+# Names of things the machines create at run time (SSM parameters, per-user secrets) outlive the
+# stack, so they carry ${StackUuid} (the last part of AWS::StackId, new with every creation): a
+# stack re-created under the same name starts from fresh names and never meets the old stack's
+# parameters or its secrets (encrypted with the old, retained key). Both start with "kojistack",
+# never with the stack name: an SSM parameter name may not begin with "aws" or "ssm", in any case
+# (PutParameter, "Naming Constraints": https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html),
+# and a stack may well be called aws-koji.
+STACK_UUID = "StackUuid"  # the Fn::Sub variable; kojistack.template.stacksub.stack_sub maps it
+SSM_PREFIX = "/kojistack/${AWS::StackName}/${StackUuid}"
+USER_SECRET_PREFIX = "kojistack/${AWS::StackName}/${StackUuid}/users/"
+
+
+def builder_group_name(arch: str) -> str:
+    return "${AWS::StackName}-builders-" + arch
+
 
 # name in names.env (after KOJISTACK_) -> value
 SHARED: dict[str, str] = {

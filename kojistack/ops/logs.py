@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 
 import botocore.exceptions
 
-from .. import ids
+from .. import names
 from ..errors import UserError
 from .session import Aws, aws_errors, error_code
 
-ROLES = {"hub": ids.HUB_LOG_GROUP_NAME, "builders": ids.BUILDER_LOG_GROUP_NAME}
+ROLES = {"hub": names.HUB_LOG_GROUP_NAME, "builders": names.BUILDER_LOG_GROUP_NAME}
 _SINCE = re.compile(r"^([0-9]{1,5})([mhd])$")
 _UNIT = {"m": 60, "h": 3600, "d": 86400}
 

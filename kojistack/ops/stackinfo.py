@@ -7,7 +7,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from .. import ids
+from .. import names
 from ..errors import OperationError, UserError
 from .session import Aws, aws_errors, error_code
 
@@ -50,13 +50,13 @@ def physical_ids(aws: Aws, stack: str) -> dict[str, dict[str, str]]:
 
 
 def hub_group_name(stack: str) -> str:
-    """`<stack>-hub` (ids.HUB_GROUP_NAME, with the stack name filled in)."""
-    return ids.HUB_GROUP_NAME.replace("${AWS::StackName}", stack)
+    """`<stack>-hub` (names.HUB_GROUP_NAME, with the stack name filled in)."""
+    return names.HUB_GROUP_NAME.replace("${AWS::StackName}", stack)
 
 
 def builder_group_name(stack: str, arch: str) -> str:
     """`<stack>-builders-<arch>`."""
-    return ids.builder_group_name(arch).replace("${AWS::StackName}", stack)
+    return names.builder_group_name(arch).replace("${AWS::StackName}", stack)
 
 
 def stack_uuid(stack_id: str) -> str:
@@ -66,17 +66,17 @@ def stack_uuid(stack_id: str) -> str:
 
 def fill(pattern: str, stack: str, stack_id: str) -> str:
     """An `ids` name pattern with the stack's name and ${StackUuid} filled in."""
-    return pattern.replace("${AWS::StackName}", stack).replace("${" + ids.STACK_UUID + "}", stack_uuid(stack_id))
+    return pattern.replace("${AWS::StackName}", stack).replace("${" + names.STACK_UUID + "}", stack_uuid(stack_id))
 
 
 def ssm_prefix(stack: str, stack_id: str) -> str:
     """`/kojistack/<stack>/<uuid>`: the stack's SSM parameters (CA, CSRs, failure records)."""
-    return fill(ids.SSM_PREFIX, stack, stack_id)
+    return fill(names.SSM_PREFIX, stack, stack_id)
 
 
 def user_secret_name(description: dict[str, Any], user: str) -> str:
     """`kojistack/<stack>/<uuid>/users/<user>`: where `user add` puts a user's credentials."""
-    return fill(ids.USER_SECRET_PREFIX, description["StackName"], description["StackId"]) + user
+    return fill(names.USER_SECRET_PREFIX, description["StackName"], description["StackId"]) + user
 
 
 def hub_instance(aws: Aws, stack: str) -> str:

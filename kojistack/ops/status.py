@@ -54,7 +54,7 @@ def _last_failure(aws: Aws, group: str) -> dict[str, str] | None:
 
 
 def _metrics(aws: Aws, stack: str, arches: list[str], now: dt.datetime) -> dict[str, dict[str, float | None]]:
-    namespace = ids.METRICS_NAMESPACE.replace("${AWS::StackName}", stack)
+    namespace = names.METRICS_NAMESPACE.replace("${AWS::StackName}", stack)
     queries = []
     for i, arch in enumerate(arches):
         for j, metric in enumerate((QUEUED_METRIC, UNSERVABLE_METRIC)):
@@ -136,7 +136,7 @@ def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, An
 
 def firing_alarms(aws: Aws, stack: str) -> list[dict[str, str]]:
     """The stack's alarms (template/alarms.py, names `<stack>-kojistack-...`) now in ALARM."""
-    prefix = ids.ALARM_NAME_PREFIX.replace("${AWS::StackName}", stack)
+    prefix = names.ALARM_NAME_PREFIX.replace("${AWS::StackName}", stack)
     found = []
     with aws_errors("reading the stack's alarms"):
         for page in aws.client("cloudwatch").get_paginator("describe_alarms").paginate(

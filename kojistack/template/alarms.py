@@ -16,7 +16,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import cloudwatch as cw
 from troposphere import sns
 
-from .. import ids
+from .. import ids, names
 from ..config import Config
 from . import parameters as P
 from .database import Database
@@ -35,7 +35,7 @@ class Alarms:
 
 def _alarm(t: Template, title: str, name: str, what: str, topic: sns.Topic, **kw) -> cw.Alarm:
     return t.add_resource(cw.Alarm(
-        title, AlarmName=Sub(ids.ALARM_NAME_PREFIX + name), AlarmDescription=Sub("kojistack ${AWS::StackName}: " + what),
+        title, AlarmName=Sub(names.ALARM_NAME_PREFIX + name), AlarmDescription=Sub("kojistack ${AWS::StackName}: " + what),
         AlarmActions=[Ref(topic)], OKActions=[Ref(topic)], **kw))
 
 
@@ -45,7 +45,7 @@ def _dims(**kw) -> list[cw.MetricDimension]:
 
 def _controller_metric(mid: str, name: str, arch: str, minutes: int) -> cw.MetricDataQuery:
     return cw.MetricDataQuery(Id=mid, ReturnData=False, MetricStat=cw.MetricStat(
-        Metric=cw.Metric(Namespace=Sub(ids.METRICS_NAMESPACE), MetricName=name, Dimensions=_dims(Arch=arch)),
+        Metric=cw.Metric(Namespace=Sub(names.METRICS_NAMESPACE), MetricName=name, Dimensions=_dims(Arch=arch)),
         Period=minutes * 60, Stat="Maximum"))
 
 
@@ -53,7 +53,7 @@ def add_alarms(t: Template, cfg: Config, key, lbs: LoadBalancers, db: Database) 
     topic = t.add_resource(sns.Topic(ids.ALARM_TOPIC, DisplayName=Sub("kojistack ${AWS::StackName}"),
                                      KmsMasterKeyId=GetAtt(key, "Arn")))
     t.add_resource(sns.SubscriptionResource(ids.ALARM_EMAIL_SUBSCRIPTION, Condition=P.HAS_NOTIFICATION_EMAIL,
-                                            Protocol="email", Endpoint=Ref("NotificationEmail"),
+                                            Protocol="email", Endpoint=Ref(P.NOTIFICATION_EMAIL),
                                             TopicArn=Ref(topic)))
     made = [
         _alarm(t, ids.ALARM_HUB_UNHEALTHY, "hub-unhealthy",
@@ -67,7 +67,7 @@ def add_alarms(t: Template, cfg: Config, key, lbs: LoadBalancers, db: Database) 
                "no hub in service for longer than a boot may take (replacement failing its bootstrap: "
                "see the failure record, docs/troubleshooting.md)", topic,
                Namespace="AWS/AutoScaling", MetricName="GroupInServiceInstances", Statistic="Maximum",
-               Dimensions=_dims(AutoScalingGroupName=Sub(ids.HUB_GROUP_NAME)),
+               Dimensions=_dims(AutoScalingGroupName=Sub(names.HUB_GROUP_NAME)),
                Period=300, EvaluationPeriods=BOOT_TIMEOUT_SECONDS // 300 + 1, Threshold=1,
                ComparisonOperator="LessThanThreshold", TreatMissingData="notBreaching"),
         _alarm(t, ids.ALARM_DB_STORAGE, "database-storage",
@@ -83,7 +83,7 @@ def add_alarms(t: Template, cfg: Config, key, lbs: LoadBalancers, db: Database) 
             t, ids.alarm_launch_failures(arch), f"builders-{arch}-launch-failures",
             f"{arch} builders fail to launch (quota, spot capacity, AMI or launch template: "
             f"`kojistack status` shows the cause)", topic,
-            Namespace=Sub(ids.METRICS_NAMESPACE), MetricName="LaunchFailures", Statistic="Maximum",
+            Namespace=Sub(names.METRICS_NAMESPACE), MetricName="LaunchFailures", Statistic="Maximum",
             Dimensions=_dims(Arch=arch), Period=300, EvaluationPeriods=3, Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching"))
         made.append(_alarm(

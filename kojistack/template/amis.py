@@ -18,7 +18,7 @@ from troposphere import AWSObject, GetAtt, If, Ref, Sub, Template
 from troposphere import awslambda, iam, logs
 from troposphere.cloudformation import CustomResource
 
-from .. import ids
+from .. import ids, names
 from ..config import Config
 from . import parameters as P
 from .parameters import Params, image_arches
@@ -60,7 +60,7 @@ def add_amis(t: Template, cfg: Config, key, p: Params) -> Images:
     owner, pattern = DISTRO_IMAGES[cfg.distro]
     when = P.LOOKUP_ANY_IMAGE  # with every ImageId override set, there is nothing to look up
     log_group = t.add_resource(logs.LogGroup(
-        ids.AMI_LOOKUP_LOG_GROUP, LogGroupName=Sub(ids.AMI_LOOKUP_LOG_GROUP_NAME), RetentionInDays=30,
+        ids.AMI_LOOKUP_LOG_GROUP, LogGroupName=Sub(names.AMI_LOOKUP_LOG_GROUP_NAME), RetentionInDays=30,
         KmsKeyId=GetAtt(key, "Arn"), Condition=when,
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
     role = t.add_resource(iam.Role(
@@ -84,7 +84,7 @@ def add_amis(t: Template, cfg: Config, key, p: Params) -> Images:
     for arch in image_arches(cfg):
         cr = t.add_resource(AmiLookup(
             ids.ami(arch), Condition=P.lookup_image(arch), ServiceToken=GetAtt(fn, "Arn"), ServiceTimeout=300,
-            Owner=owner, NamePattern=pattern, Release=p.ref("OsRelease"), Architecture=EC2_ARCH[arch]))
+            Owner=owner, NamePattern=pattern, Release=p.ref(P.OS_RELEASE), Architecture=EC2_ARCH[arch]))
         res.append(cr)
         image[arch] = If(P.has_image(arch), p.ref(P.image_param(arch)), GetAtt(cr, "ImageId"))
         root[arch] = If(P.has_image(arch), DEFAULT_ROOT_DEVICE, GetAtt(cr, "RootDeviceName"))

@@ -23,8 +23,9 @@ from .amis import Images
 from .hub import Hub, imdsv2, root_volume, tag_specs
 from .iam import Roles
 from .loadbalancers import LoadBalancers
-from .names import stack_values
+from .stacksub import stack_values
 from .network import Network
+from . import parameters as P
 from .parameters import Params, max_param, min_param
 from .payload import Payload, builder_payload
 from .security import SecurityGroups
@@ -53,12 +54,12 @@ class BuilderFleet:
 def builder_env(cfg: Config, arch: str, payload: Payload) -> dict[str, str]:
     return {
         "STACK_NAME": "${AWS::StackName}", "REGION": "${AWS::Region}", "URL_SUFFIX": "${AWS::URLSuffix}",
-        "ROLE": "builder", "ARCH": arch, "GROUP": ids.builder_group_name(arch),
+        "ROLE": "builder", "ARCH": arch, "GROUP": names.builder_group_name(arch),
         "SIGNAL_RESOURCE": ids.builder_group(arch),
         "LAUNCH_TEMPLATE_RESOURCE": ids.builder_launch_template(arch),
         "PAYLOAD_SHA256": payload.sha256, "INTERNAL_NLB_DNS": "${InternalNlbDns}",
         "KOJI_VERSION": "${KojiVersion}", "ALLOWED_SCMS": "${AllowedScms}", "DISTRO": cfg.distro,
-        "SSM_PREFIX": ids.SSM_PREFIX, "LOG_GROUP": ids.BUILDER_LOG_GROUP_NAME,
+        "SSM_PREFIX": names.SSM_PREFIX, "LOG_GROUP": names.BUILDER_LOG_GROUP_NAME,
     }
 
 
@@ -74,24 +75,24 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
     arch = b.arch
     payload = builder_payload()
     text = builder_user_data_text(cfg, arch, payload)
-    values = {"InternalNlbDns": GetAtt(lbs.internal, "DNSName"), "KojiVersion": p.ref("KojiVersion"),
-              "AllowedScms": p.ref("AllowedScms"), **stack_values(ids.SSM_PREFIX)}
+    values = {"InternalNlbDns": GetAtt(lbs.internal, "DNSName"), "KojiVersion": p.ref(P.KOJI_VERSION),
+              "AllowedScms": p.ref(P.ALLOWED_SCMS), **stack_values(names.SSM_PREFIX)}
     lt = t.add_resource(ec2.LaunchTemplate(
         ids.builder_launch_template(arch),
         LaunchTemplateData=ec2.LaunchTemplateData(
             ImageId=images.by_arch[arch],
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(roles.builder_profile, "Arn")),
             SecurityGroupIds=[GetAtt(sgs.builder, "GroupId")], MetadataOptions=imdsv2(),
-            BlockDeviceMappings=[root_volume(images.root_device[arch], p.ref("BuilderVolumeGiB"))],
+            BlockDeviceMappings=[root_volume(images.root_device[arch], p.ref(P.BUILDER_VOLUME_GIB))],
             UserData=to_user_data(text, values), TagSpecifications=tag_specs("builder-" + arch)),
         Metadata=payload.metadata()))
-    on_demand_pct = p.ref("BuilderOnDemandPercentage") if cfg.spot else 100
+    on_demand_pct = p.ref(P.BUILDER_ON_DEMAND_PERCENTAGE) if cfg.spot else 100
     group = t.add_resource(asg.AutoScalingGroup(
-        ids.builder_group(arch), AutoScalingGroupName=Sub(ids.builder_group_name(arch)),
+        ids.builder_group(arch), AutoScalingGroupName=Sub(names.builder_group_name(arch)),
         MinSize=p.ref(min_param(arch)), MaxSize=p.ref(max_param(arch)),
         MixedInstancesPolicy=asg.MixedInstancesPolicy(
             InstancesDistribution=asg.InstancesDistribution(
-                OnDemandAllocationStrategy="lowest-price", OnDemandBaseCapacity=p.ref("BuilderOnDemandBase"),
+                OnDemandAllocationStrategy="lowest-price", OnDemandBaseCapacity=p.ref(P.BUILDER_ON_DEMAND_BASE),
                 OnDemandPercentageAboveBaseCapacity=on_demand_pct,
                 SpotAllocationStrategy="price-capacity-optimized"),
             LaunchTemplate=asg.LaunchTemplate(
@@ -111,7 +112,7 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
         ],
         MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
         Tags=asg.Tags(Name=Sub("${AWS::StackName}-builder-" + arch),
-                      **{names.TAG_IDLE_MINUTES: (p.ref("BuilderIdleMinutes"), False)}),
+                      **{names.TAG_IDLE_MINUTES: (p.ref(P.BUILDER_IDLE_MINUTES), False)}),
         DependsOn=[hub.group.title, ids.BUILDER_POLICY],
         CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=p.ref(min_param(arch)),
                                                                     Timeout=BOOT_TIMEOUT)),

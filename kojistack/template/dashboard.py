@@ -8,7 +8,7 @@ import json
 from troposphere import Sub, Template
 from troposphere.cloudwatch import Dashboard
 
-from .. import ids
+from .. import ids, names
 from ..config import Config
 
 # Metric names the controller publishes (kojistack/controller), dimension Arch.
@@ -21,7 +21,7 @@ CONTROLLER_METRICS = (
     ("LaunchFailures", "Failed launches (quota, spot)"),
 )
 # Per task arch (any arch, e.g. ppc64le or noarch), so found by SEARCH rather than listed.
-UNSERVABLE = ("SEARCH('{" + ids.METRICS_NAMESPACE + ",Arch} MetricName=\"UnservableTaskWeight\"', "
+UNSERVABLE = ("SEARCH('{" + names.METRICS_NAMESPACE + ",Arch} MetricName=\"UnservableTaskWeight\"', "
               "'Maximum', 60)")
 
 
@@ -34,14 +34,14 @@ def _widget(title: str, metrics: list, x: int, y: int) -> dict:
 def dashboard_body(cfg: Config) -> str:
     widgets = []
     for i, (metric, title) in enumerate(CONTROLLER_METRICS):
-        series = [[ids.METRICS_NAMESPACE, metric, "Arch", arch] for arch in cfg.arches]
+        series = [[names.METRICS_NAMESPACE, metric, "Arch", arch] for arch in cfg.arches]
         widgets.append(_widget(title, series, 12 * (i % 2), 6 * (i // 2)))
     widgets.append(_widget("Unservable task weight (no group serves the arch)",
                            [[{"expression": UNSERVABLE, "id": "unservable", "label": "by task arch"}]],
                            12 * (len(widgets) % 2), 6 * (len(widgets) // 2)))
-    groups = [["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", ids.builder_group_name(a)]
+    groups = [["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", names.builder_group_name(a)]
               for a in cfg.arches]
-    groups.append(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", ids.HUB_GROUP_NAME])
+    groups.append(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", names.HUB_GROUP_NAME])
     widgets.append(_widget("Instances in service per group", groups, 12 * (len(widgets) % 2),
                            6 * (len(widgets) // 2)))
     return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))

@@ -24,8 +24,9 @@ from .database import DB_PORT, Database
 from .iam import Roles
 from .kms import ebs_kms_key_id
 from .loadbalancers import LoadBalancers
-from .names import stack_values
+from .stacksub import stack_values
 from .network import Network
+from . import parameters as P
 from .parameters import Params
 from .payload import Payload, hub_payload
 from .secrets import Secrets
@@ -67,7 +68,7 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "STACK_ID": "${AWS::StackId}",
         "SIGNAL_RESOURCE": ids.HUB_GROUP, "LAUNCH_TEMPLATE_RESOURCE": ids.HUB_LAUNCH_TEMPLATE,
         "PAYLOAD_SHA256": payload.sha256,
-        "HUB_GROUP": ids.HUB_GROUP_NAME, "HUB_LAUNCH_HOOK": names.HUB_LAUNCH_HOOK,
+        "HUB_GROUP": names.HUB_GROUP_NAME, "HUB_LAUNCH_HOOK": names.HUB_LAUNCH_HOOK,
         "FILE_SYSTEM_ID": "${FileSystemId}",
         "DB_ADDRESS": "${DbAddress}", "DB_PORT": "${DbPort}", "DB_CLASS": "${DbInstanceClass}",
         "DB_MASTER_SECRET": "${DbMasterSecret}", "KOJI_DB_SECRET": "${KojiDbSecret}",
@@ -79,9 +80,9 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "CUSTOM_DOMAIN": "${CustomDomain}", "ADMIN_USER": "${AdminUserName}", "KOJI_VERSION": "${KojiVersion}",
         "ALLOWED_SCMS": "${AllowedScms}", "SEED_BUILD_ENV": "${SeedBuildEnvironment}",
         "DISTRO": cfg.distro, "ARCHES": " ".join(cfg.arches),
-        "METRICS_NAMESPACE": ids.METRICS_NAMESPACE, "SSM_PREFIX": ids.SSM_PREFIX,
-        "LOG_GROUP": ids.HUB_LOG_GROUP_NAME,
-        "USER_SECRET_PREFIX": ids.USER_SECRET_PREFIX,
+        "METRICS_NAMESPACE": names.METRICS_NAMESPACE, "SSM_PREFIX": names.SSM_PREFIX,
+        "LOG_GROUP": names.HUB_LOG_GROUP_NAME,
+        "USER_SECRET_PREFIX": names.USER_SECRET_PREFIX,
     }
     return env
 
@@ -96,10 +97,10 @@ def _values(x: HubInputs, cfg: Config) -> dict[str, object]:
         "BuilderCaSecret": Ref(x.secrets.builder_ca), "AdminSecret": Ref(x.secrets.admin),
         "PublicNlbDns": GetAtt(x.lbs.public, "DNSName"), "InternalNlbDns": GetAtt(x.lbs.internal, "DNSName"),
         "PublicTargetGroup": Ref(x.lbs.public_targets), "InternalTargetGroup": Ref(x.lbs.internal_targets),
-        **stack_values(ids.SSM_PREFIX),
+        **stack_values(names.SSM_PREFIX),
     }
-    for name in ("DbInstanceClass", "RestoreCaSecretArn", "RestoreBuilderCaSecretArn", "CustomDomain",
-                 "AdminUserName", "KojiVersion", "AllowedScms", "SeedBuildEnvironment"):
+    for name in (P.DB_INSTANCE_CLASS, P.RESTORE_CA_SECRET_ARN, P.RESTORE_BUILDER_CA_SECRET_ARN, P.CUSTOM_DOMAIN,
+                 P.ADMIN_USER_NAME, P.KOJI_VERSION, P.ALLOWED_SCMS, P.SEED_BUILD_ENVIRONMENT):
         values[name] = p.ref(name)
     return values
 
@@ -132,10 +133,10 @@ def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
     lt = t.add_resource(ec2.LaunchTemplate(
         ids.HUB_LAUNCH_TEMPLATE,
         LaunchTemplateData=ec2.LaunchTemplateData(
-            ImageId=x.images.by_arch["x86_64"], InstanceType=x.p.ref("HubInstanceType"),
+            ImageId=x.images.by_arch["x86_64"], InstanceType=x.p.ref(P.HUB_INSTANCE_TYPE),
             IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(x.roles.hub_profile, "Arn")),
             SecurityGroupIds=[GetAtt(x.sgs.hub, "GroupId")], MetadataOptions=imdsv2(),
-            BlockDeviceMappings=[root_volume(x.images.root_device["x86_64"], x.p.ref("HubRootVolumeGiB"))],
+            BlockDeviceMappings=[root_volume(x.images.root_device["x86_64"], x.p.ref(P.HUB_ROOT_VOLUME_GIB))],
             UserData=to_user_data(text, _values(x, cfg)), TagSpecifications=tag_specs("hub")),
         Metadata=payload.metadata()))
     # everything the hub and, through it, the builders use: created before the hub, deleted after
@@ -144,7 +145,7 @@ def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
                *(r.title for r in x.net.egress_ready), *(r.title for r in x.sgs.rules),
                *(li.title for li in x.lbs.listeners)]
     group = t.add_resource(asg.AutoScalingGroup(
-        ids.HUB_GROUP, AutoScalingGroupName=Sub(ids.HUB_GROUP_NAME),
+        ids.HUB_GROUP, AutoScalingGroupName=Sub(names.HUB_GROUP_NAME),
         MinSize="1", MaxSize="1", DesiredCapacity="1",
         LaunchTemplate=asg.LaunchTemplateSpecification(LaunchTemplateId=Ref(lt),
                                                        Version=GetAtt(lt, "LatestVersionNumber")),

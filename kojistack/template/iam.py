@@ -34,7 +34,7 @@ from troposphere import iam
 from .. import ids, names
 from ..config import Config
 from . import parameters as P
-from .names import stack_sub
+from .stacksub import stack_sub
 from .parameters import Params
 from .secrets import Secrets
 
@@ -72,7 +72,7 @@ def group_arn(name: str) -> Sub:
 
 
 def ssm_arn(suffix: str) -> Sub:
-    return _arn("ssm", "parameter" + ids.SSM_PREFIX + suffix)
+    return _arn("ssm", "parameter" + names.SSM_PREFIX + suffix)
 
 
 def _role(t: Template, title: str, what: str) -> iam.Role:
@@ -123,12 +123,12 @@ def _signal_and_payload() -> Statement:
 
 
 def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
-    builder_groups = [group_arn(ids.builder_group_name(a)) for a in cfg.arches]
+    builder_groups = [group_arn(names.builder_group_name(a)) for a in cfg.arches]
     return [
         _signal_and_payload(),
         allow_session_manager(),
         allow_run_command(),
-        allow_ship_logs(ids.HUB_LOG_GROUP_NAME),
+        allow_ship_logs(names.HUB_LOG_GROUP_NAME),
         Statement(Sid="ReadStackSecrets", Effect=Allow, Action=[asm.GetSecretValue, asm.DescribeSecret],
                   Resource=[Ref(s) for s in secrets.all()]),
         Statement(Sid="WriteHubOwnedSecrets", Effect=Allow, Action=[asm.PutSecretValue],
@@ -136,7 +136,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
         Statement(Sid="ManagePerUserSecrets", Effect=Allow,
                   Action=[asm.CreateSecret, asm.PutSecretValue, asm.GetSecretValue, asm.DescribeSecret,
                           asm.TagResource, asm.DeleteSecret, asm.RestoreSecret],
-                  Resource=[_arn("secretsmanager", "secret:" + ids.USER_SECRET_PREFIX + "*")]),
+                  Resource=[_arn("secretsmanager", "secret:" + names.USER_SECRET_PREFIX + "*")]),
         Statement(Sid="UseTheStackKey", Effect=Allow,
                   Action=[akms.Decrypt, akms.GenerateDataKey, akms.DescribeKey], Resource=[GetAtt(key, "Arn")]),
         Statement(Sid="StackParameters", Effect=Allow,
@@ -144,7 +144,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                           assm.DeleteParameter],
                   Resource=[ssm_arn("/*")]),
         Statement(Sid="CompleteTheHubLaunchHook", Effect=Allow, Action=[aas.CompleteLifecycleAction],
-                  Resource=[group_arn(ids.HUB_GROUP_NAME)]),
+                  Resource=[group_arn(names.HUB_GROUP_NAME)]),
         Statement(Sid="ControllerScalesAndDrainsBuilderGroups", Effect=Allow,
                   Action=[aas.SetDesiredCapacity, aas.TerminateInstanceInAutoScalingGroup,
                           aas.SetInstanceProtection, aas.CompleteLifecycleAction,
@@ -161,12 +161,12 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                   Resource=[_arn("ec2", "instance/*")],
                   Condition=Condition([
                       StringLike("aws:ResourceTag/aws:autoscaling:groupName",
-                                 Sub(ids.builder_group_name("*"))),
+                                 Sub(names.builder_group_name("*"))),
                       ForAllValuesStringEquals("aws:TagKeys", [names.TAG_SLOT, names.TAG_DRAIN_STARTED]),
                   ])),
         Statement(Sid="PutMetricDataOnlyInTheStackNamespace", Effect=Allow, Action=[acw.PutMetricData],
                   Resource=["*"],
-                  Condition=Condition(StringEquals("cloudwatch:namespace", Sub(ids.METRICS_NAMESPACE)))),
+                  Condition=Condition(StringEquals("cloudwatch:namespace", Sub(names.METRICS_NAMESPACE)))),
     ]
 
 
@@ -174,13 +174,13 @@ def _restore_statement() -> object:
     """Read a retained stack's CA secrets (and decrypt them with its retained key) when restoring."""
     return If(P.HAS_RESTORE_CA, Statement(
         Sid="ReadRestoredCaSecrets", Effect=Allow, Action=[asm.GetSecretValue],
-        Resource=[Ref("RestoreCaSecretArn"),
-                  If(P.HAS_RESTORE_BUILDER_CA, Ref("RestoreBuilderCaSecretArn"), NoValue)]), NoValue)
+        Resource=[Ref(P.RESTORE_CA_SECRET_ARN),
+                  If(P.HAS_RESTORE_BUILDER_CA, Ref(P.RESTORE_BUILDER_CA_SECRET_ARN), NoValue)]), NoValue)
 
 
 def _restore_key_statement() -> object:
     return If(P.HAS_RESTORE_KEY, Statement(
-        Sid="DecryptWithTheRestoredKey", Effect=Allow, Action=[akms.Decrypt], Resource=[Ref("RestoreKeyArn")]),
+        Sid="DecryptWithTheRestoredKey", Effect=Allow, Action=[akms.Decrypt], Resource=[Ref(P.RESTORE_KEY_ARN)]),
         NoValue)
 
 
@@ -194,7 +194,7 @@ def _with_conditional(doc: PolicyDocument, extra: list) -> dict:
 def _builder_statements(cfg: Config) -> list[Statement]:
     return [
         _signal_and_payload(),
-        allow_ship_logs(ids.BUILDER_LOG_GROUP_NAME),
+        allow_ship_logs(names.BUILDER_LOG_GROUP_NAME),
         Statement(Sid="ReadStackCaAndOwnCertificate", Effect=Allow, Action=[assm.GetParameter],
                   Resource=[ssm_arn("/ca.pem"), ssm_arn("/koji-version"), ssm_arn("/cert/*")]),
         Statement(Sid="HandInCsrAndFailureRecord", Effect=Allow, Action=[assm.PutParameter],

@@ -19,7 +19,7 @@ from awacs.aws import (Allow, ArnEquals, ArnLike, Bool, Condition, PolicyDocumen
 from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere import kms
 
-from .. import ids
+from .. import ids, names
 from . import parameters as P
 
 AUTOSCALING_ROLE = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
@@ -28,7 +28,7 @@ AUTOSCALING_ROLE = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-servi
 
 def ebs_kms_key_id() -> object:
     """KmsKeyId of every launch template volume: the stack key, the given key, or none (account default)."""
-    return If(P.EBS_STACK_KEY, GetAtt(ids.STACK_KEY, "Arn"), If(P.EBS_OWN_KEY, Ref("EbsKmsKey"), NoValue))
+    return If(P.EBS_STACK_KEY, GetAtt(ids.STACK_KEY, "Arn"), If(P.EBS_OWN_KEY, Ref(P.EBS_KMS_KEY), NoValue))
 
 
 def _autoscaling_statements() -> list:
@@ -58,7 +58,7 @@ def add_stack_key(t: Template) -> kms.Key:
                   Condition=Condition(ArnEquals(
                       "kms:EncryptionContext:aws:logs:arn",
                       [Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + name)
-                       for name in ids.STACK_KEY_LOG_GROUP_NAMES]))),
+                       for name in names.STACK_KEY_LOG_GROUP_NAMES]))),
         # CloudWatch publishes the stack's alarms to its encrypted SNS topic (SNS developer guide,
         # "Enable compatibility between event sources from AWS services and encrypted topics")
         Statement(Sid="CloudWatchAlarmsOfThisStackPublishToItsTopic", Effect=Allow,
@@ -67,7 +67,7 @@ def add_stack_key(t: Template) -> kms.Key:
                   Condition=Condition([
                       StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")),
                       ArnLike("aws:SourceArn", Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:"
-                                                   "${AWS::AccountId}:alarm:" + ids.ALARM_NAME_PREFIX + "*")),
+                                                   "${AWS::AccountId}:alarm:" + names.ALARM_NAME_PREFIX + "*")),
                   ])),
     ])
     body = dict(policy.JSONrepr())

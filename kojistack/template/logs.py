@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Sub, Template
 from troposphere import logs
 
-from .. import ids
+from .. import ids, names
+from . import parameters as P
 from .parameters import Params
 
 
@@ -28,10 +29,10 @@ _SKIP_ONE_YEAR = {"checkov": {"skip": [{
 
 def _group(t: Template, title: str, name: str, key, p: Params) -> logs.LogGroup:
     return t.add_resource(logs.LogGroup(
-        title, LogGroupName=Sub(name), RetentionInDays=p.ref("LogRetentionDays"), KmsKeyId=GetAtt(key, "Arn"),
+        title, LogGroupName=Sub(name), RetentionInDays=p.ref(P.LOG_RETENTION_DAYS), KmsKeyId=GetAtt(key, "Arn"),
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete", Metadata=_SKIP_ONE_YEAR))
 
 
 def add_log_groups(t: Template, key, p: Params) -> LogGroups:
-    return LogGroups(_group(t, ids.HUB_LOG_GROUP, ids.HUB_LOG_GROUP_NAME, key, p),
-                     _group(t, ids.BUILDER_LOG_GROUP, ids.BUILDER_LOG_GROUP_NAME, key, p))
+    return LogGroups(_group(t, ids.HUB_LOG_GROUP, names.HUB_LOG_GROUP_NAME, key, p),
+                     _group(t, ids.BUILDER_LOG_GROUP, names.BUILDER_LOG_GROUP_NAME, key, p))

@@ -15,6 +15,7 @@ from troposphere import ec2
 
 from .. import ids
 from ..config import Config
+from . import parameters as P
 from .parameters import Params
 
 
@@ -45,15 +46,15 @@ def add_network(t: Template, cfg: Config, variant: str, p: Params) -> Network:
     if variant == "existing":
         n = cfg.availability_zones
         return Network(
-            vpc_id=p.ref("VpcId"),
-            public_subnets=tuple(Select(i, p.ref("PublicSubnetIds")) for i in range(n)),
-            private_subnets=tuple(Select(i, p.ref("PrivateSubnetIds")) for i in range(n)),
+            vpc_id=p.ref(P.VPC_ID),
+            public_subnets=tuple(Select(i, p.ref(P.PUBLIC_SUBNET_IDS)) for i in range(n)),
+            private_subnets=tuple(Select(i, p.ref(P.PRIVATE_SUBNET_IDS)) for i in range(n)),
         )
     return _new_vpc(t, cfg, p)
 
 
 def _new_vpc(t: Template, cfg: Config, p: Params) -> Network:
-    vpc = t.add_resource(ec2.VPC(ids.VPC, CidrBlock=p.ref("VpcCidr"), EnableDnsSupport=True,
+    vpc = t.add_resource(ec2.VPC(ids.VPC, CidrBlock=p.ref(P.VPC_CIDR), EnableDnsSupport=True,
                                  EnableDnsHostnames=True, Tags=_name("vpc")))
     blocks = Cidr(GetAtt(vpc, "CidrBlock"), 6, 13)  # six /19 blocks of the /16
     igw = t.add_resource(ec2.InternetGateway(ids.INTERNET_GATEWAY, Tags=_name("igw")))

@@ -45,6 +45,41 @@ class Params:
         return Ref(self.by_name[name])
 
 
+# parameter names (declared once: every template module refers to these, never to the string)
+VPC_CIDR = "VpcCidr"
+VPC_ID = "VpcId"
+PUBLIC_SUBNET_IDS = "PublicSubnetIds"
+PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
+ACCESS_CIDR = "AccessCidr"
+ADMIN_USER_NAME = "AdminUserName"
+KOJI_VERSION = "KojiVersion"
+CUSTOM_DOMAIN = "CustomDomain"
+ALLOWED_SCMS = "AllowedScms"
+SEED_BUILD_ENVIRONMENT = "SeedBuildEnvironment"
+HUB_INSTANCE_TYPE = "HubInstanceType"
+HUB_ROOT_VOLUME_GIB = "HubRootVolumeGiB"
+EBS_KMS_KEY = "EbsKmsKey"
+OS_RELEASE = "OsRelease"
+BUILDER_ON_DEMAND_BASE = "BuilderOnDemandBase"
+BUILDER_ON_DEMAND_PERCENTAGE = "BuilderOnDemandPercentage"
+BUILDER_VOLUME_GIB = "BuilderVolumeGiB"
+BUILDER_IDLE_MINUTES = "BuilderIdleMinutes"
+DB_INSTANCE_CLASS = "DbInstanceClass"
+DB_ALLOCATED_STORAGE_GIB = "DbAllocatedStorageGiB"
+DB_MAX_ALLOCATED_STORAGE_GIB = "DbMaxAllocatedStorageGiB"
+DB_BACKUP_RETENTION_DAYS = "DbBackupRetentionDays"
+DB_MULTI_AZ = "DbMultiAZ"
+DB_DELETION_PROTECTION = "DbDeletionProtection"
+DB_EXTENDED_SUPPORT_PARAM = "DbExtendedSupport"  # (DB_EXTENDED_SUPPORT is its condition)
+FILE_SYSTEM_THROUGHPUT_MODE = "FileSystemThroughputMode"
+NOTIFICATION_EMAIL = "NotificationEmail"
+LOG_RETENTION_DAYS = "LogRetentionDays"
+DB_SNAPSHOT_IDENTIFIER = "DbSnapshotIdentifier"
+EXISTING_FILE_SYSTEM_ID = "ExistingFileSystemId"
+RESTORE_CA_SECRET_ARN = "RestoreCaSecretArn"
+RESTORE_BUILDER_CA_SECRET_ARN = "RestoreBuilderCaSecretArn"
+RESTORE_KEY_ARN = "RestoreKeyArn"
+
 # condition names (declared once; compose adds them)
 HAS_DOMAIN = "HasCustomDomain"
 HAS_DB_SNAPSHOT = "HasDbSnapshot"
@@ -104,62 +139,62 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
 
     net = "Network"
     if variant == "new":
-        add(net, "VPC CIDR block", "VpcCidr", Type="String", Default="10.80.0.0/16",
+        add(net, "VPC CIDR block", VPC_CIDR, Type="String", Default="10.80.0.0/16",
             AllowedPattern=r"^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.0\.0/16$",
             ConstraintDescription="a private IPv4 /16 block, like 10.80.0.0/16",
             Description="Address range of the new VPC; six /19 subnets are cut from it "
                         "(the first three private, the next three public).")
     else:
-        add(net, "VPC", "VpcId", Type="AWS::EC2::VPC::Id",
+        add(net, "VPC", VPC_ID, Type="AWS::EC2::VPC::Id",
             Description="Existing VPC. It must have DNS support and DNS hostnames on, and NAT egress "
                         "from its private subnets.")
-        add(net, "Public subnets", "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
+        add(net, "Public subnets", PUBLIC_SUBNET_IDS, Type="List<AWS::EC2::Subnet::Id>",
             Description=f"Exactly {cfg.availability_zones} public subnets of that VPC, one per AZ "
                         "(the internet-facing load balancer lives here).")
-        add(net, "Private subnets", "PrivateSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
+        add(net, "Private subnets", PRIVATE_SUBNET_IDS, Type="List<AWS::EC2::Subnet::Id>",
             Description=f"Exactly {cfg.availability_zones} private subnets of that VPC, one per AZ, in the "
                         "same AZ order (hub, builders, database, file system).")
-    add(net, "Allowed client CIDR", "AccessCidr", Type="String",
+    add(net, "Allowed client CIDR", ACCESS_CIDR, Type="String",
         AllowedPattern=r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
                        r"/([0-9]|[12][0-9]|3[0-2])$",
         ConstraintDescription="an IPv4 CIDR block like 203.0.113.0/24",
         Description="Who may reach the hub and web UI on port 443 through the public load balancer.")
 
     koji = "Koji"
-    add(koji, "Admin user name", "AdminUserName", Type="String", Default="kojiadmin",
+    add(koji, "Admin user name", ADMIN_USER_NAME, Type="String", Default="kojiadmin",
         AllowedPattern=r"^[a-z][a-z0-9_-]{2,31}$",
         ConstraintDescription="3-32 characters: lower-case letters, digits, '_' or '-', starting with a letter",
         Description="Koji user that gets the admin permission; its certificate lands in the "
                     "admin-credentials secret.")
-    add(koji, "Koji version", "KojiVersion", Type="String", Default=DEFAULT_KOJI_VERSION,
+    add(koji, "Koji version", KOJI_VERSION, Type="String", Default=DEFAULT_KOJI_VERSION,
         AllowedPattern=r"^([0-9]+\.[0-9]+\.[0-9]+)?$", ConstraintDescription="empty, or a version like 1.35.3",
         Description="Koji release to install; empty takes the newest in the distro's repos (EPEL on EL) at "
                     "the first launch, then the build the hub keeps. Builders install the hub's build from "
                     "the hub; a replacement hub reinstalls it unless this names another version.")
-    add(koji, "Custom domain (optional)", "CustomDomain", Type="String", Default=cfg.domain,
+    add(koji, "Custom domain (optional)", CUSTOM_DOMAIN, Type="String", Default=cfg.domain,
         AllowedPattern=r"^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})?$",
         ConstraintDescription="empty, or a lower-case DNS name like koji.example.com",
         Description="A name you will point (CNAME) at the public load balancer; it is added to the "
                     "hub certificate and used in the output URLs.")
-    add(koji, "Allowed SCMs (optional)", "AllowedScms", Type="String", Default="",
+    add(koji, "Allowed SCMs (optional)", ALLOWED_SCMS, Type="String", Default="",
         AllowedPattern=r"^([A-Za-z0-9.:/*_,~ -]{1,512})?$",
         ConstraintDescription="empty, or kojid allowed_scms entries like "
                               "'src.fedoraproject.org:/rpms/*:no:fedpkg,sources'",
         Description="kojid allowed_scms; when set, builds from these SCMs are allowed for every user "
                     "(build_from_scm policy). Empty keeps SCM builds admin-only.")
-    add(koji, "Seed a build environment", "SeedBuildEnvironment", Type="String", Default="true",
+    add(koji, "Seed a build environment", SEED_BUILD_ENVIRONMENT, Type="String", Default="true",
         AllowedValues=["true", "false"], ConstraintDescription="true or false",
         Description="Create a build tag, target and build groups over the distro's repos, so a "
                     "scratch build works right after launch.")
 
     hub = "Hub"
-    add(hub, "Hub instance type", "HubInstanceType", Type="String", Default="m7i.large",
+    add(hub, "Hub instance type", HUB_INSTANCE_TYPE, Type="String", Default="m7i.large",
         AllowedValues=list(HUB_INSTANCE_TYPES), ConstraintDescription="one of the listed x86_64 types",
         Description="Instance type of the hub (httpd, kojira, createrepo, controller).")
-    add(hub, "Hub root volume (GiB)", "HubRootVolumeGiB", Type="Number", Default="50",
+    add(hub, "Hub root volume (GiB)", HUB_ROOT_VOLUME_GIB, Type="Number", Default="50",
         MinValue=40, MaxValue=1000, ConstraintDescription="40 to 1000 GiB",
         Description="Root volume of the hub; it must leave kojid's minspace (8 GiB) plus 10 GiB free.")
-    add(hub, "EBS encryption key", "EbsKmsKey", Type="String", Default="",
+    add(hub, "EBS encryption key", EBS_KMS_KEY, Type="String", Default="",
         AllowedPattern=r"^(stack|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36}))?$",
         ConstraintDescription="empty, 'stack', or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
         Description="Key of the hub's and builders' volumes. Empty: the account's default EBS key. 'stack': the "
@@ -174,7 +209,7 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
             ConstraintDescription="empty, or an AMI id like ami-0123456789abcdef0",
             Description=f"Use this {arch} AMI instead of the newest {cfg.distro} image found by the lookup "
                         "(its root device must be /dev/sda1).")
-    add(hub, "OS release", "OsRelease", Type="String", Default=OS_RELEASE_DEFAULTS[cfg.distro],
+    add(hub, "OS release", OS_RELEASE, Type="String", Default=OS_RELEASE_DEFAULTS[cfg.distro],
         AllowedPattern=r"^[0-9]{1,2}$", ConstraintDescription="a major release number like 9",
         Description=f"Major release of the {cfg.distro} images the lookup picks.")
 
@@ -186,77 +221,77 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         add(b, f"{arch} builders, maximum", max_param(arch), Type="Number", Default="8",
             AllowedValues=list(BUILDER_MAX_VALUES), ConstraintDescription="one of the listed sizes, at least the minimum",
             Description=f"Most {arch} builders the controller may run (0 switches the arch off).")
-    add(b, "On-demand base", "BuilderOnDemandBase", Type="Number", Default="1",
+    add(b, "On-demand base", BUILDER_ON_DEMAND_BASE, Type="Number", Default="1",
         AllowedValues=["0", "1", "2", "4"], ConstraintDescription="one of 0, 1, 2, 4",
         Description="Builders per group that are always on-demand, before any spot (at least 1 keeps "
                     "builds running when spot capacity is short).")
     if cfg.spot:
-        add(b, "On-demand percentage above base", "BuilderOnDemandPercentage", Type="Number", Default="0",
+        add(b, "On-demand percentage above base", BUILDER_ON_DEMAND_PERCENTAGE, Type="Number", Default="0",
             AllowedValues=["0", "25", "50", "75", "100"], ConstraintDescription="one of 0, 25, 50, 75, 100",
             Description="Share of builders above the base that are on-demand; the rest are spot "
                         "(price-capacity-optimized).")
-    add(b, "Builder volume (GiB)", "BuilderVolumeGiB", Type="Number", Default="100", MinValue=50,
+    add(b, "Builder volume (GiB)", BUILDER_VOLUME_GIB, Type="Number", Default="100", MinValue=50,
         MaxValue=2000, ConstraintDescription="50 to 2000 GiB",
         Description="Root volume of each builder (mock roots and caches).")
-    add(b, "Idle minutes before scale-in", "BuilderIdleMinutes", Type="Number", Default="10",
+    add(b, "Idle minutes before scale-in", BUILDER_IDLE_MINUTES, Type="Number", Default="10",
         AllowedValues=["5", "10", "15", "20", "30", "60"], ConstraintDescription="one of 5, 10, 15, 20, 30, 60",
         Description="A builder with no task for this long is drained and terminated.")
 
     d = "Database"
-    add(d, "Database instance class", "DbInstanceClass", Type="String", Default="db.t4g.small",
+    add(d, "Database instance class", DB_INSTANCE_CLASS, Type="String", Default="db.t4g.small",
         AllowedValues=list(DB_CLASSES), ConstraintDescription="one of the listed classes",
         Description="RDS PostgreSQL class; the hub sizes httpd's threads from its max_connections.")
-    add(d, "Storage (GiB)", "DbAllocatedStorageGiB", Type="Number", Default="20",
+    add(d, "Storage (GiB)", DB_ALLOCATED_STORAGE_GIB, Type="Number", Default="20",
         AllowedValues=list(DB_STORAGE_VALUES), ConstraintDescription="one of the listed sizes",
         Description="Initial database storage.")
-    add(d, "Storage autoscaling limit (GiB)", "DbMaxAllocatedStorageGiB", Type="Number", Default="200",
+    add(d, "Storage autoscaling limit (GiB)", DB_MAX_ALLOCATED_STORAGE_GIB, Type="Number", Default="200",
         AllowedValues=list(DB_MAX_STORAGE_VALUES), ConstraintDescription="one of the listed sizes, above the storage",
         Description="Storage autoscaling grows the database up to this size.")
-    add(d, "Backup retention (days)", "DbBackupRetentionDays", Type="Number", Default="7",
+    add(d, "Backup retention (days)", DB_BACKUP_RETENTION_DAYS, Type="Number", Default="7",
         AllowedValues=["7", "14", "21", "35"], ConstraintDescription="one of 7, 14, 21, 35",
         Description="Days of automated backups (point-in-time restore).")
-    add(d, "Multi-AZ", "DbMultiAZ", Type="String", Default="false", AllowedValues=["true", "false"],
+    add(d, "Multi-AZ", DB_MULTI_AZ, Type="String", Default="false", AllowedValues=["true", "false"],
         ConstraintDescription="true or false",
         Description="A standby in a second AZ (failover in 1-2 minutes) at twice the database cost.")
-    add(d, "Deletion protection", "DbDeletionProtection", Type="String", Default="true",
+    add(d, "Deletion protection", DB_DELETION_PROTECTION, Type="String", Default="true",
         AllowedValues=["true", "false"], ConstraintDescription="true or false",
         Description="Refuse to delete the database; turn off only right before deleting the stack.")
-    add(d, "RDS Extended Support", "DbExtendedSupport", Type="String", Default="false",
+    add(d, "RDS Extended Support", DB_EXTENDED_SUPPORT_PARAM, Type="String", Default="false",
         AllowedValues=["true", "false"], ConstraintDescription="true or false",
         Description="Enrol in paid RDS Extended Support when the major version leaves standard support.")
 
     s = "Storage"
-    add(s, "File system throughput", "FileSystemThroughputMode", Type="String", Default="elastic",
+    add(s, "File system throughput", FILE_SYSTEM_THROUGHPUT_MODE, Type="String", Default="elastic",
         AllowedValues=["elastic", "bursting"], ConstraintDescription="elastic or bursting",
         Description="EFS throughput mode of /mnt/koji (elastic: pay per use, no credit exhaustion).")
 
     o = "Operations"
-    add(o, "Alarm e-mail (optional)", "NotificationEmail", Type="String", Default="",
+    add(o, "Alarm e-mail (optional)", NOTIFICATION_EMAIL, Type="String", Default="",
         AllowedPattern=r"^([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63})?$",
         ConstraintDescription="empty, or an e-mail address like koji-admins@example.com",
         Description="Subscribe this address to the stack's alarms (hub unhealthy, builders failing to "
                     "launch, queue stuck, database storage); confirm the e-mail AWS sends. Empty: the "
                     "alarms still show in the console and `kojistack status`.")
-    add(o, "Log retention (days)", "LogRetentionDays", Type="Number", Default="30",
+    add(o, "Log retention (days)", LOG_RETENTION_DAYS, Type="Number", Default="30",
         AllowedValues=list(LOG_RETENTION_VALUES), ConstraintDescription="one of 7, 14, 30, 60, 90, 180, 365",
         Description="Days CloudWatch Logs keeps the hub's and builders' logs (journal, kojid, kojira, httpd).")
 
     r = "Restore (optional)"
-    add(r, "Database snapshot", "DbSnapshotIdentifier", Type="String", Default="",
+    add(r, "Database snapshot", DB_SNAPSHOT_IDENTIFIER, Type="String", Default="",
         AllowedPattern=r"^([A-Za-z][A-Za-z0-9:_-]{0,254})?$",
         ConstraintDescription="empty, or a DB snapshot identifier or ARN",
         Description="Restore the database from this (retained) snapshot. Keep it set in later updates: "
                     "removing it replaces the database with an empty one.")
-    add(r, "File system", "ExistingFileSystemId", Type="String", Default="",
+    add(r, "File system", EXISTING_FILE_SYSTEM_ID, Type="String", Default="",
         AllowedPattern=r"^(fs-[0-9a-f]{8,40})?$", ConstraintDescription="empty, or an EFS id like fs-0123abcd",
         Description="Use this retained file system for /mnt/koji instead of creating one.")
-    add(r, "CA secret", "RestoreCaSecretArn", Type="String", Default="", AllowedPattern=_ARN_OPT,
+    add(r, "CA secret", RESTORE_CA_SECRET_ARN, Type="String", Default="", AllowedPattern=_ARN_OPT,
         ConstraintDescription="empty, or a Secrets Manager secret ARN",
         Description="The retained stack CA secret of the stack being restored (its CaSecretArn output).")
-    add(r, "Builder CA secret", "RestoreBuilderCaSecretArn", Type="String", Default="",
+    add(r, "Builder CA secret", RESTORE_BUILDER_CA_SECRET_ARN, Type="String", Default="",
         AllowedPattern=_ARN_OPT, ConstraintDescription="empty, or a Secrets Manager secret ARN",
         Description="The retained builder CA secret of the stack being restored (its BuilderCaSecretArn output).")
-    add(r, "Key of the restored stack", "RestoreKeyArn", Type="String", Default="",
+    add(r, "Key of the restored stack", RESTORE_KEY_ARN, Type="String", Default="",
         AllowedPattern=r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36})?$",
         ConstraintDescription="empty, or a KMS key ARN",
         Description="The retained stack key (StackKeyArn output) that encrypts the restored secrets.")
@@ -274,23 +309,23 @@ def _add_conditions(t: Template, cfg: Config, P: dict[str, Parameter]) -> None:
     def not_empty(name: str):
         return Not(Equals(Ref(P[name]), ""))
 
-    t.add_condition(HAS_DOMAIN, not_empty("CustomDomain"))
-    t.add_condition(HAS_DB_SNAPSHOT, not_empty("DbSnapshotIdentifier"))
-    t.add_condition(HAS_EXISTING_FS, not_empty("ExistingFileSystemId"))
-    t.add_condition(CREATE_FS, Equals(Ref(P["ExistingFileSystemId"]), ""))
-    t.add_condition(HAS_RESTORE_CA, not_empty("RestoreCaSecretArn"))
-    t.add_condition(HAS_RESTORE_BUILDER_CA, not_empty("RestoreBuilderCaSecretArn"))
-    t.add_condition(HAS_RESTORE_KEY, not_empty("RestoreKeyArn"))
-    t.add_condition(DB_EXTENDED_SUPPORT, Equals(Ref(P["DbExtendedSupport"]), "true"))
-    t.add_condition(HAS_NOTIFICATION_EMAIL, not_empty("NotificationEmail"))
+    t.add_condition(HAS_DOMAIN, not_empty(CUSTOM_DOMAIN))
+    t.add_condition(HAS_DB_SNAPSHOT, not_empty(DB_SNAPSHOT_IDENTIFIER))
+    t.add_condition(HAS_EXISTING_FS, not_empty(EXISTING_FILE_SYSTEM_ID))
+    t.add_condition(CREATE_FS, Equals(Ref(P[EXISTING_FILE_SYSTEM_ID]), ""))
+    t.add_condition(HAS_RESTORE_CA, not_empty(RESTORE_CA_SECRET_ARN))
+    t.add_condition(HAS_RESTORE_BUILDER_CA, not_empty(RESTORE_BUILDER_CA_SECRET_ARN))
+    t.add_condition(HAS_RESTORE_KEY, not_empty(RESTORE_KEY_ARN))
+    t.add_condition(DB_EXTENDED_SUPPORT, Equals(Ref(P[DB_EXTENDED_SUPPORT_PARAM]), "true"))
+    t.add_condition(HAS_NOTIFICATION_EMAIL, not_empty(NOTIFICATION_EMAIL))
     for arch in image_arches(cfg):
         t.add_condition(has_image(arch), not_empty(image_param(arch)))
         t.add_condition(lookup_image(arch), Equals(Ref(P[image_param(arch)]), ""))
     lookups = [Condition(lookup_image(a)) for a in image_arches(cfg)]
     t.add_condition(LOOKUP_ANY_IMAGE, Or(*lookups) if len(lookups) > 1 else
                     Equals(Ref(P[image_param(image_arches(cfg)[0])]), ""))
-    t.add_condition(EBS_STACK_KEY, Equals(Ref(P["EbsKmsKey"]), "stack"))
-    t.add_condition(EBS_OWN_KEY, And(not_empty("EbsKmsKey"), Not(Equals(Ref(P["EbsKmsKey"]), "stack"))))
+    t.add_condition(EBS_STACK_KEY, Equals(Ref(P[EBS_KMS_KEY]), "stack"))
+    t.add_condition(EBS_OWN_KEY, And(not_empty(EBS_KMS_KEY), Not(Equals(Ref(P[EBS_KMS_KEY]), "stack"))))
 
 
 def _add_rules(t: Template, cfg: Config, variant: str, P: dict[str, Parameter]) -> None:
@@ -308,36 +343,36 @@ def _add_rules(t: Template, cfg: Config, variant: str, P: dict[str, Parameter]) 
             })
         rules[f"Builder{arch_title(arch)}MinNotAboveMax"] = {"Assertions": asserts}
     rules["AdminUserNameNotReserved"] = {"Assertions": [{
-        "Assert": {"Fn::Not": [{"Fn::Contains": [list(RESERVED_USERS), {"Ref": "AdminUserName"}]}]},
+        "Assert": {"Fn::Not": [{"Fn::Contains": [list(RESERVED_USERS), {"Ref": ADMIN_USER_NAME}]}]},
         "AssertDescription": "AdminUserName must not be one of the service users: " + ", ".join(RESERVED_USERS),
     }]}
     rules["RestoreSecretsNeedTheirKey"] = {"Assertions": [{
         "Assert": {"Fn::Or": [
-            {"Fn::Equals": [{"Ref": "RestoreCaSecretArn"}, ""]},
-            {"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreKeyArn"}, ""]}]},
+            {"Fn::Equals": [{"Ref": RESTORE_CA_SECRET_ARN}, ""]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": RESTORE_KEY_ARN}, ""]}]},
         ]},
         "AssertDescription": "RestoreCaSecretArn needs RestoreKeyArn (the retained key that encrypts it)",
     }]}
     rules["RestoreBuilderCaNeedsCaAndKey"] = {"Assertions": [{
         "Assert": {"Fn::Or": [
-            {"Fn::Equals": [{"Ref": "RestoreBuilderCaSecretArn"}, ""]},
-            {"Fn::And": [{"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreCaSecretArn"}, ""]}]},
-                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreKeyArn"}, ""]}]}]},
+            {"Fn::Equals": [{"Ref": RESTORE_BUILDER_CA_SECRET_ARN}, ""]},
+            {"Fn::And": [{"Fn::Not": [{"Fn::Equals": [{"Ref": RESTORE_CA_SECRET_ARN}, ""]}]},
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": RESTORE_KEY_ARN}, ""]}]}]},
         ]},
         "AssertDescription": "RestoreBuilderCaSecretArn needs RestoreCaSecretArn and RestoreKeyArn of the same stack",
     }]}
     rules["DbStorageLimitAboveSize"] = {"Assertions": [{
         "Assert": {"Fn::Or": [
-            {"Fn::Not": [{"Fn::Equals": [{"Ref": "DbAllocatedStorageGiB"}, size]}]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": DB_ALLOCATED_STORAGE_GIB}, size]}]},
             {"Fn::Not": [{"Fn::Contains": [[m for m in DB_MAX_STORAGE_VALUES if int(m) <= int(size)],
-                                           {"Ref": "DbMaxAllocatedStorageGiB"}]}]},
+                                           {"Ref": DB_MAX_ALLOCATED_STORAGE_GIB}]}]},
         ]},
         "AssertDescription": "DbMaxAllocatedStorageGiB must be larger than DbAllocatedStorageGiB",
     } for size in DB_STORAGE_VALUES if any(int(m) <= int(size) for m in DB_MAX_STORAGE_VALUES)]}
     if variant == "existing":
         rules["SubnetsInVpc"] = {"Assertions": [
             {"Assert": {"Fn::EachMemberEquals": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]},
-                                                 {"Ref": "VpcId"}]},
+                                                 {"Ref": VPC_ID}]},
              "AssertDescription": "All subnets must belong to the selected VPC"},
         ]}
     for name, body in rules.items():

@@ -16,6 +16,7 @@ from troposphere import ec2
 
 from .. import ids
 from .network import Network
+from . import parameters as P
 from .parameters import Params
 
 # Replaces the default allow-all egress of a group that needs none (RDS, EFS): a rule that matches nothing.
@@ -78,15 +79,15 @@ def add_security_groups(t: Template, net: Network, p: Params) -> SecurityGroups:
                               DestinationSecurityGroupId=GetAtt(hub, "GroupId"),
                               Description="HTTPS to the hub")])
     rules = [t.add_resource(ec2.SecurityGroupIngress(
-        "PublicNlbFromAccessCidr", GroupId=GetAtt(public, "GroupId"), IpProtocol="tcp", FromPort=443,
-        ToPort=443, CidrIp=p.ref("AccessCidr"), Description="HTTPS from the people allowed in (AccessCidr)"))]
+        ids.PUBLIC_NLB_FROM_ACCESS_CIDR, GroupId=GetAtt(public, "GroupId"), IpProtocol="tcp", FromPort=443,
+        ToPort=443, CidrIp=p.ref(P.ACCESS_CIDR), Description="HTTPS from the people allowed in (AccessCidr)"))]
     rules += [
-        _allow(t, "InternalNlbFromHub", internal, hub, 443, "HTTPS from the hub (kojira, kojiweb, controller)"),
-        _allow(t, "InternalNlbFromBuilders", internal, builder, 443, "HTTPS from builders (kojid)"),
-        _allow(t, "HubFromPublicNlb", hub, public, 443, "HTTPS from the public load balancer"),
-        _allow(t, "HubFromInternalNlb", hub, internal, 443, "HTTPS from the internal load balancer"),
-        _allow(t, "DatabaseFromHub", db, hub, 5432, "PostgreSQL from the hub"),
-        _allow(t, "FileSystemFromHub", efs, hub, 2049, "NFS from the hub"),
+        _allow(t, ids.INTERNAL_NLB_FROM_HUB, internal, hub, 443, "HTTPS from the hub (kojira, kojiweb, controller)"),
+        _allow(t, ids.INTERNAL_NLB_FROM_BUILDERS, internal, builder, 443, "HTTPS from builders (kojid)"),
+        _allow(t, ids.HUB_FROM_PUBLIC_NLB, hub, public, 443, "HTTPS from the public load balancer"),
+        _allow(t, ids.HUB_FROM_INTERNAL_NLB, hub, internal, 443, "HTTPS from the internal load balancer"),
+        _allow(t, ids.DATABASE_FROM_HUB, db, hub, 5432, "PostgreSQL from the hub"),
+        _allow(t, ids.FILE_SYSTEM_FROM_HUB, efs, hub, 2049, "NFS from the hub"),
     ]
     return SecurityGroups(public, internal, hub, builder, db, efs, tuple(rules))
 

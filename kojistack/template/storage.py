@@ -28,13 +28,13 @@ class Storage:
 def add_storage(t: Template, net: Network, sgs: SecurityGroups, key, p: Params) -> Storage:
     fs = t.add_resource(efs.FileSystem(
         ids.FILE_SYSTEM, Condition=P.CREATE_FS, Encrypted=True, KmsKeyId=GetAtt(key, "Arn"),
-        PerformanceMode="generalPurpose", ThroughputMode=p.ref("FileSystemThroughputMode"),
+        PerformanceMode="generalPurpose", ThroughputMode=p.ref(P.FILE_SYSTEM_THROUGHPUT_MODE),
         LifecyclePolicies=[efs.LifecyclePolicy(TransitionToIA="AFTER_30_DAYS"),
                            efs.LifecyclePolicy(TransitionToPrimaryStorageClass="AFTER_1_ACCESS")],
         BackupPolicy=efs.BackupPolicy(Status="ENABLED"),
         FileSystemTags=Tags(Name=Sub("${AWS::StackName}-mnt-koji")),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
-    fs_id = If(P.HAS_EXISTING_FS, p.ref("ExistingFileSystemId"), Ref(fs))
+    fs_id = If(P.HAS_EXISTING_FS, p.ref(P.EXISTING_FILE_SYSTEM_ID), Ref(fs))
     targets = tuple(
         t.add_resource(efs.MountTarget(ids.mount_target(i), FileSystemId=fs_id, SubnetId=subnet,
                                        SecurityGroups=[GetAtt(sgs.file_system, "GroupId")]))

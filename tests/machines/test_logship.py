@@ -22,12 +22,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from kojistack import ids
+from kojistack import names
 from kojistack.template.payload import builder_payload, hub_payload
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "cloud-init" / "common" / "payload" / "bin" / "kojistack-logship"
-GROUP = ids.BUILDER_LOG_GROUP_NAME.replace("${AWS::StackName}", "koji")
+GROUP = names.BUILDER_LOG_GROUP_NAME.replace("${AWS::StackName}", "koji")
 
 
 def load():

@@ -103,7 +103,7 @@ def test_large_template_goes_through_the_bucket(run, aws, tmp_path):
 
 def test_failure_prints_the_hub_failure_record(run, aws, tmp_path, monkeypatch):
     # moto fails ExecuteChangeSet itself (it has no rollback) when a resource cannot be created.
-    # The hub writes its record under the prefix of this stack's creation (ids.SSM_PREFIX carries the
+    # The hub writes its record under the prefix of this stack's creation (names.SSM_PREFIX carries the
     # stack's unique id), i.e. once the stack exists: do that when the report reads the events.
     record = {"step": "database-schema", "exit_code": 3, "log_tail": "psql: connection refused\nretry 5/5"}
     real_failed_events = events.failed_events

@@ -22,7 +22,7 @@ from fakes.pki import TestPki
 BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
 SCRIPT = BIN / "kojistack-user"
 KOJI = Path(sys.executable).with_name("koji")  # the real CLI, koji==1.35.3 from PyPI
-PREFIX = "kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/"  # ids.USER_SECRET_PREFIX, filled in
+PREFIX = "kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/"  # names.USER_SECRET_PREFIX, filled in
 
 
 @pytest.fixture()

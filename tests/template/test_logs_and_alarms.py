@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from kojistack import ids
+from kojistack import ids, names
 
 from .conftest import resources
 
@@ -18,7 +18,7 @@ def _statements(t: dict, policy: str) -> list[dict]:
 def test_log_groups_are_encrypted_with_the_stack_key_and_retained_for_the_parameter(templates):
     for t in templates.values():
         groups = resources(t, "AWS::Logs::LogGroup")
-        for title, name in ((ids.HUB_LOG_GROUP, ids.HUB_LOG_GROUP_NAME), (ids.BUILDER_LOG_GROUP, ids.BUILDER_LOG_GROUP_NAME)):
+        for title, name in ((ids.HUB_LOG_GROUP, names.HUB_LOG_GROUP_NAME), (ids.BUILDER_LOG_GROUP, names.BUILDER_LOG_GROUP_NAME)):
             props = groups[title]["Properties"]
             assert props["LogGroupName"] == {"Fn::Sub": name}
             assert props["KmsKeyId"] == {"Fn::GetAtt": [ids.STACK_KEY, "Arn"]}
@@ -27,8 +27,8 @@ def test_log_groups_are_encrypted_with_the_stack_key_and_retained_for_the_parame
 
 def test_each_role_ships_only_to_its_own_group_and_is_told_its_name(templates):
     for t in templates.values():
-        for policy, name, lt in ((ids.HUB_POLICY, ids.HUB_LOG_GROUP_NAME, ids.HUB_LAUNCH_TEMPLATE),
-                                 (ids.BUILDER_POLICY, ids.BUILDER_LOG_GROUP_NAME, None)):
+        for policy, name, lt in ((ids.HUB_POLICY, names.HUB_LOG_GROUP_NAME, ids.HUB_LAUNCH_TEMPLATE),
+                                 (ids.BUILDER_POLICY, names.BUILDER_LOG_GROUP_NAME, None)):
             (ship,) = [s for s in _statements(t, policy) if s["Sid"] == "ShipLogsToItsStackLogGroup"]
             assert sorted(ship["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
             text = str(ship["Resource"])
@@ -37,7 +37,7 @@ def test_each_role_ships_only_to_its_own_group_and_is_told_its_name(templates):
             assert others == [ship]
         for title, res in resources(t, "AWS::EC2::LaunchTemplate").items():
             text = res["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"][0]
-            name = ids.HUB_LOG_GROUP_NAME if title == ids.HUB_LAUNCH_TEMPLATE else ids.BUILDER_LOG_GROUP_NAME
+            name = names.HUB_LOG_GROUP_NAME if title == ids.HUB_LAUNCH_TEMPLATE else names.BUILDER_LOG_GROUP_NAME
             assert f"KOJISTACK_LOG_GROUP='{name}'" in text, title
 
 
@@ -56,7 +56,7 @@ def test_alarms_cover_hub_builders_per_arch_and_database_and_notify_the_encrypte
         for alarm in alarms.values():
             props = alarm["Properties"]
             assert props["AlarmActions"] == [{"Ref": ids.ALARM_TOPIC}] == props["OKActions"]
-            assert props["AlarmName"]["Fn::Sub"].startswith(ids.ALARM_NAME_PREFIX)
+            assert props["AlarmName"]["Fn::Sub"].startswith(names.ALARM_NAME_PREFIX)
 
 
 def test_cloudwatch_may_use_the_key_only_for_this_stacks_alarms(default):
@@ -64,4 +64,4 @@ def test_cloudwatch_may_use_the_key_only_for_this_stacks_alarms(default):
     (cw,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert sorted(cw["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert cw["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Fn::Sub": "${AWS::AccountId}"}
-    assert cw["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":alarm:" + ids.ALARM_NAME_PREFIX + "*")
+    assert cw["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":alarm:" + names.ALARM_NAME_PREFIX + "*")

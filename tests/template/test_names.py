@@ -18,7 +18,7 @@ import re
 
 import pytest
 
-from kojistack import ids
+from kojistack import ids, names
 from kojistack.ops import stackinfo
 
 from .conftest import resources
@@ -114,5 +114,5 @@ def test_launch_template_names_fit_the_longest_stack_name(templates):
 def test_user_data_still_decodes(default):
     """The mapping added for ${StackUuid} keeps the user data a plain Fn::Base64 of an Fn::Sub."""
     ud = default["Resources"][ids.HUB_LAUNCH_TEMPLATE]["Properties"]["LaunchTemplateData"]["UserData"]
-    assert ids.STACK_UUID in ud["Fn::Base64"]["Fn::Sub"][1]
+    assert names.STACK_UUID in ud["Fn::Base64"]["Fn::Sub"][1]
     base64.b64encode(_sub(ud["Fn::Base64"], "koji", FIRST).encode())

@@ -93,7 +93,7 @@ def test_hub_group_hook_health_check_and_update_policy(default):
                                            "AlarmNotification", "ScheduledActions"}
     assert "AutoScalingReplacingUpdate" not in g["UpdatePolicy"]
     assert len(p["TargetGroupARNs"]) == 2
-    assert p["AutoScalingGroupName"] == {"Fn::Sub": ids.HUB_GROUP_NAME}
+    assert p["AutoScalingGroupName"] == {"Fn::Sub": names.HUB_GROUP_NAME}
 
 
 @ALL

@@ -1,7 +1,7 @@
 """Deploy-time names: `stack_sub` turns an `ids` name pattern into Fn::Sub, mapping ${StackUuid}.
 
 ${StackUuid} is the last part of AWS::StackId (`arn:…:stack/<name>/<uuid>`), which CloudFormation
-makes new for every stack creation; `ids.SSM_PREFIX` and `ids.USER_SECRET_PREFIX` carry it so that
+makes new for every stack creation; `names.SSM_PREFIX` and `names.USER_SECRET_PREFIX` carry it so that
 what the machines create at run time never collides with what an earlier stack of the same name
 left behind.
 """
@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from troposphere import Ref, Select, Split, Sub
 
-from .. import ids
+from .. import names
 
 STACK_UUID_VALUE = Select(2, Split("/", Ref("AWS::StackId")))
 
 
 def uses_stack_uuid(text: str) -> bool:
-    return "${" + ids.STACK_UUID + "}" in text
+    return "${" + names.STACK_UUID + "}" in text
 
 
 def stack_values(text: str) -> dict[str, object]:
     """The Fn::Sub mapping `text` needs for ${StackUuid} (empty when it does not use it)."""
-    return {ids.STACK_UUID: STACK_UUID_VALUE} if uses_stack_uuid(text) else {}
+    return {names.STACK_UUID: STACK_UUID_VALUE} if uses_stack_uuid(text) else {}
 
 
 def stack_sub(text: str, **values: object) -> Sub:
