@@ -22,6 +22,8 @@ from typing import Iterator
 
 import pytest
 
+from kojistack import names
+
 from .conftest import HUB_FILES, free_port, pki, run
 
 MODULES = Path("/usr/lib/apache2/modules")
@@ -31,7 +33,7 @@ printf 'Content-Type: text/plain\\n\\n%s|%s\\n' "$SSL_CLIENT_VERIFY" "$SSL_CLIEN
 
 
 def render(name: str, values: dict[str, str]) -> str:
-    env = dict(os.environ, **values, PYTHONPATH=str(HUB_FILES / "python"))
+    env = dict(os.environ, **names.env(), **values, PYTHONPATH=str(HUB_FILES / "python"))  # names.env: the payload's
     out = Path(tempfile.mkstemp()[1])
     run("python3", "-m", "kojistack_hub", "render", HUB_FILES / "conf" / name, out, env=env)
     text = out.read_text()
