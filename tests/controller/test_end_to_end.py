@@ -181,7 +181,7 @@ def test_a_drain_taken_back_enables_the_host_and_empties_the_tag(rig):
     (iid,) = rig.instances()
     slot = rig.builders[iid].slot
     rig.hub.host_named(slot).enabled = False
-    rig.ec2.create_tags(Resources=[iid], Tags=[{"Key": decide.TAG_DRAIN_STARTED, "Value": "1"}])
+    rig.ec2.create_tags(Resources=[iid], Tags=[{"Key": names.TAG_DRAIN_STARTED, "Value": "1"}])
     state = rig.ctl.observe()
     inst = next(i for i in state.instances if i.id == iid)
     assert inst.drain_started == 1.0
