@@ -49,8 +49,13 @@ templates: $(RUN_DEPS) ## regenerate templates/ and the architecture picture (in
 	$(BIN)/kojistack diagram -o docs/architecture.png
 	$(BIN)/python -m kojistack.ops.paramdoc templates docs/parameters.md
 
-lint: $(RUN_DEPS) ## cfn-lint over templates/ (fix with: make templates, then fix the part it names)
+lint: $(TEST_DEPS) ## ruff and mypy over the Python (pyproject.toml), cfn-lint over templates/ (fix: make fix / make templates)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/kojistack lint
+
+fix: $(TEST_DEPS) ## ruff's automatic fixes (import order, pyupgrade, ...); make lint shows what is left to fix by hand
+	$(BIN)/python -m ruff check --fix .
 
 test: $(TEST_DEPS) $(CHECKOV) ## run the whole test suite (one line per test as it runs); records its wall time
 	@start=$$(date +%s); $(BIN)/pytest -v -p no:cacheprovider --durations=15; rc=$$?; \
@@ -80,4 +85,4 @@ test-realhub: ## opt-in, root on Debian 12: a real koji hub from KOJI_SRC=<koji-
 
 FORCE:
 
-.PHONY: help venv templates lint test test-fast check bench test-realhub FORCE
+.PHONY: help venv templates lint fix test test-fast check bench test-realhub FORCE

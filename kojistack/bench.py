@@ -7,7 +7,9 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .config import Config
 from .template.builders import builder_user_data_text
@@ -16,9 +18,11 @@ from .template.hub import hub_user_data_text
 from .template.payload import builder_payload, hub_payload
 from .template.userdata import LONGEST_PARAMS, USER_DATA_BUDGET, USER_DATA_LIMIT, worst_case
 
+T = TypeVar("T")
 
-def _timed(fn, runs: int = 3) -> tuple[float, object]:
-    times, out = [], None
+
+def _timed(fn: Callable[[], T], runs: int = 3) -> tuple[float, T]:
+    times = []
     for _ in range(runs):
         start = time.perf_counter()
         out = fn()

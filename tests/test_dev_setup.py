@@ -6,7 +6,6 @@ recorded call each), so no test installs anything.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -29,8 +28,8 @@ def fake_venv(root: Path, python_ok: bool = True) -> Path:
         exit_code = 1 if name == "python" and not python_ok else 0
         script = bin_dir / name
         script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{root}/calls.log"\n'
-                          + ('[ "$1" = -c ] && exit %d\n' % exit_code)
-                          + (f'[ "$1" = -m ] && echo "bench ran"\n' if name == "python" else "")
+                          + f'[ "$1" = -c ] && exit {exit_code}\n'
+                          + ('[ "$1" = -m ] && echo "bench ran"\n' if name == "python" else "")
                           + "exit 0\n")
         script.chmod(0o755)
     return bin_dir
@@ -98,6 +97,20 @@ def test_make_test_records_its_wall_time_and_make_bench_prints_it(tmp_path):
     after = make(root, "bench")
     assert "bench ran" in after.stdout
     assert re.search(r"last make test: \d+ s wall, exit 0, \d+ cores", after.stdout), after.stdout
+
+
+def test_make_lint_runs_ruff_mypy_and_cfn_lint_and_make_fix_runs_ruffs_fixes(tmp_path):
+    root = scratch(tmp_path)
+    fake_venv(root)
+    stamps(root, ".run-deps", ".test-deps")
+    lint = make(root, "lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    ran = [c for c in calls(root) if not c.startswith("python -c")]  # not the venv's version probe
+    assert ran == ["python -m ruff check .", "python -m mypy", "kojistack lint"]
+    (root / "calls.log").unlink()
+    fix = make(root, "fix")
+    assert fix.returncode == 0, fix.stdout + fix.stderr
+    assert [c for c in calls(root) if not c.startswith("python -c")] == ["python -m ruff check --fix ."]
 
 
 def test_make_test_fast_leaves_out_the_slow_marker_registered_in_pyproject(tmp_path):

@@ -45,10 +45,10 @@ def run_checks(templates_dir: Path, checks: Optional[list[Check]] = None,
         start = time.perf_counter()
         fingerprint = getattr(check, "fingerprint", None)
         key = fingerprint(templates_dir) if cache is not None and fingerprint else None
-        result = results.load(cache, key) if key else None
+        result = results.load(cache, key) if cache is not None and key else None
         if result is None:
             result = check(templates_dir)
-            if key:
+            if cache is not None and key:
                 results.store(cache, key, result)
         return result, time.perf_counter() - start
 

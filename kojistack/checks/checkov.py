@@ -99,7 +99,7 @@ def check(templates_dir: Path) -> CheckResult:
     except RuntimeError as err:
         return CheckResult("checkov", False, str(err))
     details: list[str] = []
-    for f, counts in zip(files, per_template):
+    for f, counts in zip(files, per_template, strict=True):
         details += [f"{f.name}: FAILED {x}" for x in counts.failed]
         details += [f"{f.name}: {x}" for x in uncommented_skips(json.loads(f.read_text()))]
     return CheckResult("checkov", not details, "; ".join(c.line() for c in per_template), details)

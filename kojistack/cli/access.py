@@ -99,4 +99,5 @@ def user_list(aws: Aws, stack: str, as_json: bool) -> None:
     for r in rows:
         click.echo(f"{r['name']:<24} {r['state']:<8} {r['created']:<17} {r['changed']}")
     if any(r["state"] == "revoked" for r in rows):
-        click.echo("revoked: certificates on the CRL, koji user disabled, secret deleted after its 7-day recovery window")
+        click.echo("revoked: certificates on the CRL, koji user disabled, "
+                   "secret deleted after its 7-day recovery window")

@@ -21,9 +21,8 @@ from .options import DEFAULT_TEMPLATES, aws_options, lazy_aws_options
 @aws_options
 def upload(aws: Aws, bucket: str, prefix: str, templates_dir: Path, stack_name: str) -> None:
     """Upload the templates; print their S3 URLs, launch links and a Markdown button."""
-    from ..ops.upload import find_templates, upload_templates
-
     from ..ops.templates import refuse_stale
+    from ..ops.upload import find_templates, upload_templates
 
     launch.check_stack_name(stack_name)
     files = find_templates(templates_dir)

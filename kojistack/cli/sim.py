@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -22,7 +22,7 @@ def _since(value: str) -> float:
     except ValueError:
         raise UserError(f"--since {value!r}: give a date like 2026-11-01 or 2026-11-01T08:00") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -81,6 +81,8 @@ def simulate(workload, fleets, trace_path, seed, period, boot, packages, start_s
     if min(boot, packages, start_s, idle, headroom, spot_rate, min_size) < 0:
         raise UserError("--boot, --packages, --start, --idle, --headroom, --spot-rate and --min "
                         "must not be negative")
+    if plot_path is not None and fleets and "controller" not in fleets:
+        raise UserError("--plot draws the controller's run: add --fleet controller")
     if max_size is not None and not 0 < max_size <= MAX_BUILDERS:
         raise UserError(f"--max must be 1..{MAX_BUILDERS} builders per arch, got {max_size}")
     if trace_path is not None:
@@ -108,6 +110,7 @@ def simulate(workload, fleets, trace_path, seed, period, boot, packages, start_s
     if plot_path is not None:
         from ..sim.plot import write_plot
 
+        assert cmp.controller is not None  # run whenever --plot is given (checked above)
         write_plot(cmp.controller, plot_path, f"{wl.name}: controller fleet")
         click.echo(f"wrote {plot_path}", err=True)
 

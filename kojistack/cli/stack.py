@@ -36,7 +36,8 @@ def deploy(aws: Aws, stack_name: str, template: Path | None, config_path: Path |
     """Create or update a stack through a change set, following its events; print its outputs.
 
     Every parameter is checked against the template's constraints and Rules before any AWS call."""
-    from ..ops.deploy import DeployRequest, deploy as run_deploy, format_outputs
+    from ..ops.deploy import DeployRequest, format_outputs
+    from ..ops.deploy import deploy as run_deploy
 
     values = {**(launch.read_param_file(param_file) if param_file else {}), **launch.parse_params(params)}
     with tempfile.TemporaryDirectory(prefix="kojistack-deploy-") as workdir:
@@ -102,7 +103,8 @@ def urls(aws: Aws, stack: str, as_json: bool) -> None:
     import json
 
     from ..ops import stackinfo
-    from ..ops.urls import render, urls as stack_urls
+    from ..ops.urls import render
+    from ..ops.urls import urls as stack_urls
 
     found = stack_urls(stackinfo.describe(aws, stack))
     click.echo(json.dumps(found, indent=2, sort_keys=True) if as_json else "\n".join(render(found)))
@@ -125,7 +127,8 @@ def logs(aws: Aws, stack: str, role: str, since: str, pattern: str | None, insta
          limit: int, follow: bool, poll_seconds: float, rounds: int | None) -> None:
     """Print the hub's and builders' logs (journal, kojid, kojira, httpd) from CloudWatch Logs."""
     from ..ops import stackinfo
-    from ..ops.logs import follow as follow_logs, parse_since, read
+    from ..ops.logs import follow as follow_logs
+    from ..ops.logs import parse_since, read
 
     window = parse_since(since)
     stackinfo.describe(aws, stack)

@@ -506,10 +506,12 @@ def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[
         deficit = targets[g.arch].target - kept
         if deficit <= 0:
             continue
-        back = [i for i in live if i.drain_started is not None and i.lifecycle == IN_SERVICE and i.slot
-                and busy.get(i.slot)]
-        back.sort(key=lambda i: (-sum(task_weight(t) for t in busy[i.slot]), i.slot))
-        out.extend(back[:deficit])
+        back: List[Tuple[float, str, Instance]] = []  # (-load, slot, instance): most loaded first
+        for i in live:
+            if i.drain_started is not None and i.lifecycle == IN_SERVICE and i.slot and busy.get(i.slot):
+                back.append((-sum(task_weight(t) for t in busy[i.slot]), i.slot, i))
+        back.sort(key=lambda b: (b[0], b[1]))
+        out.extend(i for _, _, i in back[:deficit])
     return out
 
 

@@ -122,7 +122,7 @@ class KojiPort:
                  state=r["state"], weight=float(r["weight"] or 0.0), host=names.get(r["host_id"]),
                  waiting=bool(r["waiting"]))
             for r in rows]
-        started = {}  # (channel group, arch group) -> FREE rows already listed
+        started: dict[tuple[str, str], int] = {}  # (channel group, arch group) -> FREE rows already listed
         for r in refreed_call.result:
             cid = r["channel_id"]
             group = channels.get(cid, "?") if cid in builder_ids or cid in hub_ids else UNSERVED_CHANNEL

@@ -134,7 +134,9 @@ class Controller:
         group_of = {g.arch: g.name for g in state.groups}
         acted: Set[str] = set()  # instances whose abandon/terminate call succeeded
 
-        def attempt(what: str, fn: Callable[[], Any]) -> bool:
+        # fn is called with no arguments; the lambdas below bind loop variables as default
+        # arguments, which mypy can type only against Callable[..., Any]
+        def attempt(what: str, fn: Callable[..., Any]) -> bool:
             try:
                 fn()
                 return True
@@ -187,7 +189,8 @@ class Controller:
 
     def _take_back(self, inst: decide.Instance) -> None:
         """Call a drain off: the host takes work again; an empty drain tag reads as no drain."""
-        self.koji.enable(inst.slot)
+        if inst.slot:  # decide.cancel_drains takes back only builders with a slot (their Koji host)
+            self.koji.enable(inst.slot)
         self.cloud.tag(inst.id, self.settings.names.tag_drain_started, "")
 
     def _terminate(self, term: decide.Termination, group: str) -> None:

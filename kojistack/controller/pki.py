@@ -27,8 +27,8 @@ class CsrError(ValueError):
 
 
 def _openssl(args, data: bytes = b"") -> bytes:
-    proc = subprocess.run(["openssl"] + list(args), input=data, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(["openssl"] + list(args), input=data, capture_output=True,
+                          check=False)
     if proc.returncode != 0:
         raise CsrError(f"openssl {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
     return proc.stdout

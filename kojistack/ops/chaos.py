@@ -239,7 +239,7 @@ class KojiSessionTasks:
 
 def koji_from_profile(profile: str) -> KojiSessionTasks:
     """A koji session from a `koji` profile (as `kojistack client-config` writes it), logged in by cert."""
-    import koji  # type: ignore[import-not-found]
+    import koji
 
     try:
         opts = koji.read_config(profile)

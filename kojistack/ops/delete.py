@@ -65,10 +65,10 @@ def _describe(aws: Aws, logical: str, rtype: str, physical: str, policy: str) ->
         return Retained(logical, rtype, physical, policy, "KEEP IT: without this key the snapshot, file system "
                         "and secrets cannot be read (restore: parameter RestoreKeyArn)", prices.KMS_KEY_MONTH)
     if rtype == "AWS::RDS::DBInstance":
-        gib = _db_gib(aws, physical)[0] if physical else None
-        cost = None if gib is None else gib * prices.RDS_SNAPSHOT_GB_MONTH
-        return Retained(logical, rtype, physical, policy, f"final snapshot of {gib or '?'} GiB (restore: parameter "
-                        "DbSnapshotIdentifier)", cost)
+        db_gib = _db_gib(aws, physical)[0] if physical else None
+        cost = None if db_gib is None else db_gib * prices.RDS_SNAPSHOT_GB_MONTH
+        return Retained(logical, rtype, physical, policy, f"final snapshot of {db_gib or '?'} GiB (restore: "
+                        "parameter DbSnapshotIdentifier)", cost)
     if rtype == "AWS::EFS::FileSystem":
         gib = _efs_gib(aws, physical) if physical else None
         cost = None if gib is None else gib * prices.EFS_STANDARD_GB_MONTH

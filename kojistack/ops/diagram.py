@@ -70,7 +70,7 @@ def graph(template: Mapping[str, Any]) -> tuple[list[Node], list[tuple[str, str]
     """The resources as nodes and their references (resource -> resource it uses) as sorted edges."""
     resources = template.get("Resources", {})
     nodes = [Node(k, r.get("Type", ""), tier_of(k, r.get("Type", ""))) for k, r in sorted(resources.items())]
-    edges = set()
+    edges: set[tuple[str, str]] = set()
     for name, res in resources.items():
         depends = res.get("DependsOn", [])
         targets = set(_references(res.get("Properties", {}))) | set([depends] if isinstance(depends, str) else depends)
@@ -99,13 +99,13 @@ def key_flows(nodes: list[Node], edges: list[tuple[str, str]]) -> list[tuple[str
         back = {m for m in used_by.get(node, ()) if types.get(m) in backward_ok}
         return uses.get(node, set()) | (back if types.get(node) in backward_ok else set())
 
-    flows = set()
+    flows: set[tuple[str, str]] = set()
     for start in present:
         seen, frontier = {start}, {start}
         while frontier:
             found = {m for f in frontier for m in step(f) if m not in seen}
             seen |= found
-            flows.update(tuple(sorted((start, m))) for m in found if m in present)
+            flows.update((min(start, m), max(start, m)) for m in found if m in present)
             frontier = {m for m in found if types.get(m) in _VIA_TYPES}
     return sorted(flows)
 

@@ -35,7 +35,7 @@ def read(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: s
          instance: str | None = None, limit: int = 1000,
          now: dt.datetime | None = None) -> Iterator[tuple[dt.datetime, str, str, str]]:
     """(time, role, stream, message) of up to `limit` events per role, oldest first within each role."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     logs = aws.client("logs")
     for role in roles:
         group = group_name(stack, role)
@@ -58,7 +58,7 @@ def read(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: s
             for event in page.get("events", []):
                 if instance and not event.get("logStreamName", "").startswith(instance + "/"):
                     continue  # the API filters by logStreamNamePrefix; moto 5.2 ignores it, so check here too
-                when = dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.timezone.utc)
+                when = dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.UTC)
                 yield when, role, event.get("logStreamName", ""), event["message"].rstrip("\n")
                 count += 1
             if not page.get("nextToken"):
@@ -69,7 +69,7 @@ def read(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: s
 def follow(aws: Aws, stack: str, roles: list[str], since: dt.timedelta, pattern: str | None = None,
            instance: str | None = None, poll_seconds: float = 5.0, rounds: int | None = None,
            sleep: Callable[[float], None] = time.sleep,
-           now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+           now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
            ) -> Iterator[tuple[dt.datetime, str, str, str]]:
     """Like `read`, then keep polling for new lines (each printed once) until interrupted or `rounds` ran.
     A shipper sends a line up to a few seconds after it was written, so each poll looks back a minute."""

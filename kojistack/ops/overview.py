@@ -108,11 +108,11 @@ def draw(template: Mapping[str, Any], out: Path) -> list[Path]:
              kept=f["kept"].get(ids.FILE_SYSTEM))
 
     area(24.3, 0.6, 7.4, 17.6, "AWS services of the region", "#f3eefa")
-    key = box(24.7, 14.4, 6.6, 2.9, "stack KMS key", "encrypts database, file system,\nsecrets, logs, alarm topic",
-              kept=f["kept"].get(ids.STACK_KEY))
-    sec = box(24.7, 10.6, 6.6, 3.0, "Secrets Manager",
-              f"{len(f['secrets_kept'])} stack secrets: CAs, admin,\ndatabase, web (+ one per user)",
-              kept="Retain" if f["secrets_kept"] else None)
+    box(24.7, 14.4, 6.6, 2.9, "stack KMS key", "encrypts database, file system,\nsecrets, logs, alarm topic",
+        kept=f["kept"].get(ids.STACK_KEY))
+    box(24.7, 10.6, 6.6, 3.0, "Secrets Manager",
+        f"{len(f['secrets_kept'])} stack secrets: CAs, admin,\ndatabase, web (+ one per user)",
+        kept="Retain" if f["secrets_kept"] else None)
     ssm = box(24.7, 7.3, 6.6, 2.5, "SSM", "Session Manager, Run Command\n(`kojistack user add`), CA, CSRs")
     cw = box(24.7, 3.6, 6.6, 2.9, "CloudWatch", "logs /kojistack/<stack>/hub|builders\nmetrics, dashboard, alarms")
     sns = box(24.7, 1.0, 6.6, 1.9, "SNS alarm topic", "-> NotificationEmail")

@@ -61,7 +61,8 @@ def _verdict(results: list[Result]) -> str:
     best = min(peers, key=lambda r: (r.p95_wait_s, r.builder_hours))
     p95_ok = all(ctl.p95_wait_s <= r.p95_wait_s for r in peers)
     hours_ok = ctl.builder_hours <= best.builder_hours
-    return (f"bar: controller p95 {ctl.p95_wait_s:.0f} s <= every peer's ({', '.join(f'{r.p95_wait_s:.0f}' for r in peers)}):"
+    peer_p95 = ", ".join(f"{r.p95_wait_s:.0f}" for r in peers)
+    return (f"bar: controller p95 {ctl.p95_wait_s:.0f} s <= every peer's ({peer_p95}):"
             f" {'met' if p95_ok else 'MISSED'}; builder-hours {ctl.builder_hours:.1f} <= best peer"
             f" ({best.fleet}, {best.builder_hours:.1f}): {'met' if hours_ok else 'MISSED'}")
 
@@ -82,7 +83,8 @@ def print_table(seed: int = 1) -> None:
     _section("as shipped: controller, peers and the lower bound", lines, time.perf_counter() - start)
 
     start = time.perf_counter()
-    lines = [f"{'workload':<13} {'seed':>4}  " + "  ".join(f"{f:>24}" for f in (*POLICIES, f"controller+headroom {HEADROOM:g}"))
+    columns = (*POLICIES, f"controller+headroom {HEADROOM:g}")
+    lines = [f"{'workload':<13} {'seed':>4}  " + "  ".join(f"{f:>24}" for f in columns)
              + "   (p95 wait s / builder-h)"]
     for name in WORKLOADS:
         for s in (2, 3, 4):
@@ -118,6 +120,7 @@ def print_table(seed: int = 1) -> None:
     wl = make_workload("fedora-mass-rebuild", seed)
     start = time.perf_counter()
     rec = compare(wl, LIGHT_HOSTS, ("controller",), bound=False).controller
+    assert rec is not None  # the controller fleet was run
     took = time.perf_counter() - start
     _section("simulator speed", [f"fedora-mass-rebuild with light hosts, controller: {len(rec.tasks):,} tasks, "
                                  f"{rec.events:,} events, {rec.polls:,} kojid polls simulated in {took:.1f} s"], took)

@@ -23,8 +23,9 @@ import heapq
 import itertools
 import random
 from dataclasses import dataclass, field
+from typing import TypedDict
 
-from .koji_model import ASSIGNED, CLOSED, KOJID_POLL_S, OPEN, RUN_INTERVAL_S, Host, Hub, Task
+from .koji_model import CLOSED, KOJID_POLL_S, OPEN, RUN_INTERVAL_S, Host, Hub, Task
 from .workloads import TaskSpec, Workload
 
 HUB_HOST = "kojihub-builder"
@@ -33,6 +34,14 @@ HUB_CHANNELS = frozenset({"light", "createrepo"})
 LIGHT_CHANNEL = "light"
 ARCHES = ("x86_64", "aarch64")
 
+
+class HubKojidKnobs(TypedDict):
+    """SimConfig fields that size the hub's kojid (light channel)."""
+
+    light_capacity: float
+    light_maxjobs: int
+
+
 # kojira (util/kojira, koji 1.35.3): its loop sleeps `sleeptime` (15 s); a stale build tag gets a
 # newRepo task (hub kojihub/repos.py: channel createrepo, priority 15; kojid NewRepoTask weight 0.1)
 # whose createrepo children (one per arch, arch noarch, weight 1.5) run in the createrepo channel.
@@ -40,7 +49,7 @@ ARCHES = ("x86_64", "aarch64")
 # from it (cloud-init/hub/files/python/kojistack_hub/sizing.py light_slots: (MiB - 3072) / 24 = 189;
 # tests/hub/test_configs.py holds the two equal). Before issue 14 the hub shipped 20 / 50.
 HUB_MEM_TOTAL_KIB = 7_800_000
-SHIPPED_BEFORE = {"light_capacity": 20.0, "light_maxjobs": 50}
+SHIPPED_BEFORE: HubKojidKnobs = {"light_capacity": 20.0, "light_maxjobs": 50}
 
 KOJIRA_SLEEP_S = 15.0
 NEWREPO_PRIORITY = 15
@@ -92,6 +101,13 @@ class Instance:
     interrupted: bool = False
     installed_at: float = 0.0           # packages in place (kojid can start once also registered)
     role: str = "builder"               # "builder" or "light" (a light-channel host)
+
+    @property
+    def ended(self) -> float:
+        """When it was terminated: every instance of a finished run's Record has ended (Engine.run)."""
+        if self.ended_at is None:
+            raise RuntimeError(f"instance {self.id} is still running")
+        return self.ended_at
 
 
 @dataclass
@@ -217,7 +233,7 @@ class Engine:
         return next(iter(host.arches))
 
     def _on_open(self, task: Task, now: float) -> None:
-        host = task.host
+        host = task.on_host
         task.ran_on.append(host.name)
         before = host.load() - (0.0 if task.waiting else task.weight)
         self.rec.max_load_over_capacity = max(self.rec.max_load_over_capacity, before - host.capacity)
@@ -332,7 +348,7 @@ class Engine:
                 t = h.next_poll(self.now)
                 if best_t is None or t < best_t:
                     best, best_t = h, t
-        if best is None:
+        if best is None or best_t is None:
             self.sched_pending = False      # a host that changes (and qualifies) will run it
             return
         self.sched_pending = True

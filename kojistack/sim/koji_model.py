@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FREE, OPEN, CLOSED, ASSIGNED = 0, 1, 2, 4            # koji.TASK_STATES
@@ -54,14 +55,14 @@ class Task:
     duration_s: float                 # own run time (a parent: work before spawning children)
     open_weight: float                # weight once a handler runs it
     post_s: float = 0.0
-    parent: "Task | None" = None
+    parent: Task | None = None
     child_specs: tuple = ()           # waves of children: a tuple of tuples of TaskSpec
-    children: list["Task"] = field(default_factory=list)
+    children: list[Task] = field(default_factory=list)
     create_ts: float = 0.0
     state: int = FREE
     weight: float = NEW_TASK_WEIGHT
     waiting: bool = False
-    host: "Host | None" = None
+    host: Host | None = None
     assign_ts: float = 0.0
     queued_since: float = 0.0         # start of the current FREE/ASSIGNED spell
     wait_s: float = 0.0               # total time FREE or ASSIGNED (all runs)
@@ -78,6 +79,13 @@ class Task:
     @property
     def sort_key(self) -> tuple:
         return (self.priority, self.create_ts, self.id)
+
+    @property
+    def on_host(self) -> Host:
+        """The host of an ASSIGNED or OPEN task (a FREE or CLOSED one has none)."""
+        if self.host is None:
+            raise RuntimeError(f"task {self.id} ({self.method}) is on no host")
+        return self.host
 
 
 @dataclass(eq=False)
@@ -161,8 +169,8 @@ class Hub:
         self.hosts: dict[str, Host] = {}
         self.last_run = -1e18
         self.runs = 0
-        self.on_open = None                 # engine callback(task, now)
-        self.on_change = None               # engine callback(host): something changed on it
+        self.on_open: Callable[[Task, float], None] | None = None   # engine callback(task, now)
+        self.on_change: Callable[[Host], None] | None = None        # engine callback(host): it changed
 
     # --- bookkeeping ------------------------------------------------------------------------
     @property
@@ -195,7 +203,7 @@ class Hub:
         self._changed(host)
 
     def _detach(self, task: Task) -> None:
-        host = task.host
+        host = task.on_host
         del host.tasks[task.id]
         host.active_load -= _weight(task)
         if task.state == OPEN:
@@ -270,7 +278,7 @@ class Hub:
         self.by_channel[task.channel].pop(task.id, None)
 
     def close(self, task: Task, now: float) -> None:
-        host = task.host
+        host = task.on_host
         self._detach(task)
         host.last_task_end = now
         if not host.tasks:
@@ -298,7 +306,7 @@ class Hub:
             self._open(task, now)
 
     def _open(self, task: Task, now: float) -> None:
-        host = task.host
+        host = task.on_host
         self._detach(task)
         task.state, task.weight, task.host = OPEN, task.open_weight, host
         self._attach(task, host)
@@ -337,8 +345,8 @@ class Hub:
                 continue
             for b in h.bins():
                 heaps.setdefault(b, []).append((h.active_load + len(h.tasks), h.order, h))
-        for heap in heaps.values():
-            heapq.heapify(heap)
+        for host_heap in heaps.values():
+            heapq.heapify(host_heap)
         bins = [(b, entries) for b, entries in self.free_bins.items() if entries]
         idx = {b: 0 for b, _ in bins}
         taken: list[Task] = []
@@ -403,7 +411,7 @@ class Hub:
     def _check_active(self, hosts: list[Host], now: float) -> None:
         enabled = {h.name for h in hosts}
         for task in list(self.assigned.values()):
-            h = task.host
+            h = task.on_host
             if h.name in enabled and now - task.assign_ts > ASSIGN_TIMEOUT_S:
                 seen = h.last_checkin(now)
                 if seen is not None and seen > task.assign_ts:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from kojistack.controller import decide
 
 from .engine import LIGHT_CHANNEL, Engine, Instance
+from .koji_model import Host
 
 LIGHT_HOST_TYPE = "m7g.large"              # 8 GiB Graviton: waiting is memory, not CPU
 LIGHT_HOST_MEM_MIB = 7_617                 # its MemTotal, as the hub's (engine.HUB_MEM_TOTAL_KIB)
@@ -43,16 +44,16 @@ class LightHosts:
         while len(kept) < target and draining:            # a draining host is cheaper than a new one
             inst = draining.pop(0)
             inst.drain_started = None
-            eng.set_enabled(eng.hub.hosts[inst.slot], True)
+            eng.set_enabled(_host(eng, inst), True)
             kept.append(inst)
         if len(kept) < target:
             eng.set_light_desired(len(live) + target - len(kept), LIGHT_HOSTS_MAX)
         elif len(kept) > target:
             ready = [i for i in kept if i.lifecycle == "InService" and i.slot in eng.hub.hosts]
-            ready.sort(key=lambda i: (len(eng.hub.hosts[i.slot].tasks), i.slot))
+            ready.sort(key=lambda i: (len(_host(eng, i).tasks), i.slot))
             for inst in ready[:len(kept) - target]:
                 inst.drain_started = eng.now
-                eng.set_enabled(eng.hub.hosts[inst.slot], False)
+                eng.set_enabled(_host(eng, inst), False)
                 draining.append(inst)
         for inst in draining:
             host = eng.hub.hosts.get(inst.slot) if inst.slot else None
@@ -64,3 +65,10 @@ class LightHosts:
         n = next(n for n in range(1, LIGHT_HOSTS_MAX + 2) if f"light-{n:02d}" not in held)
         eng.register(inst, f"light-{n:02d}", float(LIGHT_SLOTS), channels=frozenset({LIGHT_CHANNEL}),
                      maxjobs=LIGHT_SLOTS)
+
+
+def _host(eng: Engine, inst: Instance) -> Host:
+    """The Koji host of a registered light host (a draining or InService one has its slot)."""
+    if inst.slot is None:
+        raise RuntimeError(f"light host {inst.id} has no slot")
+    return eng.hub.hosts[inst.slot]

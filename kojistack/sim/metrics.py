@@ -68,7 +68,7 @@ def builder_hours(instances: list[Instance]) -> dict[str, float]:
     for i in instances:
         if i.role != "builder":
             continue
-        out[i.arch] = out.get(i.arch, 0.0) + (i.ended_at - i.launched_at) / 3600.0
+        out[i.arch] = out.get(i.arch, 0.0) + (i.ended - i.launched_at) / 3600.0
     return out
 
 
@@ -86,7 +86,7 @@ def summarise(fleet: str, rec: Record, capacity: float, hours: dict[str, float] 
     capped = [t.wait_s for t in done if t.capped]
     parents = [t.wait_s for t in rec.tasks if t.method == "build" and t.state == CLOSED]
     hours = builder_hours(rec.instances) if hours is None else hours
-    light_h = sum((i.ended_at - i.launched_at) / 3600.0 for i in rec.instances if i.role == "light")
+    light_h = sum((i.ended - i.launched_at) / 3600.0 for i in rec.instances if i.role == "light")
     paid_capacity_s = sum(hours.values()) * 3600.0 * capacity
     used = sum(rec.busy_weight_s.values())
     peak = {a: max((s.builders[a] + s.booting[a] for s in rec.samples), default=0) for a in ("x86_64", "aarch64")}
@@ -115,7 +115,7 @@ def real_boot_oracle_hours(instances: list[Instance], boot_total_s: float) -> di
     builder is cheaper than a relaunch). Its waits are the zero-boot oracle's."""
     by_slot: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for i in instances:
-        by_slot.setdefault((i.arch, i.slot or i.id), []).append((i.launched_at, i.ended_at))
+        by_slot.setdefault((i.arch, i.slot or i.id), []).append((i.launched_at, i.ended))
     out: dict[str, float] = {}
     for (arch, _slot), spans in by_slot.items():
         spans.sort()
@@ -139,7 +139,7 @@ def fixed_sizes(rec: Record, window_s: float) -> tuple[dict[str, int], dict[str,
     peak = {}
     for a in ("x86_64", "aarch64"):
         edges = sorted([(i.launched_at, 1) for i in rec.instances if i.arch == a]
-                       + [(i.ended_at, -1) for i in rec.instances if i.arch == a])
+                       + [(i.ended, -1) for i in rec.instances if i.arch == a])
         level = top = 0
         for _t, step in edges:
             level += step
@@ -147,7 +147,7 @@ def fixed_sizes(rec: Record, window_s: float) -> tuple[dict[str, int], dict[str,
         peak[a] = top
     secs: dict[str, float] = {a: 0.0 for a in peak}
     for i in rec.instances:
-        secs[i.arch] += min(i.ended_at, window_s) - min(i.launched_at, window_s)
+        secs[i.arch] += min(i.ended, window_s) - min(i.launched_at, window_s)
     mean = {a: (max(1, math.ceil(secs[a] / window_s)) if secs[a] > 0 else 0) for a in peak}
     peak = {a: max(peak[a], mean[a]) for a in peak}
     return peak, mean

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from kojistack.controller import decide
 
 from .engine import ARCHES, BUILDER_CHANNELS, MID_WAVE_S, Engine, Instance
-from .koji_model import ASSIGNED, FREE, OPEN
+from .koji_model import OPEN
 from .workloads import BUILD_ARCH_WEIGHT, TaskSpec, Workload
 
 BUILDKITE_POLL_S = 10.0

@@ -16,7 +16,7 @@ def write_plot(rec: Record, path: Path, title: str) -> None:
 
     hours = [s.t / 3600.0 for s in rec.samples]
     fig, axes = plt.subplots(len(ARCHES), 1, figsize=(10, 3.2 * len(ARCHES)), sharex=True)
-    for ax, arch in zip(axes, ARCHES):
+    for ax, arch in zip(axes, ARCHES, strict=True):
         ax.plot(hours, [s.queued[arch] for s in rec.samples], label="queued tasks (FREE+ASSIGNED)")
         ax.plot(hours, [s.running[arch] for s in rec.samples], label="running tasks")
         ax.step(hours, [s.builders[arch] for s in rec.samples], where="post", label="builders in service")

@@ -54,8 +54,8 @@ class TaskSpec:
     arrival_s: float = 0.0              # top-level tasks only; children are created by their parent
     priority: int = PRIO_DEFAULT
     post_s: float = 0.0                 # own work after the children finish
-    children: tuple["TaskSpec", ...] = ()
-    then: tuple["TaskSpec", ...] = ()
+    children: tuple[TaskSpec, ...] = ()
+    then: tuple[TaskSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,8 @@ def working_day_rate(hour: float) -> float:
 def _poisson_arrivals(rng: random.Random, per_hour_at: Callable[[float], float], peak_per_hour: float,
                       horizon_s: float) -> list[float]:
     """Non-homogeneous Poisson arrivals by thinning (Lewis and Shedler)."""
-    out, t = [], 0.0
+    out: list[float] = []
+    t = 0.0
     while True:
         t += rng.expovariate(peak_per_hour / 3600.0)
         if t >= horizon_s:

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, NoValue, Ref, Sub, Tags, Template
-from troposphere import iam, rds
+from troposphere import GetAtt, If, NoValue, Ref, Sub, Tags, Template, iam, rds
 
 from .. import ids
 from . import parameters as P

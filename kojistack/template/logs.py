@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Sub, Template
-from troposphere import logs
+from troposphere import GetAtt, Sub, Template, logs
 
 from .. import ids, names
 from . import parameters as P

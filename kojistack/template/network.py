@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSObject, Cidr, GetAtt, GetAZs, Ref, Select, Sub, Tags, Template
-from troposphere import ec2
+from troposphere import AWSObject, Cidr, GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2
 
 from .. import ids
 from ..config import Config

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Sub, Tags, Template
-from troposphere import ec2
+from troposphere import GetAtt, Sub, Tags, Template, ec2
 
 from .. import ids
 from .network import Network

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Ref, Sub, Tags, Template
-from troposphere import efs
+from troposphere import GetAtt, If, Ref, Sub, Tags, Template, efs
 
 from .. import ids
 from . import parameters as P

@@ -8,12 +8,10 @@ import json
 import pytest
 
 from kojistack.checks.lint import lint_text
-from kojistack.config import Config
 from kojistack.template.builders import builder_user_data_text
 from kojistack.template.hub import hub_user_data_text
 from kojistack.template.payload import builder_payload, hub_payload
 from kojistack.template.userdata import LONGEST_PARAMS, USER_DATA_BUDGET, USER_DATA_LIMIT, used_names, worst_case
-
 from support.configs import CONFIGS
 
 TEMPLATE_LIMIT = 1_000_000

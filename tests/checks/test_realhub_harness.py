@@ -11,7 +11,6 @@ import subprocess
 from kojistack.config import Config
 from kojistack.template.hub import hub_env
 from kojistack.template.payload import hub_payload
-
 from support.paths import REPO
 
 HARNESS = REPO / "tools" / "realhub"

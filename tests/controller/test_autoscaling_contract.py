@@ -81,5 +81,5 @@ def test_overlapping_calls_behave_alike(port):
     settle()
     v = _view(asg)
     assert (v["desired"], v["states"]) == (0, ["InService"] * 2)
-    since = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+    since = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
     assert asg.failed_launches(NAME, since) == 0

@@ -8,9 +8,9 @@ import collections
 
 import pytest
 
-from kojistack.controller.kojiport import CALLS
 from fakes.kojihub import FakeHub
 from fakes.replay import Clock, Replayer, load, seed
+from kojistack.controller.kojiport import CALLS
 
 #: records the fake cannot match, each with the reason
 KNOWN = {

@@ -31,7 +31,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 from fakes.cloudformation import signal_refusal
 
@@ -41,7 +40,7 @@ ACCOUNT = "123456789012"
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS")
 
 
-def service_error(code: str, operation: str, message: str) -> "SystemExit":
+def service_error(code: str, operation: str, message: str) -> SystemExit:
     sys.stderr.write(f"\nAn error occurred ({code}) when calling the {operation} operation: {message}\n")
     return SystemExit(CLI_SERVICE_ERROR)
 
@@ -68,7 +67,7 @@ class CfnState:
         self.save(state)
 
     def set_resource(self, logical_id: str, status: str, *, waiting: bool = False,
-                     type_: str = "AWS::AutoScaling::AutoScalingGroup", metadata: Optional[dict] = None) -> None:
+                     type_: str = "AWS::AutoScaling::AutoScalingGroup", metadata: dict | None = None) -> None:
         state = self.load()
         res = state["resources"].setdefault(logical_id, {"type": type_})
         res.update(status=status, waiting=waiting)
@@ -80,7 +79,7 @@ class CfnState:
         return self.load().get("signals", [])
 
 
-def refusal_for(state: dict, logical_id: str) -> Optional[str]:
+def refusal_for(state: dict, logical_id: str) -> str | None:
     """The signal rule of tests/fakes/cloudformation.py applied to cfn.json."""
     res = state["resources"].get(logical_id)
     stack_id = state.get("stack_id", "")
@@ -138,7 +137,7 @@ def _cloudformation(root: Path, op: str, opts: dict) -> None:
         raise SystemExit(f"fake aws: cloudformation {op} is not modelled")
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     root = Path(os.environ["FAKE_AWS_DIR"])
     with open(root / "calls.log", "a") as log:

@@ -25,8 +25,9 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
@@ -38,7 +39,7 @@ NO_VALUE = object()  # Ref AWS::NoValue: the property is removed
 
 
 def signal_refusal(stack_id: str, stack_name: str, stack_status: str, lid: str,
-                   resource_status: Optional[str], waiting: bool) -> Optional[str]:
+                   resource_status: str | None, waiting: bool) -> str | None:
     """CloudFormation's answer to SignalResource for LID: None when it counts, else the refusal.
     The one signal rule of the doubles (this engine and the fake `aws`, tests/fakes/aws_cli.py)."""
     if stack_status not in IN_PROGRESS:
@@ -68,10 +69,10 @@ def iso_seconds(duration: str) -> int:
     return h * 3600 + mi * 60 + s
 
 
-def references(node: Any, names: Set[str]) -> Set[str]:
+def references(node: Any, names: set[str]) -> set[str]:
     """Resources a node names through Ref, Fn::GetAtt or Fn::Sub: the implicit dependencies
     ([DependsOn]: "implicit dependencies in the form of target properties !Ref, !GetAtt, and !Sub")."""
-    out: Set[str] = set()
+    out: set[str] = set()
     if isinstance(node, dict):
         for k, v in node.items():
             if k == "Ref" and v in names:
@@ -93,7 +94,7 @@ def references(node: Any, names: Set[str]) -> Set[str]:
     return out & names
 
 
-def dependencies(template: dict) -> Dict[str, Set[str]]:
+def dependencies(template: dict) -> dict[str, set[str]]:
     """resource -> the resources it depends on: DependsOn plus Ref/GetAtt/Sub in Properties,
     Metadata-free (references in Metadata or policies create no order; [DependsOn])."""
     res = template["Resources"]
@@ -114,8 +115,8 @@ class Resource:
     status: str = "NOT_STARTED"
     props: Any = None  # resolved properties
     physical_id: str = ""
-    attrs: Dict[str, Any] = field(default_factory=dict)
-    signals: Dict[str, str] = field(default_factory=dict)  # unique id -> SUCCESS | FAILURE
+    attrs: dict[str, Any] = field(default_factory=dict)
+    signals: dict[str, str] = field(default_factory=dict)  # unique id -> SUCCESS | FAILURE
     wanted: int = 0  # signals still awaited (0: not waiting)
     deadline: float = 0.0
     reason: str = ""
@@ -124,20 +125,20 @@ class Resource:
 class Handler:
     """What a resource type does. The default: everything happens at once."""
 
-    def create(self, stack: "Stack", r: Resource) -> None:
+    def create(self, stack: Stack, r: Resource) -> None:
         r.physical_id = f"{stack.name}-{r.lid}-{stack.serial()}"
 
-    def update(self, stack: "Stack", r: Resource, old_props: Any) -> None:
+    def update(self, stack: Stack, r: Resource, old_props: Any) -> None:
         pass
 
-    def delete(self, stack: "Stack", r: Resource) -> None:
+    def delete(self, stack: Stack, r: Resource) -> None:
         pass
 
-    def busy(self, stack: "Stack", r: Resource) -> Optional[str]:
+    def busy(self, stack: Stack, r: Resource) -> str | None:
         """While the operation runs: None when done, "" while working, else a failure reason."""
         return None
 
-    def attribute(self, stack: "Stack", r: Resource, name: str) -> Any:
+    def attribute(self, stack: Stack, r: Resource, name: str) -> Any:
         return r.attrs.get(name, f"{r.physical_id}.{name}")
 
 
@@ -152,8 +153,8 @@ class Event:
 class Stack:
     """One stack. `handlers` maps a resource type to its Handler (default: instant)."""
 
-    def __init__(self, name: str, template: dict, parameters: Dict[str, str], clock: Callable[[], float],
-                 handlers: Optional[Dict[str, Handler]] = None, azs: int = 3):
+    def __init__(self, name: str, template: dict, parameters: dict[str, str], clock: Callable[[], float],
+                 handlers: dict[str, Handler] | None = None, azs: int = 3):
         # [StackName]: "must start with an alphabetic character and can't be longer than 128 characters"
         if not re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]{0,127}", name):
             raise ValidationError(f"1 validation error detected: Value '{name}' at 'stackName' failed to satisfy "
@@ -164,16 +165,16 @@ class Stack:
         self.id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{uuid.UUID(int=next(_STACK_SERIAL))}"
         self.azs = azs
         self.status = "NOT_STARTED"
-        self.events: List[Event] = []
+        self.events: list[Event] = []
         self._serial = 0
         self._load(template, parameters)
-        self.retained: Dict[str, Resource] = {}
-        self.snapshots: List[str] = []
-        self._previous: Optional[tuple] = None  # (template, parameters, resolved props) to roll back to
+        self.retained: dict[str, Resource] = {}
+        self.snapshots: list[str] = []
+        self._previous: tuple | None = None  # (template, parameters, resolved props) to roll back to
 
     # --- template ---------------------------------------------------------------------------
 
-    def _load(self, template: dict, parameters: Dict[str, str]) -> None:
+    def _load(self, template: dict, parameters: dict[str, str]) -> None:
         self.template = template
         self.params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
         unknown = set(parameters) - set(self.params)
@@ -189,7 +190,7 @@ class Stack:
                      if "Condition" not in r or self.conditions[r["Condition"]]}
         sub = {"Resources": self.defs}
         self.deps = {k: v & set(self.defs) for k, v in dependencies(sub).items()}
-        self.dependents: Dict[str, Set[str]] = {k: set() for k in self.defs}
+        self.dependents: dict[str, set[str]] = {k: set() for k in self.defs}
         for k, deps in self.deps.items():
             for d in deps:
                 self.dependents[d].add(k)
@@ -273,7 +274,7 @@ class Stack:
             return value.split(",") if ptype.startswith("List<") or ptype == "CommaDelimitedList" else value
         return self.resources[name].physical_id
 
-    def _sub(self, text: str, extra: Dict[str, Any]) -> str:
+    def _sub(self, text: str, extra: dict[str, Any]) -> str:
         def one(m: re.Match) -> str:
             var = m.group(1)
             if var.startswith("!"):
@@ -365,7 +366,7 @@ class Stack:
 
     # --- update -----------------------------------------------------------------------------
 
-    def update(self, template: dict, parameters: Dict[str, str]) -> None:
+    def update(self, template: dict, parameters: dict[str, str]) -> None:
         if self.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"):
             raise ValidationError(f"Stack:{self.id} is in {self.status} state and can not be updated.")
         old = (self.template, dict(self.params))
@@ -385,7 +386,7 @@ class Stack:
         r.signals = {}
         self.handler(r).update(self, r, old)
 
-    def changed(self) -> List[str]:
+    def changed(self) -> list[str]:
         """Resources updated by the last update (they had an UPDATE_IN_PROGRESS event)."""
         start = max(i for i, e in enumerate(self.events) if e.lid == self.name and e.status == "UPDATE_IN_PROGRESS")
         return sorted({e.lid for e in self.events[start:] if e.status == "UPDATE_IN_PROGRESS" and e.lid != self.name})

@@ -31,7 +31,7 @@ class Outage:
     status_checks: str = "ok"  # or "impaired"
 
     @classmethod
-    def reboot(cls, at: int, service_down_seconds: int) -> "Outage":
+    def reboot(cls, at: int, service_down_seconds: int) -> Outage:
         return cls(at=at, target_down_seconds=service_down_seconds)
 
 

@@ -2,18 +2,18 @@
 
 The shapes and rules follow koji-1.35.3's kojihub/kojihub.py: get_tag, get_build_target,
 readPackageList/listPackages, _direct_pkglist_add (with the stack's package_list policy from
-cloud-init/hub/files/conf/hub-policy.conf.in, refused as `policy violation (package_list): ...`), handle_upload (a POST with filename/filepath/fileverify/
-offset in the query string, answered {size, fileverify, offset, hexdigest}) and checkUpload, build
-(a `build` task; build_from_srpm / build_from_scm are asserted later by the builder's kojid through
-host.assertPolicy, not here), listTagged. Tests seed tags and targets as kojistack-ready seeds them,
-and stand in for the builder with `finish_build` (what kojid's import and tagBuild leave behind).
+cloud-init/hub/files/conf/hub-policy.conf.in, refused as `policy violation (package_list): ...`),
+handle_upload (a POST with filename/filepath/fileverify/offset in the query string, answered
+{size, fileverify, offset, hexdigest}) and checkUpload, build (a `build` task; build_from_srpm /
+build_from_scm are asserted later by the builder's kojid through host.assertPolicy, not here),
+listTagged. Tests seed tags and targets as kojistack-ready seeds them, and stand in for the builder
+with `finish_build` (what kojid's import and tagBuild leave behind).
 """
 
 import time
 import xmlrpc.client
 import zlib
-from typing import Any, Dict, List, Optional
-
+from typing import Any
 
 # The stack's package_list policy (cloud-init/hub/files/conf/hub-policy.conf.in), which replaces koji's
 # default (admin or tag): packagers may add packages to the stack's tag `kojistack`.
@@ -24,11 +24,11 @@ class BuildMethods:
     """getTag, getBuildTarget(s), listPackages, packageListAdd, uploads, listTagged."""
 
     def _init_builds(self) -> None:
-        self.tags: Dict[int, dict] = {}
-        self.packages: Dict[str, int] = {}
-        self.package_lists: Dict[int, Dict[int, dict]] = {}  # tag id -> package id -> entry
-        self.uploads: Dict[str, bytes] = {}  # "path/name" -> content
-        self.builds: List[dict] = []
+        self.tags: dict[int, dict] = {}
+        self.packages: dict[str, int] = {}
+        self.package_lists: dict[int, dict[int, dict]] = {}  # tag id -> package id -> entry
+        self.uploads: dict[str, bytes] = {}  # "path/name" -> content
+        self.builds: list[dict] = []
 
     # --- seeding ------------------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ class BuildMethods:
 
     # --- lookups ------------------------------------------------------------------------------
 
-    def _tag(self, info: Any, strict: bool = True) -> Optional[dict]:
+    def _tag(self, info: Any, strict: bool = True) -> dict | None:
         for tag in self.tags.values():
             if info in (tag["id"], tag["name"]):
                 return tag
@@ -138,7 +138,7 @@ class BuildMethods:
 
     # --- uploads (handle_upload and checkUpload) -----------------------------------------------
 
-    def upload(self, ctx, query: Dict[str, str], body: bytes) -> dict:
+    def upload(self, ctx, query: dict[str, str], body: bytes) -> dict:
         """A rawUpload POST: the hub writes the chunk at `offset` of work/<filepath>/<filename>."""
         if self._user(ctx) is None:
             raise self._auth_error("not logged in")  # handle_upload: context.session.assertLogin()

@@ -6,7 +6,7 @@ the code paths are koji-1.35.3's kojihub/kojihub.py (get_user, grantPermission, 
 enableUser/disableUser -> set_user_status) and kojihub/auth.py (get_user_perms).
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 NORMAL_STATUS, BLOCKED_STATUS = 0, 1
 
@@ -14,9 +14,9 @@ NORMAL_STATUS, BLOCKED_STATUS = 0, 1
 class UserMethods:
     """getUser, createUser, enable/disableUser, permissions; needs FakeHub's users, perms, _require."""
 
-    users: Dict[int, Any]
-    perms: Dict[int, str]
-    perm_descriptions: Dict[str, str]
+    users: dict[int, Any]
+    perms: dict[int, str]
+    perm_descriptions: dict[str, str]
 
     def seed_perm(self, name: str) -> None:
         """A permission beyond koji's seeded ones (kojistack's bootstrap adds `packager`)."""
@@ -124,12 +124,12 @@ class UserMethods:
     # userinfo of a known user counts the user's packages, top-level tasks and builds (p2-12)
     def m_listPackages(self, ctx, tagID=None, userID=None, pkgID=None, prefix=None, inherited=False,
                        with_dups=False, event=None, queryOpts=None, with_owners=True, with_blocked=True):
-        rows: List[dict] = []
+        rows: list[dict] = []
         return len(rows) if (queryOpts or {}).get("countOnly") else rows
 
     def m_listBuilds(self, ctx, packageID=None, userID=None, taskID=None, prefix=None, state=None,
                      volumeID=None, source=None, createdBefore=None, createdAfter=None,
                      completeBefore=None, completeAfter=None, type=None, typeInfo=None, queryOpts=None,
                      pattern=None, cgID=None, draft=None):
-        rows: List[dict] = []
+        rows: list[dict] = []
         return len(rows) if (queryOpts or {}).get("countOnly") else rows

@@ -10,11 +10,11 @@ Calls go to `FakeHub.dispatch` in-process (the HTTPS path is exercised by the en
 import json
 import re
 import xmlrpc.client
-from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any
 
-from .kojihub import Ctx, FakeHub, Fault, HostRec, TaskRec
+from .kojihub import FakeHub, Fault, HostRec, TaskRec
 
 #: the real hub's answers, recorded (tests/fakes/recordings/README.md says where they come from)
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
@@ -28,7 +28,7 @@ PLACEHOLDER = re.compile(r"<(host|user|channel|task):([^>]+)>|<(run|logmsg|refus
 SILENCE = ("disabled-host", "39", 930.0)
 
 
-def load(path: Path = TRANSCRIPTS) -> List[dict]:
+def load(path: Path = TRANSCRIPTS) -> list[dict]:
     with open(path) as f:
         return [json.loads(line) for line in f]
 
@@ -54,8 +54,8 @@ class Outcome:
 class Replayer:
     hub: FakeHub
     clock: Clock
-    bind: Dict[str, Any] = field(default_factory=dict)  # placeholder -> fake value
-    sessions: Dict[str, List[Tuple[int, str]]] = field(default_factory=dict)  # identity -> [(sid, key)]
+    bind: dict[str, Any] = field(default_factory=dict)  # placeholder -> fake value
+    sessions: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # identity -> [(sid, key)]
 
     # --- placeholders -------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ class Replayer:
             return {k: self.subst(v) for k, v in value.items()}
         return value
 
-    def match(self, exp: Any, act: Any, bind: Dict[str, Any], unordered: bool = False) -> Optional[str]:
+    def match(self, exp: Any, act: Any, bind: dict[str, Any], unordered: bool = False) -> str | None:
         """None when `act` matches `exp` (binding new placeholders into `bind`), else why not."""
         if isinstance(exp, str):
             if exp == "<ts>":
@@ -112,7 +112,7 @@ class Replayer:
             if not isinstance(act, list) or len(exp) != len(act):
                 return f"list {act!r:.200} != {exp!r:.200}"
             if not unordered:
-                for i, (e, a) in enumerate(zip(exp, act)):
+                for i, (e, a) in enumerate(zip(exp, act, strict=True)):
                     why = self.match(e, a, bind)
                     if why:
                         return f"[{i}] {why}"
@@ -132,7 +132,7 @@ class Replayer:
 
     # --- calls --------------------------------------------------------------------------------
 
-    def _session(self, who: str, step: str) -> Tuple[Optional[str], Optional[str]]:
+    def _session(self, who: str, step: str) -> tuple[str | None, str | None]:
         if who == "anonymous":
             return None, None
         stack = self.sessions.get(who, [])
@@ -141,7 +141,7 @@ class Replayer:
         sid, key = stack[-2] if "old-session" in step and len(stack) > 1 else stack[-1]
         return str(sid), key
 
-    def call(self, rec: dict) -> Tuple[Any, Optional[Fault]]:
+    def call(self, rec: dict) -> tuple[Any, Fault | None]:
         who, method = rec["as"], rec["method"]
         args, kwargs = self.subst(rec["args"]), self.subst(rec["kwargs"])
         try:
@@ -186,7 +186,7 @@ class Replayer:
         return Outcome(rec, why is None, why or "")
 
 
-def _regex(exp: str, bind: Dict[str, Any]) -> str:
+def _regex(exp: str, bind: dict[str, Any]) -> str:
     out, pos = [], 0
     for m in PLACEHOLDER.finditer(exp):
         out.append(re.escape(exp[pos:m.start()]))
@@ -196,7 +196,7 @@ def _regex(exp: str, bind: Dict[str, Any]) -> str:
     return "".join(out)
 
 
-def seed(hub: FakeHub, records: List[dict], replayer: Replayer) -> None:
+def seed(hub: FakeHub, records: list[dict], replayer: Replayer) -> None:
     """Load the `initial-state` scenario (users, perms, hosts, channels, tasks) into `hub`."""
     init = {r["step"].split("-", 1)[1]: r for r in records if r["scenario"] == "initial-state"}
     perms = {r["args"][0]: r["result"] for r in records if r["scenario"] == "initial-state"

@@ -21,7 +21,8 @@ An existing VPC's subnets, routes and gateway are not the stack's: they are take
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from kojistack import ids
 
@@ -35,12 +36,12 @@ def _live(stack: Stack, lid: str) -> bool:
     return r is not None and r.status in LIVE
 
 
-def _of_type(stack: Stack, type_: str) -> List[tuple]:
+def _of_type(stack: Stack, type_: str) -> list[tuple]:
     return [(lid, d.get("Properties", {})) for lid, d in stack.defs.items()
             if d["Type"] == type_ and _live(stack, lid)]
 
 
-def _names(node: Any) -> Optional[str]:
+def _names(node: Any) -> str | None:
     """The logical id a Ref / GetAtt names, else None."""
     if isinstance(node, dict):
         if "Ref" in node:
@@ -51,14 +52,14 @@ def _names(node: Any) -> Optional[str]:
     return None
 
 
-def _table_of(stack: Stack, subnet: str) -> Optional[str]:
+def _table_of(stack: Stack, subnet: str) -> str | None:
     for _, p in _of_type(stack, "AWS::EC2::SubnetRouteTableAssociation"):
         if _names(p.get("SubnetId")) == subnet:
             return _names(p.get("RouteTableId"))
     return None  # [Routes]: the main route table: local routes only
 
 
-def _default_route(stack: Stack, table: Optional[str]) -> Optional[dict]:
+def _default_route(stack: Stack, table: str | None) -> dict | None:
     if table is None or not _live(stack, table):
         return None
     for _, p in _of_type(stack, "AWS::EC2::Route"):
@@ -97,7 +98,7 @@ def allows(stack: Stack, to_sg: str, from_sg: str, port: int) -> bool:
                and int(r.get("FromPort", 0)) <= port <= int(r.get("ToPort", 65535)) for r in rules)
 
 
-def egress(stack: Stack, sg: str, port: int, to_sg: Optional[str] = None) -> bool:
+def egress(stack: Stack, sg: str, port: int, to_sg: str | None = None) -> bool:
     """[SGs]: does `sg` let TCP `port` out (to anywhere, or to `to_sg`)?"""
     rules = stack.defs[sg]["Properties"].get("SecurityGroupEgress")
     if rules is None:

@@ -4,6 +4,7 @@ templates: each test is one documented rule, so a change to the double that brea
 from __future__ import annotations
 
 import pytest
+
 from fakes.cloudformation import Handler, Resource, Stack, ValidationError
 
 
@@ -44,7 +45,8 @@ def order(stack: Stack, status: str) -> list:
 
 
 def test_implicit_and_explicit_dependencies_order_creation():
-    t = {"Resources": {"A": res(Properties={"X": {"Ref": "B"}}), "B": res(Properties={"Y": {"Fn::GetAtt": ["C", "Arn"]}}),
+    t = {"Resources": {"A": res(Properties={"X": {"Ref": "B"}}),
+                       "B": res(Properties={"Y": {"Fn::GetAtt": ["C", "Arn"]}}),
                        "C": res(Properties={"Z": {"Fn::Sub": "${D}-x"}}), "D": res(DependsOn="E"), "E": res()}}
     clock = Clock()
     s = Stack("s", t, {}, clock)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.cloudformation import Stack
 
+from fakes.cloudformation import Stack
 from kojistack import ids
 from kojistack.config import ArchConfig, Config
 from kojistack.template.compose import build_template

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-_START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+_START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def _name(cn: str) -> x509.Name:

@@ -74,7 +74,8 @@ BAD_DRILL_FLAGS = [
     ("chaos-no-stack", ["chaos", "--dry-run"], ["--stack-name"]),
     ("chaos-target", ["chaos", "--stack-name", "ks", "--target", "database"], ["--target", "hub", "builder", "random"]),
     ("chaos-timeout-0", ["chaos", "--stack-name", "ks", "--timeout-minutes", "0"], ["--timeout-minutes", "1<=x<=180"]),
-    ("chaos-timeout-text", ["chaos", "--stack-name", "ks", "--timeout-minutes", "soon"], ["--timeout-minutes", "integer"]),
+    ("chaos-timeout-text", ["chaos", "--stack-name", "ks", "--timeout-minutes", "soon"],
+     ["--timeout-minutes", "integer"]),
     ("rotate-no-stack", ["rotate-admin-cert"], ["--stack-name"]),
 ]
 

@@ -93,7 +93,8 @@ def test_logs_reads_both_roles_and_filters(run, aws):
     assert lines[0].split(" ", 4)[2:] == ["hub", "i-0hub/journal", "kojistack-bootstrap.service: step: packages"]
     assert {line.split(" ")[3] for line in lines[2:]} == {"i-0b1/kojid.log", "i-0b2/kojid.log"}
     only = run("logs", "--stack-name", "koji", "--role", "builders", "--instance", "i-0b2")
-    assert [line.split(" ", 4)[4] for line in only.stdout.splitlines()] == ["koji.TaskManager: Attempting to take task 8"]
+    assert [line.split(" ", 4)[4] for line in only.stdout.splitlines()] == [
+        "koji.TaskManager: Attempting to take task 8"]
     none = run("logs", "--stack-name", "koji", "--role", "hub", "--filter", "no such text")
     assert none.exit_code == 0 and none.stdout == ""
     assert "no log lines in the last 1h (hub)" in none.stderr

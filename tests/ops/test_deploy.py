@@ -71,8 +71,8 @@ def test_removing_a_stateful_resource_asks_first(run, aws, tmp_path):
 def test_unknown_parameter(run, aws):
     result = run(*deploy_args("koji", FIXTURE, "--param", "AdminUsr=x"))
     assert result.exit_code == 2
-    assert "has no parameter AdminUsr (did you mean: AdminUsr -> AdminUser?); its parameters are: AccessCidr, AdminUser" \
-        in result.stderr
+    assert ("has no parameter AdminUsr (did you mean: AdminUsr -> AdminUser?); "
+            "its parameters are: AccessCidr, AdminUser") in result.stderr
 
 
 def test_missing_template(run, aws, tmp_path):

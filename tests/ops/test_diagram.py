@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -50,7 +49,8 @@ def test_edges_and_flows_from_references():
             "DefaultActions": [{"TargetGroupArn": {"Ref": "PublicTargetGroup"}}]}},
         "Database": {"Type": "AWS::RDS::DBInstance"},
         "HubLaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {
-            "UserData": {"Fn::Base64": {"Fn::Sub": ["db=${Db}", {"Db": {"Fn::GetAtt": ["Database", "Endpoint.Address"]}}]}}}},
+            "UserData": {"Fn::Base64": {"Fn::Sub": [
+                "db=${Db}", {"Db": {"Fn::GetAtt": ["Database", "Endpoint.Address"]}}]}}}},
         "HubGroup": {"Type": "AWS::AutoScaling::AutoScalingGroup", "DependsOn": "Database", "Properties": {
             "LaunchTemplate": {"LaunchTemplateId": {"Ref": "HubLaunchTemplate"}},
             "TargetGroupARNs": [{"Ref": "PublicTargetGroup"}]}},
@@ -68,7 +68,8 @@ def test_edges_and_flows_from_references():
 
 def test_committed_diagram_shows_every_resource_of_the_committed_template():
     svg = (REPO / "docs" / "architecture-full.svg").read_text()
-    drawn = set(re.findall(r">([A-Za-z0-9]+)(?:  \[[^\]]*\])?\n?<", svg)) | set(re.findall(r">([A-Za-z0-9]+)[ \n<]", svg))
+    drawn = (set(re.findall(r">([A-Za-z0-9]+)(?:  \[[^\]]*\])?\n?<", svg))
+             | set(re.findall(r">([A-Za-z0-9]+)[ \n<]", svg)))
     resources = json.loads((REPO / "templates" / "kojistack.json").read_text())["Resources"]
     missing = sorted(set(resources) - drawn)
     assert not missing, f"docs/architecture-full.svg is stale (regenerate: make templates): {missing}"

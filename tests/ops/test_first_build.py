@@ -67,8 +67,8 @@ def stack(tmp_path_factory):
     hub.seed_tag("kojistack-build", arches="x86_64 aarch64")
     hub.seed_target("kojistack", "kojistack-build", "kojistack")
     conf = base / "koji.conf"
-    common = f"server = {hub.url}\nweburl = https://koji.example.com/koji\ntopurl = https://koji.example.com/kojifiles\n" \
-             f"authtype = ssl\nserverca = {pki.ca_pem}\n"
+    common = (f"server = {hub.url}\nweburl = https://koji.example.com/koji\n"
+              f"topurl = https://koji.example.com/kojifiles\nauthtype = ssl\nserverca = {pki.ca_pem}\n")
     conf.write_text(f"[koji]\n{common}cert = {pki.client('kojiadmin')}\n\n[koji-alice]\n{common}"
                     f"cert = {pki.client('alice')}\n")
     work = base / "work"
@@ -81,7 +81,8 @@ def run_block(body: str, conf: Path, work: Path) -> tuple[str, list[list[str]]]:
     calls = work.parent / "kojistack-calls.jsonl"
     calls.write_text("")
     prelude = (f'koji() {{ "{KOJI}" --config "{conf}" "$@"; }}\n'
-               f'kojistack() {{ python3 -c \'import json, sys; print(json.dumps(sys.argv[1:]))\' "$@" >> "{calls}"; }}\n')
+               "kojistack() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "
+               f'"$@" >> "{calls}"; }}\n')
     env = {"PATH": os.environ["PATH"], "HOME": str(work.parent), "LANG": "C.UTF-8",
            "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
            "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}

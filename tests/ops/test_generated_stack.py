@@ -5,16 +5,15 @@ operated with status, client-config and user add. The real template is never sen
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import koji
 import pytest
 
+from support.paths import REPO
+
 from .conftest import moto_image
 from .moto_transform import for_moto
 from .pki import credentials
-from support.paths import REPO
-
 
 
 @pytest.fixture()

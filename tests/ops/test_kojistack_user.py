@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
-from support.paths import REPO
 
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
+from support.paths import REPO
 
 BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
 SCRIPT = BIN / "kojistack-user"

@@ -4,7 +4,6 @@ test it cites exists, the restore parameters and the PostgreSQL pin it names are
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from kojistack.template.database import POSTGRES
 from support.paths import REPO

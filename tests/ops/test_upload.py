@@ -54,7 +54,8 @@ def test_upload_puts_objects_where_printed_urls_point(run, aws, tiny_templates):
     assert all(k.startswith(f"kojistack/{__version__}-") or "/latest/" in k for k in keys)
     launches = printed(result.stdout, "launch")
     fragment = urllib.parse.urlparse(launches[0]).fragment
-    assert dict(urllib.parse.parse_qsl(fragment.split("?", 1)[1]))["templateURL"] == printed(result.stdout, "template")[0]
+    query = dict(urllib.parse.parse_qsl(fragment.split("?", 1)[1]))
+    assert query["templateURL"] == printed(result.stdout, "template")[0]
     assert printed(result.stdout, "markdown")[0].startswith("[![Launch Stack](https://s3.amazonaws.com/")
 
 

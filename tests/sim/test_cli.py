@@ -38,6 +38,8 @@ def test_simulate_refuses_bad_input_in_the_users_terms(tmp_path):
         (["--workload", "steady", "--max", "1200"], "--max must be 1..1000"),
         (["--workload", "steady", "--light-capacity", "1"], "Koji capacity > 1"),
         (["--workload", "steady", "--min", "60"], "--min 60 is above the max 50"),
+        (["--workload", "steady", "--fleet", "buildkite-like", "--plot", str(tmp_path / "p.png")],
+         "--plot draws the controller's run: add --fleet controller"),
     ]
     for args, message in cases:
         res = CliRunner().invoke(main, ["simulate", *args])

@@ -1,8 +1,17 @@
 """The scheduler and kojid rules the engine relies on (koji 1.35.3, kojihub/scheduler.py and
 koji/daemon.py), one rule per test."""
 
-from kojistack.sim.koji_model import (ASSIGN_TIMEOUT_S, ASSIGNED, FREE, FREE_TASK_LIMIT, OPEN, RUN_INTERVAL_S,
-                                      Host, Hub, Task)
+from kojistack.sim.koji_model import (
+    ASSIGN_TIMEOUT_S,
+    ASSIGNED,
+    FREE,
+    FREE_TASK_LIMIT,
+    OPEN,
+    RUN_INTERVAL_S,
+    Host,
+    Hub,
+    Task,
+)
 
 
 def _hub(capacity=8.0, maxjobs=10, arches=("x86_64",)):

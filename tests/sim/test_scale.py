@@ -74,7 +74,7 @@ def test_kojira_regenerates_the_build_tag_on_the_hubs_kojid_one_at_a_time():
     assert rec.newrepos == len(repos) > 1
     assert all(t.ran_on == [HUB_HOST] for t in rec.tasks if t.method in ("newRepo", "createrepo"))
     spans = sorted((t.first_start_ts, t.end_ts) for t in repos)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
     assert Engine(small_workload(n_builds=30), ControllerFleet(), SimConfig(kojira=False)).run().newrepos == 0
 
 

@@ -8,11 +8,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from fakes.kojihub import FakeHub
+from fakes.pki import TestPki
 from kojistack.cli import main
 from kojistack.sim import trace as trace_mod
 from kojistack.sim.koji_model import CLOSED
-from fakes.kojihub import FakeHub
-from fakes.pki import TestPki
 
 T0 = 1_790_000_000.0   # 2026-09-21
 

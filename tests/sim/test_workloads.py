@@ -2,9 +2,14 @@
 
 import math
 
-from kojistack.sim.workloads import (DURATION_MEDIAN_S, DURATION_P95_S, build_arch_weight, make_workload,
-                                     working_day_rate)
 from kojistack.sim.metrics import percentile
+from kojistack.sim.workloads import (
+    DURATION_MEDIAN_S,
+    DURATION_P95_S,
+    build_arch_weight,
+    make_workload,
+    working_day_rate,
+)
 
 
 def _build_arch(wl):

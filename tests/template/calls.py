@@ -9,10 +9,10 @@ Method names become API names through botocore's own service models (no network)
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from pathlib import Path
+from functools import cache
 
 import boto3
+
 from support.paths import REPO
 
 IAM_PREFIX = {"elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
@@ -24,7 +24,7 @@ ROLE_SOURCES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(service: str):
     client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     return client.meta

@@ -8,9 +8,11 @@ Resource is "*" (those must be AWS actions without resource-level permissions).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
 from support.paths import REPO
 
 USERS_SQL = REPO / "cloud-init" / "hub" / "files" / "sql" / "users.sql"

@@ -3,8 +3,6 @@ is reproducible, and the committed templates are fresh."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from click.testing import CliRunner
 
 from kojistack.cli import main
@@ -13,7 +11,6 @@ from kojistack.template.compose import FILENAMES, render_all
 from kojistack.template.payload import build_payload, hub_payload
 from kojistack.template.userdata import to_sub, used_names, worst_case
 from support.paths import REPO
-
 
 
 def test_same_input_same_bytes():

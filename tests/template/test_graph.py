@@ -37,7 +37,7 @@ def test_order(templates):
         hub = reaches(graph, ids.HUB_GROUP)
         assert {ids.HUB_POLICY, ids.DATABASE} <= hub, key
         assert {m for m in resources(t, "AWS::EFS::MountTarget")} <= hub, key
-        for name, g in resources(t, "AWS::AutoScaling::AutoScalingGroup").items():
+        for name in resources(t, "AWS::AutoScaling::AutoScalingGroup"):
             if name != ids.HUB_GROUP:
                 assert ids.HUB_GROUP in reaches(graph, name), (key, name)
         # IAM names the groups by deterministic name; it never depends on a group

@@ -65,7 +65,8 @@ def test_supported_regions_are_where_cfn_lint_offers_the_defaults(default):
 
 def test_the_readme_states_the_supported_regions():
     from kojistack.regions import SUPPORTED_REGIONS
-    from tests.support.paths import REPO
+    from support.paths import REPO
+
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("**Supported regions**"):]
     section = section[:section.index("\n\n")]

@@ -5,7 +5,8 @@ system, the secrets, the key, the private subnets or the mount targets in them."
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

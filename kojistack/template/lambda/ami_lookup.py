@@ -24,7 +24,7 @@ def find(props):
     ])["Images"]
     images = [i for i in images if not REJECT.search(i.get("Name", ""))]
     if not images:
-        raise RuntimeError("no available %s image named %s from owner %s" % (
+        raise RuntimeError("no available {} image named {} from owner {}".format(
             props["Architecture"], pattern, props["Owner"]))
     best = max(images, key=lambda i: i["CreationDate"])
     return {k: best[k] for k in ("ImageId", "Name", "CreationDate", "RootDeviceName")}

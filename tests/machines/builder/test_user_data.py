@@ -5,7 +5,6 @@ import gzip
 import io
 import subprocess
 import tarfile
-from pathlib import Path
 
 import pytest
 import yaml

@@ -13,11 +13,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+
 from support.paths import REPO
 
 CLOUD_INIT = REPO / "cloud-init"

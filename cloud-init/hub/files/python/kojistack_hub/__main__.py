@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import uuid
-from typing import List, Optional
 
 from . import identity, render, schema_plan, sizing
 
@@ -47,7 +46,7 @@ def _cmd_schema_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kojistack_hub")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("render", help="render a config template with values from the environment")

@@ -7,7 +7,7 @@ data (a replaced, empty database over a full file system, or the reverse).
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 
 class IdentityError(Exception):
@@ -20,7 +20,7 @@ class Decision(NamedTuple):
     write_fs: bool
 
 
-def decide(db_id: Optional[str], fs_id: Optional[str], db_has_data: bool, fs_has_data: bool,
+def decide(db_id: str | None, fs_id: str | None, db_has_data: bool, fs_has_data: bool,
            new_id: str) -> Decision:
     """What to write, or IdentityError. Empty strings count as missing."""
     db_id, fs_id = (db_id or None), (fs_id or None)

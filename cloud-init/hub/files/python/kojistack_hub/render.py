@@ -10,7 +10,7 @@ from __future__ import annotations
 import grp
 import os
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
@@ -27,7 +27,7 @@ def render_text(text: str, values: Mapping[str, str], name: str = "template") ->
 
 
 def render_file(src: str, dest: str, values: Mapping[str, str], mode: int = 0o644,
-                group: Optional[str] = None) -> bool:
+                group: str | None = None) -> bool:
     """Write dest from src; True when the content changed. Written atomically."""
     with open(src, encoding="utf-8") as f:
         text = render_text(f.read(), values, os.path.basename(src))

@@ -7,9 +7,9 @@ The database records (kojistack_meta.koji_schema) the koji version its schema ma
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Tuple
+from collections.abc import Iterable
 
-Version = Tuple[int, ...]
+Version = tuple[int, ...]
 _UPGRADE = re.compile(r"^schema-upgrade-(\d+(?:\.\d+)+)-(\d+(?:\.\d+)+)\.sql$")
 
 
@@ -25,7 +25,7 @@ def parse_version(text: str) -> Version:
     return int(match.group(1)), int(match.group(2))
 
 
-def plan(db_version: str, installed_version: str, files: Iterable[str]) -> List[str]:
+def plan(db_version: str, installed_version: str, files: Iterable[str]) -> list[str]:
     """The upgrade files to apply, in order, to go from db_version to installed_version."""
     have, want = parse_version(db_version), parse_version(installed_version)
     if have > want:

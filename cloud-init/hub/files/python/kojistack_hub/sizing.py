@@ -9,7 +9,7 @@ table below uses 80% of the nominal memory: a conservative estimate, never an ov
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple
+from typing import NamedTuple
 
 _BYTES_PER_CONNECTION = 9531392
 _RDS_CAP = 5000
@@ -26,7 +26,7 @@ _GIB_PER_VCPU = {"m5": 4, "m6g": 4, "m6i": 4, "m7g": 4, "m7i": 4,
                  "r5": 8, "r6g": 8, "r6i": 8, "r7g": 8, "r7i": 8}
 
 
-def _memory_table() -> Dict[str, int]:
+def _memory_table() -> dict[str, int]:
     table = {}
     for family in ("t3", "t4g"):
         for size, gib in _BURSTABLE_GIB.items():
