@@ -47,9 +47,11 @@ class ControllerFleet:
         """The controller registers Pending:Wait instances on its next loop."""
 
     def tail(self, eng: Engine) -> float:
+        assert self.policy is not None  # set by start()
         return self.policy.idle_seconds + 3 * eng.cfg.period_s
 
     def _tick(self, eng: Engine) -> None:
+        assert self.policy is not None  # set by start()
         self.plans += 1
         self.apply(eng, decide.plan(observe(eng, self.rows), self.policy))
         eng.at(eng.now + eng.cfg.period_s, self._tick, eng)
@@ -89,33 +91,33 @@ def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
     from, and re-uses it while they are unchanged (`cache` is accepted for callers that pass one)."""
     tasks = []
     for t in _observed_tasks(eng):
-        key = (t.state, t.weight, t.host, t.waiting)
+        task_key = (t.state, t.weight, t.host, t.waiting)
         row = t.__dict__.get("_row")
-        if row is None or row[0] != key:
-            row = t._row = (key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
-                                             t.host.name if t.host else None, t.waiting))
+        if row is None or row[0] != task_key:
+            row = t.__dict__["_row"] = (task_key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
+                                                              t.host.name if t.host else None, t.waiting))
         tasks.append(row[1])
     hosts = []
     for h in eng.hub.hosts.values():
-        key = (h.enabled, h.ready, h.capacity, h.last_task_end)
+        host_key = (h.enabled, h.ready, h.capacity, h.last_task_end)
         row = h.__dict__.get("_row")
-        if row is None or row[0] != key:
-            row = h._row = (key, decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end))
+        if row is None or row[0] != host_key:
+            row = h.__dict__["_row"] = (host_key, decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end))
         hosts.append(row[1])
     instances = []
     for i in eng.live():
-        key = (i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
+        inst_key = (i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
         row = i.__dict__.get("_row")
-        if row is None or row[0] != key:
+        if row is None or row[0] != inst_key:
             sha = f"sha256-{i.id}" if i.csr_ready else None
-            row = i._row = (key, decide.Instance(i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True,
-                                                 i.slot, i.drain_started, sha, sha, vcpus=eng.cfg.vcpus))
+            row = i.__dict__["_row"] = (inst_key, decide.Instance(
+                i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True, i.slot, i.drain_started, sha, sha,
+                vcpus=eng.cfg.vcpus))
         instances.append(row[1])
-    hosts = tuple(hosts)
     capacity = decide.builder_capacity(eng.cfg.vcpus)
     groups = tuple(decide.Group(group_name(a), a, eng.cfg.min_size, eng.max_size, eng.desired[a], capacity)
                    for a in ARCHES)
-    return decide.Observed(eng.now, tuple(tasks), hosts, tuple(instances), groups)
+    return decide.Observed(eng.now, tuple(tasks), tuple(hosts), tuple(instances), groups)
 
 
 def _observed_tasks(eng: Engine):
