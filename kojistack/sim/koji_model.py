@@ -6,8 +6,10 @@ Read from koji-1.35.3 (`kojihub/scheduler.py`, `koji/daemon.py`, `builder/kojid`
   1,000 per run, and assigns each to the lowest-ranked ready host of its bin (channel x arch; a
   host serves its arches plus noarch) that holds fewer than maxjobs tasks and has
   capacity - load > max(0, weight - CapacityOvercommit (5)). Load sums the weights of tasks that
-  are not waiting; waiting parents still count towards maxjobs. Rank = load + tasks (the hub also
-  adds a normalised "demand" term that only breaks ties; it is left out here).
+  are not waiting; waiting parents still count towards maxjobs. Rank = load + tasks + demand, where
+  demand (fixed for the run) spreads each FREE task's weight over the hosts that could take it and
+  is normalised to sum to 1 (scheduler.py 374-423). tests/sim/test_scheduler_agrees.py holds this
+  model equal to the fake hub's scheduler (tests/fakes/kojihub.py).
 - Timeouts: a host not heard from for ReadyTimeout (180 s) is marked not ready; an ASSIGNED task
   older than AssignTimeout (300 s) is freed (a soft refusal of that host for SoftRefusalTimeout,
   900 s, if the host checked in meanwhile); an OPEN task on a host silent for HostTimeout (900 s)
@@ -339,12 +341,13 @@ class Hub:
         tasks in a bin no host has room for is counted towards the limit without a look at each."""
         if not self.n_free:
             return
+        demand = self._demand(hosts, now)
         heaps: dict[tuple[str, str], list] = {}
         for h in hosts:
             if not h.ready:
                 continue
             for b in h.bins():
-                heaps.setdefault(b, []).append((h.active_load + len(h.tasks), h.order, h))
+                heaps.setdefault(b, []).append((self._rank(h, demand), h.order, h))
         for host_heap in heaps.values():
             heapq.heapify(host_heap)
         bins = [(b, entries) for b, entries in self.free_bins.items() if entries]
@@ -369,7 +372,7 @@ class Hub:
             task = best_entries[idx[best_b]][1]
             idx[best_b] += 1
             seen += 1
-            placed = self._place(task, heap, now)
+            placed = self._place(task, heap, now, demand)
             if placed is None:
                 continue
             taken.append(task)
@@ -377,21 +380,65 @@ class Hub:
             self._attach(task, placed)
             for b in placed.bins():                      # its rank changed in every bin it serves
                 if b in heaps:
-                    heapq.heappush(heaps[b], (placed.active_load + len(placed.tasks), placed.order, placed))
+                    heapq.heappush(heaps[b], (self._rank(placed, demand), placed.order, placed))
         for task in taken:
             entries = self.free_bins[(task.channel, task.arch)]
             del entries[bisect.bisect_left(entries, (task.sort_key,))]
             self.n_free -= 1
 
     @staticmethod
-    def _place(task: Task, heap: list, now: float) -> Host | None:
+    def _rank(h: Host, demand: dict) -> float:
+        """scheduler.py 422-423 `_rank_host`: _load + _ntasks + _demand."""
+        return h.active_load + len(h.tasks) + demand.get(h.name, 0.0)
+
+    def _first_free(self) -> list[Task]:
+        """The run's FREE tasks: the first FREE_TASK_LIMIT in (priority, create time) order
+        (scheduler.py 550-562 `get_tasks`)."""
+        return [e[1] for e in heapq.nsmallest(FREE_TASK_LIMIT, heapq.merge(*self.free_bins.values()))]
+
+    def _demand(self, hosts: list[Host], now: float) -> dict[str, float]:
+        """scheduler.py 374-398: each FREE task of the run spreads its weight evenly over the hosts
+        that could take it at the start of the run (ready, in its bin, fewer than maxjobs tasks,
+        capacity - load > max(0, weight - overcommit), no live refusal); the sums are normalised
+        to add up to 1. It is fixed for the run and enters the rank."""
+        if not self.n_free:
+            return {}
+        by_bin: dict[tuple[str, str], list[Host]] = {}
+        for h in hosts:
+            if h.ready and len(h.tasks) < h.maxjobs:
+                for b in h.bins():
+                    by_bin.setdefault(b, []).append(h)
+        demand: dict[str, float] = {}
+        base: dict[tuple, list[Host]] = {}     # (bin, min_avail) -> hosts with room: shared by most tasks
+        share: dict[tuple, float] = {}         # (bin, min_avail) -> demand each of those hosts gets
+        for task in self._first_free():
+            min_avail = max(0.0, task.weight - CAPACITY_OVERCOMMIT)
+            key = ((task.channel, task.arch), min_avail)
+            if key not in base:
+                base[key] = [h for h in by_bin.get(key[0], ()) if h.capacity - h.active_load > min_avail + _EPS]
+            live = {n for n, ts in task.refused.items() if now - ts < SOFT_REFUSAL_TIMEOUT_S}
+            if not live:
+                if base[key]:
+                    share[key] = share.get(key, 0.0) + task.weight / len(base[key])
+                continue
+            cands = [h for h in base[key] if h.name not in live]
+            for h in cands:
+                demand[h.name] = demand.get(h.name, 0.0) + task.weight / len(cands)
+        for key, each in share.items():
+            for h in base[key]:
+                demand[h.name] = demand.get(h.name, 0.0) + each
+        total = sum(demand.values())
+        return {name: d / total for name, d in demand.items()} if total > 0.0 else demand
+
+    @staticmethod
+    def _place(task: Task, heap: list, now: float, demand: dict) -> Host | None:
         """The lowest-ranked host of the bin with room; hosts without room leave the run's heap."""
         min_avail = max(0.0, task.weight - CAPACITY_OVERCOMMIT)
         aside = []
         best = None
         while heap:
             rank, order, h = heap[0]
-            if rank != h.active_load + len(h.tasks):      # stale entry (a newer one was pushed)
+            if rank != Hub._rank(h, demand):             # stale entry (a newer one was pushed)
                 heapq.heappop(heap)
                 continue
             if len(h.tasks) >= h.maxjobs or h.capacity - h.active_load <= _EPS:

@@ -175,7 +175,8 @@ class FakeHub(UserMethods, BuildMethods):
     _not_allowed = staticmethod(not_allowed)
 
     RUN_INTERVAL, READY_TIMEOUT, ASSIGN_TIMEOUT, HOST_TIMEOUT = 60.0, 180.0, 300.0, 900.0
-    MAX_JOBS, OVERCOMMIT = 15, 5.0
+    MAX_JOBS, OVERCOMMIT, SOFT_REFUSAL_TIMEOUT = 15, 5.0, 900.0   # kojixmlrpc.py 492-499 defaults
+    FREE_TASK_LIMIT = 1000                                          # scheduler.py 558
 
     def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock
@@ -760,7 +761,9 @@ class FakeHub(UserMethods, BuildMethods):
         return True
 
     def run_scheduler(self, record: bool = True) -> None:
-        """One scheduler run: host timeouts, then assign FREE tasks to ready, enabled hosts."""
+        """One scheduler run, in koji 1.35.3's order (kojihub/scheduler.py 281-297 `run`): mark stale
+        hosts not ready, assign FREE tasks, then time out active tasks (so a task freed by a timeout
+        waits for the next run, and its weight still counts in this one)."""
         now = self.clock()
         if record:
             self.last_run = now
@@ -768,13 +771,13 @@ class FakeHub(UserMethods, BuildMethods):
             t = self.tasks.get(r["task_id"])
             if r["active"] and (t is None or t.host_id != r["host_id"] or t.state not in (ASSIGNED, OPEN)):
                 r["active"] = False
-        for h in self.hosts.values():
-            if not h.enabled:
-                continue  # disabled hosts are ignored entirely (their OPEN tasks stay OPEN)
-            stale = h.update_ts is None or now - h.update_ts > self.READY_TIMEOUT
-            if h.ready and stale:
+        hosts = [h for h in self.hosts.values() if h.enabled]  # 616-645 `_get_hosts`: enabled only
+        for h in hosts:  # 493-513 `check_hosts`
+            if h.ready and (h.update_ts is None or now - h.update_ts > self.READY_TIMEOUT):
                 h.ready = False
                 self._log(None, h.id, "Marking host not ready")
+        self._assign_free(hosts, now)
+        for h in hosts:  # 425-491 `check_active_tasks` (disabled hosts are skipped: their tasks stay)
             for t in self.tasks.values():
                 if t.host_id != h.id:
                     continue
@@ -783,31 +786,54 @@ class FakeHub(UserMethods, BuildMethods):
                     self._end_runs(t.id)
                     self._log(t.id, h.id, "Freeing task from unresponsive host")
                 elif t.state == ASSIGNED and t.assign_ts is not None and now - t.assign_ts > self.ASSIGN_TIMEOUT:
+                    if h.update_ts is not None and h.update_ts > t.assign_ts:  # 458-462: implicit refusal
+                        self.refusals.append({"id": self._next("refusal"), "task_id": t.id, "host_id": h.id,
+                                              "by_host": False, "soft": True, "msg": "assignment timeout",
+                                              "ts": now})
                     self._release(t)
                     self._log(t.id, h.id, "Task assignment timeout")
-        load = {h.id: sum(t.weight for t in self.tasks.values() if t.host_id == h.id and
-                          (t.state == ASSIGNED or (t.state == OPEN and not t.waiting)))
-                for h in self.hosts.values()}
-        jobs = {h.id: sum(1 for t in self.tasks.values() if t.host_id == h.id and t.state in (OPEN, ASSIGNED))
-                for h in self.hosts.values()}
-        refused = {(r["task_id"], r["host_id"]) for r in self.refusals}
-        for t in sorted((t for t in self.tasks.values() if t.state == FREE), key=lambda t: (t.priority, t.create_ts, t.id)):
-            for h in sorted(self.hosts.values(), key=lambda h: (load[h.id] / h.capacity, h.id)):
-                if not (h.enabled and h.ready) or t.channel_id not in h.channels:
-                    continue
-                if t.arch != "noarch" and t.arch not in h.arches.split():
-                    continue
-                if (t.id, h.id) in refused or jobs[h.id] >= self.MAX_JOBS:
-                    continue
-                if h.capacity - load[h.id] <= max(0.0, t.weight - self.OVERCOMMIT):
-                    continue
-                t.state, t.host_id, t.assign_ts = ASSIGNED, h.id, now
-                load[h.id] += t.weight
-                jobs[h.id] += 1
-                self.runs.append({"id": self._next("run"), "task_id": t.id, "host_id": h.id, "active": True,
-                                  "create_ts": now})
-                self._log(t.id, h.id, "Assigning task")
-                break
+
+    def _assign_free(self, hosts: List[HostRec], now: float) -> None:
+        """kojihub/scheduler.py 339-420 `do_schedule`, rule by rule."""
+        load = {h.id: 0.0 for h in hosts}
+        jobs = {h.id: 0 for h in hosts}
+        for t in self.tasks.values():  # 344-357: active tasks; a waiting task's weight does not count
+            if t.state in (ASSIGNED, OPEN) and t.host_id in load:
+                load[t.host_id] += 0.0 if t.waiting else t.weight
+                jobs[t.host_id] += 1
+        maxjobs = {h.id: (h.data or {}).get("maxjobs") or self.MAX_JOBS for h in hosts}  # 363-367
+        live = {(r["task_id"], r["host_id"]) for r in self.refusals  # 576-598: soft ones expire
+                if not r["soft"] or r["ts"] >= now - self.SOFT_REFUSAL_TIMEOUT}
+        free = sorted((t for t in self.tasks.values() if t.state == FREE),
+                      key=lambda t: (t.priority, t.create_ts, t.id))[:self.FREE_TASK_LIMIT]  # 550-562
+        demand = {h.id: 0.0 for h in hosts}
+        options = {}
+        for t in free:  # 374-393: the hosts that could take it at the start of the run
+            min_avail = max(0.0, t.weight - self.OVERCOMMIT)
+            options[t.id] = [h for h in hosts  # 600-614: bins are channel x (host arches + noarch)
+                             if t.channel_id in h.channels and t.arch in h.arches.split() + ["noarch"]
+                             and h.ready and jobs[h.id] < maxjobs[h.id]
+                             and h.capacity - load[h.id] > min_avail and (t.id, h.id) not in live]
+            for h in options[t.id]:
+                demand[h.id] += t.weight / len(options[t.id])
+        total = sum(demand.values())  # 395-398: normalised to 1
+        if total > 0.0:
+            demand = {hid: d / total for hid, d in demand.items()}
+
+        def rank(h: HostRec) -> float:  # 422-423 `_rank_host`
+            return load[h.id] + jobs[h.id] + demand[h.id]
+
+        for t in free:  # 401-420: in priority order, the lowest-ranked option with room
+            min_avail = max(0.0, t.weight - self.OVERCOMMIT)
+            for h in sorted(options[t.id], key=rank):
+                if h.capacity - load[h.id] > min_avail and jobs[h.id] < maxjobs[h.id]:
+                    t.state, t.host_id, t.assign_ts = ASSIGNED, h.id, now
+                    load[h.id] += t.weight
+                    jobs[h.id] += 1
+                    self.runs.append({"id": self._next("run"), "task_id": t.id, "host_id": h.id, "active": True,
+                                      "create_ts": now})
+                    self._log(t.id, h.id, "Assigning task")
+                    break
 
     def m_scheduler_getTaskRuns(self, ctx, clauses=None, fields=None, opts=None):
         # koji 1.35.3 scheduler.py TaskRunsQuery: task fields come from a join on task; opts are
