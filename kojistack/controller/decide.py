@@ -305,7 +305,7 @@ def registrations(state: Observed, policy: Policy) -> Tuple[List[Registration], 
 # --- the light channel ----------------------------------------------------------------------------
 # Build parents wait in the light channel, one kojid process each, and a waiting parent holds one
 # of its host's maxjobs (koji/daemon.py readyForTask). Light capacity is therefore memory: the hub's
-# own kojid gets (MemTotal - reserve) / LIGHT_TASK_MIB slots (cloud-init/hub/files/python/
+# own kojid gets (MemTotal - reserve) / LIGHT_TASK_MIB slots (cloud-init/payload/hub/python/
 # kojistack_hub/sizing.py, held equal by tests/sim/test_light.py), and beyond that light hosts,
 # small instances whose kojid serves only the light channel, are scaled like the builders.
 LIGHT_TASK_MIB = 24

@@ -20,7 +20,7 @@ from cryptography import x509
 from ..errors import OperationError
 from .session import Aws, aws_errors
 
-HUB_COMMAND = ("rotate-admin",)  # kojistack-user subcommand (cloud-init/hub/files/bin/kojistack-user)
+HUB_COMMAND = ("rotate-admin",)  # kojistack-user subcommand (cloud-init/payload/hub/bin/kojistack-user)
 
 
 @dataclass(frozen=True)

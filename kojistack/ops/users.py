@@ -24,7 +24,7 @@ _PERM = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
 _DONE = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
 
 
-#: The koji permission the hub policy lets build (cloud-init/hub/files/conf/hub-policy.conf.in);
+#: The koji permission the hub policy lets build (cloud-init/payload/hub/conf/hub-policy.conf.in);
 #: the bootstrap seeds it (sql/users.sql). koji 1.35.3 itself has no `build` permission.
 PACKAGER = "packager"
 #: `kojistack user add --role`: the koji permissions each role grants.

@@ -1,7 +1,7 @@
 """The discrete-event engine: arrivals, kojid polls, task runs, builder boots, spot interruptions,
 fleet ticks, kojira's repo regenerations, and the samples and records the metrics are computed from.
 
-Builder timeline (cloud-init/builder/files/bin/kojistack-bootstrap; figures in docs/simulator.md):
+Builder timeline (cloud-init/payload/builder/bin/kojistack-bootstrap; figures in docs/simulator.md):
 launch -> `boot_s` (EC2 start, OS boot, cloud-init, key + CSR handed over; the instance sits in
 Pending:Wait) -> the fleet registers it (the controller on its next loop) while the builder
 installs packages for `packages_s` -> `start_s` after both (cert poll, kojid started) -> kojid's
@@ -46,7 +46,7 @@ class HubKojidKnobs(TypedDict):
 # newRepo task (hub kojihub/repos.py: channel createrepo, priority 15; kojid NewRepoTask weight 0.1)
 # whose createrepo children (one per arch, arch noarch, weight 1.5) run in the createrepo channel.
 # The default hub (m7i.large, 8 GiB) reports about this MemTotal; the hub sizes its kojid's maxjobs
-# from it (cloud-init/hub/files/python/kojistack_hub/sizing.py light_slots: (MiB - 3072) / 24 = 189;
+# from it (cloud-init/payload/hub/python/kojistack_hub/sizing.py light_slots: (MiB - 3072) / 24 = 189;
 # tests/hub/test_configs.py holds the two equal). Before issue 14 the hub shipped 20 / 50.
 HUB_MEM_TOTAL_KIB = 7_800_000
 SHIPPED_BEFORE: HubKojidKnobs = {"light_capacity": 20.0, "light_maxjobs": 50}
@@ -68,7 +68,7 @@ class SimConfig:
     packages_s: float = 90.0            # CSR handed over -> packages installed (parallel to registration)
     start_s: float = 15.0               # registered and installed -> kojid's first poll
     vcpus: int = 8                      # one size per group: 2xlarge
-    builder_maxjobs: int | None = None  # None: the vCPUs (cloud-init/builder/files/bin/kojistack-kojid-conf)
+    builder_maxjobs: int | None = None  # None: the vCPUs (cloud-init/payload/builder/bin/kojistack-kojid-conf)
     light_capacity: float = 189.0       # the hub's own kojid: capacity = maxjobs (kojistack-ready)
     light_maxjobs: int = 189            # kojistack_hub light-slots for HUB_MEM_TOTAL_KIB (kojid.conf.in)
     light_hosts: bool = False           # the light channel also has controller-scaled light hosts

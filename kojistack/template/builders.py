@@ -1,5 +1,5 @@
 """Adds one builder fleet per arch: a launch template (IMDSv2, encrypted gp3 root, user data from
-cloud-init/builder/, payload in Metadata) and an Auto Scaling group the controller owns.
+cloud-init/user-data/builder.yaml.j2, payload (cloud-init/payload/builder/) in Metadata) and an Auto Scaling group the controller owns.
 
 No DesiredCapacity and no UpdatePolicy (the controller owns capacity; a new launch template
 reaches new instances and idle out-of-date builders are retired first); hooks on launch
@@ -31,7 +31,7 @@ from .payload import Payload, builder_payload
 from .security import SecurityGroups
 from .userdata import BootContext, render, stack_env, to_user_data
 
-BUILDER_USER_DATA = "builder/user-data.yaml.j2"
+BUILDER_USER_DATA = "builder.yaml.j2"  # cloud-init/user-data/
 REGISTER_HEARTBEAT = 1200  # the builder waits up to 840 s for its certificate; ABANDON after 20 min
 DRAIN_HEARTBEAT = 3600  # the controller heartbeats while a build finishes (max 7200 per heartbeat)
 # Builders never signal FAILURE (kojistack-report): during creation a builder that fails (spot

@@ -1,5 +1,5 @@
 """Adds the hub: its launch template (IMDSv2, encrypted gp3 root on the AMI's root device, user
-data from cloud-init/hub/, the payload in Metadata) and its Auto Scaling group of exactly one.
+data from cloud-init/user-data/hub.yaml.j2, the payload (cloud-init/payload/hub/) in Metadata) and its Auto Scaling group of exactly one.
 
 The group (review finding 1): a launch hook the hub completes itself after its smoke test (so the
 load balancers see it only when ready), EC2 health checks with a 300 s grace (a reboot must not
@@ -36,7 +36,7 @@ from .userdata import BootContext, render, stack_env, to_user_data
 
 BOOT_TIMEOUT = "PT60M"
 BOOT_TIMEOUT_SECONDS = 3600
-HUB_USER_DATA = "hub/user-data.yaml.j2"
+HUB_USER_DATA = "hub.yaml.j2"  # cloud-init/user-data/
 
 
 @dataclass(frozen=True)

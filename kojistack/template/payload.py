@@ -71,7 +71,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, executable: bool) -> None
 
 
 def build_payload(trees: dict[str, Path], generated: dict[str, str] | None = None) -> Payload:
-    """Pack each source tree under its prefix (e.g. {"files": cloud-init/hub/files}), then the
+    """Pack each source tree under its prefix (e.g. {"files": cloud-init/payload/hub}), then the
     generated files (name -> text, e.g. names.env)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -90,7 +90,8 @@ def build_payload(trees: dict[str, Path], generated: dict[str, str] | None = Non
     return Payload(out.getvalue())
 
 
-COMMON = CLOUD_INIT / "common" / "payload"  # both roles: /opt/kojistack/common (the log shipper)
+PAYLOAD = CLOUD_INIT / "payload"  # what travels in the launch template's Metadata (cloud-init/README.md)
+COMMON = PAYLOAD / "common"  # both roles: /opt/kojistack/common (the log shipper)
 
 
 def shared_names() -> dict[str, str]:
@@ -99,9 +100,9 @@ def shared_names() -> dict[str, str]:
 
 
 def hub_payload() -> Payload:
-    return build_payload({"files": CLOUD_INIT / "hub" / "files", "common": COMMON,
+    return build_payload({"files": PAYLOAD / "hub", "common": COMMON,
                           "lib/kojistack_controller": CONTROLLER}, shared_names())
 
 
 def builder_payload() -> Payload:
-    return build_payload({"files": CLOUD_INIT / "builder" / "files", "common": COMMON}, shared_names())
+    return build_payload({"files": PAYLOAD / "builder", "common": COMMON}, shared_names())

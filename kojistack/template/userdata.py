@@ -19,13 +19,15 @@ from troposphere import Base64, Sub
 
 from .payload import CLOUD_INIT
 
+USER_DATA = CLOUD_INIT / "user-data"  # what the user data itself includes (cloud-init/README.md)
+
 USER_DATA_LIMIT = 16_384  # bytes, raw (EC2 limit before base64)
 #: what each user data may use with every value at its longest: three quarters of EC2's limit, the
 #: rest kept free for what the stack will need next (issue 14 item 9)
 USER_DATA_BUDGET = 12_288
 
 _ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(CLOUD_INIT)),
+    loader=jinja2.FileSystemLoader(str(USER_DATA)),
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,

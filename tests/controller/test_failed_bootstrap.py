@@ -13,7 +13,7 @@ from .stack import PREFIX, Rig
 
 
 def fail(rig: Rig, iid: str, step: str) -> None:
-    """What kojistack-report (cloud-init/common/report.sh) writes when the bootstrap unit fails."""
+    """What kojistack-report (cloud-init/user-data/common/report.sh) writes when the bootstrap unit fails."""
     rig.ssm.put_parameter(Name=f"{PREFIX}/bootstrap/{iid}", Type="String", Overwrite=True,
                           Value=json.dumps({"step": step, "exit_code": "1", "log_tail": "dnf: no mirror"}))
 

@@ -16,6 +16,7 @@ from support import python39
 from support.paths import REPO
 
 PKG = REPO / "kojistack" / "controller"
+UNIT = REPO / "cloud-init" / "payload" / "hub" / "systemd" / "kojistack-controller.service"  # beside its drop-in
 ALLOWED_TOP = set(sys.stdlib_module_names) | {"boto3", "botocore", "koji"}
 
 
@@ -85,14 +86,14 @@ def test_settings_name_the_shared_name_that_is_missing():
 def test_unit_file():
     cp = configparser.ConfigParser(strict=False, interpolation=None)
     cp.optionxform = str
-    cp.read(PKG / "kojistack-controller.service")
+    cp.read(UNIT)
     svc = cp["Service"]
     assert svc["ExecStart"] == "/usr/bin/python3 -m kojistack_controller"
     assert "PYTHONPATH=/opt/kojistack/lib" in svc["Environment"] or "PYTHONPATH=/opt/kojistack/lib" in open(
-        PKG / "kojistack-controller.service").read()
+        UNIT).read()
     assert svc["Restart"] == "always"
     assert svc["ProtectSystem"] == "strict" and svc["NoNewPrivileges"] == "yes"
-    proc = subprocess.run(["systemd-analyze", "verify", str(PKG / "kojistack-controller.service")],
+    proc = subprocess.run(["systemd-analyze", "verify", str(UNIT)],
                           capture_output=True, text=True)
     problems = [line for line in proc.stderr.splitlines()
                 if "kojistack-controller.service" in line and "/usr/bin/python3" not in line]

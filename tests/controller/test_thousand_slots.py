@@ -16,9 +16,9 @@ from kojistack.template.parameters import BUILDER_MAX_VALUES, max_param
 from support.paths import REPO
 
 SPELLINGS = {
-    "cloud-init/hub/files/conf/ssl.conf.in": r"=~ /(\^[^/]*)/",
-    "cloud-init/hub/files/bin/kojistack-user": r"\[\[ ! \$1 =~ (\S+) \]\]",
-    "cloud-init/builder/files/bin/kojistack-bootstrap": r"SLOT_RE='([^']*)'",
+    "cloud-init/payload/hub/conf/ssl.conf.in": r"=~ /(\^[^/]*)/",
+    "cloud-init/payload/hub/bin/kojistack-user": r"\[\[ ! \$1 =~ (\S+) \]\]",
+    "cloud-init/payload/builder/bin/kojistack-bootstrap": r"SLOT_RE='([^']*)'",
     "tests/fakes/kojihub.py": r'SLOT_CN = re.compile\(r"([^"]*)"\)',
 }
 

@@ -1,4 +1,4 @@
-"""A fake builder: the registration half of cloud-init/builder and a minimal kojid, in-process.
+"""A fake builder: the registration half of cloud-init/payload/builder and a minimal kojid, in-process.
 
 It makes its own key and CSR with openssl, tags its own (moto) instance with the key's SHA-256,
 writes the CSR to SSM, waits for its certificate, then logs in to the fake hub with the real koji

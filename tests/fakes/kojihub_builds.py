@@ -2,7 +2,7 @@
 
 The shapes and rules follow koji-1.35.3's kojihub/kojihub.py: get_tag, get_build_target,
 readPackageList/listPackages, _direct_pkglist_add (with the stack's package_list policy from
-cloud-init/hub/files/conf/hub-policy.conf.in, refused as `policy violation (package_list): ...`),
+cloud-init/payload/hub/conf/hub-policy.conf.in, refused as `policy violation (package_list): ...`),
 handle_upload (a POST with filename/filepath/fileverify/offset in the query string, answered
 {size, fileverify, offset, hexdigest}) and checkUpload, build (a `build` task; build_from_srpm /
 build_from_scm are asserted later by the builder's kojid through host.assertPolicy, not here),
@@ -15,7 +15,7 @@ import xmlrpc.client
 import zlib
 from typing import Any
 
-# The stack's package_list policy (cloud-init/hub/files/conf/hub-policy.conf.in), which replaces koji's
+# The stack's package_list policy (cloud-init/payload/hub/conf/hub-policy.conf.in), which replaces koji's
 # default (admin or tag): packagers may add packages to the stack's tag `kojistack`.
 PACKAGE_LIST_DENY = "only admins and tag managers may change package lists (packagers may add to kojistack)"
 

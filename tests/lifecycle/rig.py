@@ -25,7 +25,7 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
     instance running) applied to a reboot's outage as it goes; a suspended HealthCheck or
     ReplaceUnhealthy process stops them ([Suspend]).
   - the hub's koji and the database schema: a hub boots only if the hub's own schema planner
-    (cloud-init/hub/files/python/kojistack_hub/schema_plan.py, run as is) accepts the database's
+    (cloud-init/payload/hub/python/kojistack_hub/schema_plan.py, run as is) accepts the database's
     schema for its koji; a newer koji's schema upgrades are applied at boot, before the smoke test
     (docs/upgrading.md: "A newer koji runs the schema upgrades shipped with it before httpd
     starts"); `broken_koji` names versions whose smoke test fails.
@@ -69,10 +69,10 @@ from kojistack.controller.loop import Controller
 from kojistack.controller.settings import from_env, parse_env
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "cloud-init/hub/files/python"))
+sys.path.insert(0, str(ROOT / "cloud-init/payload/hub/python"))
 from kojistack_hub import schema_plan  # noqa: E402  (the hub's own module, shipped in its payload)
 
-CONTROLLER_DROPIN = ROOT / "cloud-init/hub/files/systemd/kojistack-controller.service.d/kojistack.conf"
+CONTROLLER_DROPIN = ROOT / "cloud-init/payload/hub/systemd/kojistack-controller.service.d/kojistack.conf"
 REGION = "us-east-1"
 HUB_BOOT_SECONDS = 900  # a hub's first boot: packages, schema, smoke test (order of magnitude)
 DELETE_WAIT_SECONDS = 4 * 3600  # how long the double's group delete waits (not a documented figure)

@@ -1,4 +1,4 @@
-"""kojistack-logship (cloud-init/common/payload/bin): the journal and koji's log files reach the
+"""kojistack-logship (cloud-init/payload/common/bin): the journal and koji's log files reach the
 stack's CloudWatch Logs group, within PutLogEvents' limits, without loss or resending.
 
 CloudWatch Logs is moto's (it implements CreateLogStream, PutLogEvents and GetLogEvents). The journal
@@ -26,7 +26,7 @@ from kojistack import names
 from kojistack.template.payload import builder_payload, hub_payload
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "cloud-init" / "common" / "payload" / "bin" / "kojistack-logship"
+SCRIPT = REPO / "cloud-init" / "payload" / "common" / "bin" / "kojistack-logship"
 GROUP = names.BUILDER_LOG_GROUP_NAME.replace("${AWS::StackName}", "koji")
 
 
@@ -158,7 +158,7 @@ def test_both_payloads_carry_the_shipper_and_its_unit():
         names = tarfile.open(fileobj=io.BytesIO(payload.tgz)).getnames()
         assert "common/bin/kojistack-logship" in names
         assert "common/systemd/kojistack-logship.service" in names
-    unit = (REPO / "cloud-init/common/payload/systemd/kojistack-logship.service").read_text()
+    unit = (REPO / "cloud-init/payload/common/systemd/kojistack-logship.service").read_text()
     assert "ExecStart=/opt/kojistack/common/bin/kojistack-logship" in unit
     for role in ("hub", "builder"):
         script = (REPO / f"cloud-init/{role}/files/bin/kojistack-bootstrap").read_text()

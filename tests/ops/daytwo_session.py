@@ -36,7 +36,7 @@ def aws(service: str):
 
 
 def shipper_module():
-    path = HERE.parents[1] / "cloud-init" / "common" / "payload" / "bin" / "kojistack-logship"
+    path = HERE.parents[1] / "cloud-init" / "payload" / "common" / "bin" / "kojistack-logship"
     loader = importlib.machinery.SourceFileLoader("kojistack_logship", str(path))
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     loader.exec_module(module)

@@ -10,9 +10,9 @@ from support.paths import REPO
 
 DOCS = REPO / "docs"
 # the scripts that write the failure record's step (via `step NAME`), and the units kojistack-report
-# names when no step was written yet (cloud-init/common/report.sh: `step=$(cat …/step || echo "$unit")`)
-STEP_SCRIPTS = ("cloud-init/common/fetch-payload.sh", "cloud-init/hub/files/bin/kojistack-bootstrap",
-                "cloud-init/hub/files/bin/kojistack-ready", "cloud-init/builder/files/bin/kojistack-bootstrap")
+# names when no step was written yet (cloud-init/user-data/common/report.sh: `step=$(cat …/step || echo "$unit")`)
+STEP_SCRIPTS = ("cloud-init/user-data/common/fetch-payload.sh", "cloud-init/payload/hub/bin/kojistack-bootstrap",
+                "cloud-init/payload/hub/bin/kojistack-ready", "cloud-init/payload/builder/bin/kojistack-bootstrap")
 REPORTING_UNITS = ("kojistack-bootstrap.service", "kojistack-ready.service")
 
 

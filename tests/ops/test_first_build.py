@@ -171,6 +171,6 @@ def test_the_fake_hub_keeps_the_stacks_package_list_policy():
     assert not allows({"packager"}, "block", "kojistack")
     assert not allows(set(), "add", "kojistack")
     assert allows({"tag"}, "block", "kojistack-build") and allows({"admin"}, "update", "other")
-    policy = (REPO / "cloud-init" / "hub" / "files" / "conf" / "hub-policy.conf.in").read_text()
+    policy = (REPO / "cloud-init" / "payload" / "hub" / "conf" / "hub-policy.conf.in").read_text()
     assert "has_perm packager && match action add && tag kojistack :: allow" in policy
     assert "has_perm admin tag :: allow" in policy

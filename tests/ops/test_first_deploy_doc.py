@@ -28,4 +28,4 @@ def test_the_names_it_quotes_are_the_templates(default):
     assert "TagOnlyItselfWithItsKeyHash" in {s.get("Sid") for s in policy if isinstance(s, dict)}
     assert resources[ids.HUB_GROUP]["Properties"]["HealthCheckType"] == "EC2" and "prints `EC2`" in DOC
     assert "kojistack:csr-sha256" in DOC and "kojistack:csr-sha256" in (
-        REPO / "cloud-init" / "builder" / "files" / "bin" / "kojistack-bootstrap").read_text()
+        REPO / "cloud-init" / "payload" / "builder" / "bin" / "kojistack-bootstrap").read_text()

@@ -1,4 +1,4 @@
-"""cloud-init/hub/files/bin/kojistack-user, run for real: openssl mints and revokes, boto3 writes the
+"""cloud-init/payload/hub/bin/kojistack-user, run for real: openssl mints and revokes, boto3 writes the
 secret to the moto server, and the real koji 1.35.3 CLI (the PyPI package's `koji`) talks to the
 fake hub (tests/fakes/kojihub.py), which answers as the real hub did in the CLI recordings
 (tests/fakes/recordings/cli-transcripts.jsonl). Only `systemctl reload httpd` is a stand-in."""
@@ -19,7 +19,7 @@ from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
 from support.paths import REPO
 
-BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
+BIN = REPO / "cloud-init" / "payload" / "hub" / "bin"
 SCRIPT = BIN / "kojistack-user"
 KOJI = Path(sys.executable).with_name("koji")  # the real CLI, koji==1.35.3 from PyPI
 PREFIX = "kojistack/koji/0a1b2c3d-1111-2222-3333-444455556666/users/"  # names.USER_SECRET_PREFIX, filled in

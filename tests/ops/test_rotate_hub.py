@@ -1,4 +1,4 @@
-"""The hub side of `kojistack rotate-admin-cert`: cloud-init/hub/files/bin/kojistack-user rotate-admin,
+"""The hub side of `kojistack rotate-admin-cert`: cloud-init/payload/hub/bin/kojistack-user rotate-admin,
 run for real (openssl mints and revokes, boto3 writes the secret to the moto server), then the CLI
 side's check (kojistack.ops.rotate) over the same secret. SSM Run Command, which carries the
 command on AWS, is the one part replaced (a direct call): no hub runs here."""
@@ -19,7 +19,7 @@ from kojistack.ops.session import Aws
 from ops.conftest import aws, aws_env, moto_endpoint  # noqa: F401 (fixtures: the moto server)
 from support.paths import REPO
 
-BIN = REPO / "cloud-init" / "hub" / "files" / "bin"
+BIN = REPO / "cloud-init" / "payload" / "hub" / "bin"
 SCRIPT = BIN / "kojistack-user"
 NOT_YET = "rotate-admin" not in SCRIPT.read_text()
 

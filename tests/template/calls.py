@@ -1,7 +1,7 @@
 """Finds the AWS API calls the code on the instances makes, as IAM actions, per role.
 
 Sources: `aws <service> <operation>` lines and `X = boto3.client("svc")` ... `X.method(` in the
-hub's and builders' shipped files (cloud-init/<role>/ and cloud-init/common/), and the controller's
+hub's and builders' shipped files (cloud-init/<role>/ and cloud-init/user-data/common/), and the controller's
 boto3 wrappers (kojistack/controller/awsport.py, whose client attributes are named below).
 Method names become API names through botocore's own service models (no network).
 """
@@ -19,8 +19,8 @@ IAM_PREFIX = {"elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
 # kojistack/controller/awsport.py: attribute -> boto3 service (see its __init__ methods)
 AWSPORT_CLIENTS = {"self.c": "autoscaling", "self.ec2": "ec2", "self.ssm": "ssm", "self.cw": "cloudwatch"}
 ROLE_SOURCES = {
-    "HubRole": ("cloud-init/hub", "cloud-init/common", "kojistack/controller"),
-    "BuilderRole": ("cloud-init/builder", "cloud-init/common"),
+    "HubRole": ("cloud-init/payload/hub", "cloud-init/user-data", "cloud-init/payload/common", "kojistack/controller"),
+    "BuilderRole": ("cloud-init/payload/builder", "cloud-init/user-data", "cloud-init/payload/common"),
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from support.paths import REPO
 
-USERS_SQL = REPO / "cloud-init" / "hub" / "files" / "sql" / "users.sql"
+USERS_SQL = REPO / "cloud-init" / "payload" / "hub" / "sql" / "users.sql"
 LEDGER = Path(__file__).with_name("iam_ledger.txt")
 
 

@@ -145,7 +145,7 @@ touch "$DIR/aws/calls.log"
 phase sources "kojistack clone (DIR/k) and koji source (DIR/koji-src)"
 if [ ! -d "$DIR/k" ]; then
   [ -n "$PROJECT" ] || die "no $DIR/k yet: give --project PATH (a kojistack clone)"
-  [ -f "$PROJECT/cloud-init/hub/files/bin/kojistack-bootstrap" ] || die "$PROJECT is not a kojistack tree (no cloud-init/hub/files/bin/kojistack-bootstrap)"
+  [ -f "$PROJECT/cloud-init/payload/hub/bin/kojistack-bootstrap" ] || die "$PROJECT is not a kojistack tree (no cloud-init/payload/hub/bin/kojistack-bootstrap)"
   rm -rf "$DIR/k.tmp"
   if git -C "$PROJECT" rev-parse --git-dir >/dev/null 2>&1; then
     git clone -q --no-hardlinks "$PROJECT" "$DIR/k.tmp"
@@ -159,7 +159,7 @@ if [ ! -d "$DIR/k" ]; then
 else
   [ -z "$PROJECT" ] || echo "NOTE: $DIR/k exists and is used as it is (--project ignored; rm -rf $DIR/k to take a new clone)"
 fi
-[ -f "$DIR/k/cloud-init/hub/files/bin/kojistack-bootstrap" ] || die "$DIR/k is not a kojistack tree: remove it and give --project"
+[ -f "$DIR/k/cloud-init/payload/hub/bin/kojistack-bootstrap" ] || die "$DIR/k is not a kojistack tree: remove it and give --project"
 echo "project: $(git -C "$DIR/k" log -1 --format='%h %s' 2>/dev/null || echo "(not a git tree)")"
 if [ ! -d "$DIR/koji-src" ]; then
   [ -n "$KOJI_SRC" ] || die "no $DIR/koji-src yet: give --koji-src PATH (koji's source tree at tag koji-1.35.3, from github koji-project/koji)"

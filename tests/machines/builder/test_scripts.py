@@ -17,8 +17,8 @@ from kojistack.controller import pki as ctl_pki
 from .fakes_cli import Imds, install_fake_aws
 from support.paths import REPO
 
-BIN = REPO / "cloud-init" / "builder" / "files" / "bin"
-FETCH_LIB = REPO / "cloud-init" / "common" / "fetch-payload.sh"
+BIN = REPO / "cloud-init" / "payload" / "builder" / "bin"
+FETCH_LIB = REPO / "cloud-init" / "user-data" / "common" / "fetch-payload.sh"
 IID = "i-0123456789abcdef0"
 #: kojid.conf keys koji 1.35.3 accepts (builder/kojid get_options; reference/koji.md §10)
 KOJID_KEYS = set("""sleeptime maxjobs buildroot_basic_cleanup_delay buildroot_final_cleanup_delay
@@ -183,7 +183,7 @@ def test_builders_install_the_hubs_koji_from_the_hub_whatever_the_mirrors_carry(
     from fakes.rpmhost import install_fake_rpm_tools, installed
 
     root, env, _ = box
-    hub = (REPO / "cloud-init" / "hub" / "files" / "bin" / "kojistack-bootstrap").read_text()
+    hub = (REPO / "cloud-init" / "payload" / "hub" / "bin" / "kojistack-bootstrap").read_text()
     assert "KOJI_KEEP=${KOJISTACK_KOJI_KEEP:-/mnt/koji/kojistack-koji}" in hub  # served as $topurl/kojistack-koji
     rpm = root / "rpm"
     install_fake_rpm_tools(root / "bin", rpm, ["koji-builder-1.36.1-1.el9", "koji-1.36.1-1.el9",
@@ -211,7 +211,7 @@ def test_mock_runs_without_a_bootstrap_chroot():
     from collections import defaultdict
 
     config_opts: dict = defaultdict(dict)
-    exec((REPO / "cloud-init" / "builder" / "files" / "conf" / "mock-site-defaults.cfg").read_text(),
+    exec((REPO / "cloud-init" / "payload" / "builder" / "conf" / "mock-site-defaults.cfg").read_text(),
          {"config_opts": config_opts})
     assert config_opts["use_bootstrap"] is False and config_opts["use_bootstrap_image"] is False
     assert config_opts["plugin_conf"]["root_cache_enable"] is True

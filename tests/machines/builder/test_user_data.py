@@ -14,7 +14,7 @@ from kojistack.template.builders import builder_user_data_text
 from kojistack.template.payload import builder_payload
 from support.paths import REPO
 
-FILES = REPO / "cloud-init" / "builder" / "files"
+FILES = REPO / "cloud-init" / "payload" / "builder"
 VARIANTS = [(distro, arch) for distro in ("el9", "el10", "fedora") for arch in ("x86_64", "aarch64")]
 #: a deploy-time value is at most this much longer than its ${Name} (NLB names are 69-82 chars)
 SUB_GROWTH = 1024

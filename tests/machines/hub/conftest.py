@@ -22,7 +22,7 @@ import pytest
 from support.paths import REPO
 
 CLOUD_INIT = REPO / "cloud-init"
-HUB_FILES = CLOUD_INIT / "hub" / "files"
+HUB_FILES = CLOUD_INIT / "payload" / "hub"
 BIN = HUB_FILES / "bin"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -33,7 +33,7 @@ def run(*args: object, env: dict | None = None, check: bool = True, **kw) -> sub
 
 
 def pki(*args: object) -> str:
-    """Run cloud-init/hub/files/bin/kojistack-pki for real; its stdout."""
+    """Run cloud-init/payload/hub/bin/kojistack-pki for real; its stdout."""
     return run(BIN / "kojistack-pki", *args).stdout
 
 

@@ -1,4 +1,4 @@
-"""The user data's scripts for real (cloud-init/common/fetch-payload.sh and report.sh) with the
+"""The user data's scripts for real (cloud-init/user-data/common/fetch-payload.sh and report.sh) with the
 real payload built by kojistack.template.payload. AWS, the instance metadata service and the
 journal cannot run here: `aws` is the shared fake (tests/fakes/aws_cli.py: CloudFormation's
 signal window and its refusals), `curl` and `journalctl` small fakes on PATH that record their
@@ -18,8 +18,8 @@ from kojistack.template.payload import hub_payload
 
 from .conftest import CLOUD_INIT, run
 
-FETCH = CLOUD_INIT / "common" / "fetch-payload.sh"
-REPORT = CLOUD_INIT / "common" / "report.sh"
+FETCH = CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"
+REPORT = CLOUD_INIT / "user-data" / "common" / "report.sh"
 
 
 def fake(bin_dir: Path, name: str, body: str) -> None:

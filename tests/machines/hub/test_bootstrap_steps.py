@@ -52,7 +52,7 @@ def boot(tmp_path: Path):
     secrets.mkdir()
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "calls"),
            "SECRETS": str(secrets), "KOJISTACK_FILES": str(files), "KOJISTACK_PKI_DIR": str(tmp_path / "pki"),
-           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh"),
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
            "KOJISTACK_BOOTSTRAP_LIB": "1", "KOJISTACK_REGION": "eu-west-1",
            "KOJISTACK_ADMIN_USER": "kojiadmin"}
 
@@ -176,7 +176,7 @@ def koji_host(tmp_path: Path):
     key.write_text("key\n")
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(tmp_path / "rpm"),
            "FAKE_AWS_DIR": str(tmp_path / "aws"), "KOJISTACK_KOJI_KEEP": str(tmp_path / "efs" / "kojistack-koji"),
-           "KOJISTACK_FILES": str(HUB_FILES), "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh"),
+           "KOJISTACK_FILES": str(HUB_FILES), "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
            "KOJISTACK_BOOTSTRAP_LIB": "1", "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_SSM_PREFIX": "/ks/kojistack"}
 
     def boot(koji_version: str = "") -> None:
@@ -268,7 +268,7 @@ def test_the_hub_enables_epel_and_crb_itself_and_installs_openssl(koji_host):
                               "policycoreutils-3-1", "curl-7-1", "createrepo_c-0.20-1", "logrotate-3.18-1"])
     env = {"PATH": f"{root / 'bin'}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(root / "rpm"),
            "FAKE_AWS_DIR": str(root / "aws"), "KOJISTACK_FILES": str(HUB_FILES),
-           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh"), "KOJISTACK_BOOTSTRAP_LIB": "1",
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"), "KOJISTACK_BOOTSTRAP_LIB": "1",
            "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_URL_SUFFIX": "amazonaws.com"}
     run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; STATE_DIR={root}/state; "
         "start_log_shipping() { :; }; packages", env=env)
@@ -284,7 +284,7 @@ def test_httpd_serves_https_only(tmp_path: Path):
     conf = tmp_path / "httpd.conf"
     conf.write_text("ServerRoot /etc/httpd\nListen 80\nInclude conf.modules.d/*.conf\n")
     env = {"PATH": os.environ["PATH"], "KOJISTACK_FILES": str(HUB_FILES), "KOJISTACK_BOOTSTRAP_LIB": "1",
-           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh")}
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh")}
     run("bash", "-c", f". {HUB_FILES}/bin/kojistack-bootstrap; https_only {conf}; https_only {conf}", env=env)
     lines = conf.read_text().splitlines()
     assert not [line for line in lines if line.split()[:1] == ["Listen"]]
@@ -293,12 +293,12 @@ def test_httpd_serves_https_only(tmp_path: Path):
 
 def test_kojid_and_kojira_logs_are_rotated(tmp_path: Path):
     """logrotate (the real one, in debug mode) accepts the hub's rule, and it covers both logs."""
-    rule = (CLOUD_INIT / "common" / "payload" / "conf" / "logrotate-koji").read_text()
+    rule = (CLOUD_INIT / "payload" / "common" / "conf" / "logrotate-koji").read_text()
     heads = [line.split("{")[0].split() for line in rule.splitlines() if line.endswith("{")]
     assert heads == [["/var/log/kojid.log", "/var/log/kojira.log"]]
-    proc = run("logrotate", "-d", "-s", tmp_path / "state", CLOUD_INIT / "common" / "payload" / "conf" / "logrotate-koji",
+    proc = run("logrotate", "-d", "-s", tmp_path / "state", CLOUD_INIT / "payload" / "common" / "conf" / "logrotate-koji",
                check=False)
     assert proc.returncode == 0 and "error" not in proc.stderr.lower(), proc.stderr
     for role in ("hub", "builder"):
-        bootstrap = (CLOUD_INIT / role / "files" / "bin" / "kojistack-bootstrap").read_text()
+        bootstrap = (CLOUD_INIT / "payload" / role / "bin" / "kojistack-bootstrap").read_text()
         assert 'install -m 0644 /opt/kojistack/common/conf/logrotate-koji /etc/logrotate.d/kojistack' in bootstrap

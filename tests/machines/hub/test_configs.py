@@ -246,14 +246,14 @@ def test_allowed_scms_means_what_the_parameter_says(scms: str, tmp_path: Path):
     kojid and the hub's; set: the listed SCMs for every user, nothing else for anyone."""
     env = dict(os.environ, KOJISTACK_ALLOWED_SCMS=scms, KOJISTACK_BOOTSTRAP_LIB="1",
                KOJISTACK_FILES=str(HUB_FILES),
-               KOJISTACK_FETCH_PAYLOAD=str(CLOUD_INIT / "common" / "fetch-payload.sh"))
+               KOJISTACK_FETCH_PAYLOAD=str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"))
     out = run("bash", "-c", f". {HUB_FILES}/bin/kojistack-bootstrap; scm_values; "
               'echo "$KOJISTACK_BUILD_FROM_SCM_RULE|$KOJISTACK_SCM_USE_CONFIG"', env=env).stdout
     rule, use_config = out.strip().split("|")
     values = dict(VALUES, KOJISTACK_BUILD_FROM_SCM_RULE=rule, KOJISTACK_SCM_USE_CONFIG=use_config,
                   KOJISTACK_ALLOWED_SCMS=scms)
     policy = parse(render("hub-policy.conf.in", tmp_path, values))["policy"]["build_from_scm"]
-    builder = run(CLOUD_INIT / "builder" / "files" / "bin" / "kojistack-kojid-conf",
+    builder = run(CLOUD_INIT / "payload" / "builder" / "bin" / "kojistack-kojid-conf",
                   env=dict(os.environ, KOJISTACK_INTERNAL_NLB_DNS="h", KOJISTACK_ALLOWED_SCMS=scms)).stdout
     builder_conf = configparser.RawConfigParser()
     builder_conf.read_string(builder)

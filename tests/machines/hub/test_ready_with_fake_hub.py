@@ -35,7 +35,7 @@ def bash(conf: Path, script: str) -> str:
     """Source the ready and smoke scripts (functions only); koji_local and koji_admin reach the fake."""
     env = {"PATH": f"{KOJI.parent}:{os.environ['PATH']}", "KOJISTACK_READY_LIB": "1",
            "KOJISTACK_SMOKE_LIB": "1", "KOJISTACK_FILES": str(HUB_FILES),
-           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "common" / "fetch-payload.sh")}
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh")}
     prelude = (f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-ready; . {HUB_FILES}/bin/kojistack-smoke; "
                f'koji_local() {{ koji --config {conf} "$@"; }}; koji_admin() {{ koji --config {conf} "$@"; }}; ')
     return run("bash", "-c", prelude + script, env=env).stdout

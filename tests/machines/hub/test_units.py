@@ -13,7 +13,7 @@ import pytest
 from .conftest import BIN, CLOUD_INIT, HUB_FILES
 
 UNITS = HUB_FILES / "systemd"
-BOOTSTRAP_UNIT = CLOUD_INIT / "common" / "kojistack-bootstrap.service"
+BOOTSTRAP_UNIT = CLOUD_INIT / "user-data" / "common" / "kojistack-bootstrap.service"
 
 
 def parse(path: Path) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""The hub's user data (cloud-init/hub/user-data.yaml.j2 + cloud-init/common/), rendered by the
+"""The hub's user data (cloud-init/user-data/hub.yaml.j2 + cloud-init/user-data/common/), rendered by the
 lead's kojistack.template.hub exactly as the template generator does."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_it_only_writes_files_and_enables_the_bootstrap_unit():
 def test_embedded_files_are_the_repository_files_verbatim():
     """As cloud-init writes them (the scripts go gzipped, encoding gz+b64)."""
     written = written_files(text("el9"))
-    common = CLOUD_INIT / "common"
+    common = CLOUD_INIT / "user-data" / "common"
     assert written["/usr/local/sbin/kojistack-fetch-payload"] == (common / "fetch-payload.sh").read_text()
     assert written["/usr/local/sbin/kojistack-report"] == (common / "report.sh").read_text()
     assert written["/etc/systemd/system/kojistack-bootstrap.service"] \
@@ -91,7 +91,7 @@ def test_embedded_files_are_the_repository_files_verbatim():
 def test_deploy_time_values_appear_only_in_stack_env():
     """Fn::Sub sees ${...} only in stack.env: the scripts carry no ${ (so no ${!VAR} is needed)."""
     for name in ("fetch-payload.sh", "report.sh", "kojistack-bootstrap.service"):
-        assert "${" not in (CLOUD_INIT / "common" / name).read_text(), name
+        assert "${" not in (CLOUD_INIT / "user-data" / "common" / name).read_text(), name
     written = files(yaml.safe_load(text("el9")))
     for path, f in written.items():
         if path != "/etc/kojistack/stack.env":

@@ -2,7 +2,7 @@
 # Sourced by kojistack-bootstrap and kojistack-ready: paths, AWS and koji helpers.
 # log, retry, step and load_env come from the user data's kojistack-fetch-payload.
 export KOJISTACK_FETCH_LIB=1
-# shellcheck source=SCRIPTDIR/../../../common/fetch-payload.sh
+# shellcheck source=SCRIPTDIR/../../../user-data/common/fetch-payload.sh
 . "${KOJISTACK_FETCH_PAYLOAD:-/usr/local/sbin/kojistack-fetch-payload}"
 unset KOJISTACK_FETCH_LIB
 
