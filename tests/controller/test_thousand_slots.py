@@ -9,24 +9,30 @@ import subprocess
 
 import pytest
 
+from kojistack import names
 from kojistack.controller import decide
 from kojistack.controller.decide import IN_SERVICE, PENDING_WAIT, Instance, Observed, Policy
 from kojistack.controller.settings import MAX_SLOTS, from_env
 from kojistack.template.parameters import BUILDER_MAX_VALUES, max_param
 from support.paths import REPO
 
-SPELLINGS = {
-    "cloud-init/payload/hub/conf/ssl.conf.in": r"=~ /(\^[^/]*)/",
-    "cloud-init/payload/hub/bin/kojistack-user": r"\[\[ ! \$1 =~ (\S+) \]\]",
-    "cloud-init/payload/builder/bin/kojistack-bootstrap": r"SLOT_RE='([^']*)'",
-    "tests/fakes/kojihub.py": r'SLOT_CN = re.compile\(r"([^"]*)"\)',
+# The slot pattern is declared once (kojistack/names.py SLOT_RE, in the payload's names.env); these
+# files read it from there (issue 13 item 1) instead of spelling it again
+READERS = {
+    "cloud-init/payload/hub/conf/ssl.conf.in": "@KOJISTACK_SLOT_RE@",
+    "cloud-init/payload/hub/bin/kojistack-user": "$KOJISTACK_SLOT_RE",
+    "cloud-init/payload/builder/bin/kojistack-bootstrap": "$KOJISTACK_SLOT_RE",
+    "tests/fakes/kojihub.py": "names.SLOT_RE",
 }
 
 
-@pytest.mark.parametrize("path", sorted(SPELLINGS))
-def test_every_spelling_of_the_slot_pattern_is_the_controllers(path):
-    found = re.findall(SPELLINGS[path], (REPO / path).read_text())
-    assert found and set(found) == {decide.SLOT_PATTERN.pattern}, path
+def test_the_one_slot_pattern_is_the_controllers():
+    assert names.SLOT_RE == decide.SLOT_PATTERN.pattern
+
+
+@pytest.mark.parametrize("path", sorted(READERS))
+def test_every_user_of_the_slot_pattern_reads_the_declared_one(path):
+    assert READERS[path] in (REPO / path).read_text(), path
 
 
 def test_bash_takes_the_thousandth_slot_and_no_more():
@@ -47,6 +53,7 @@ def test_the_parameter_and_the_controller_allow_a_thousand(templates):
     env = {"KOJISTACK_" + k: v for k, v in {
         "STACK_NAME": "ks", "REGION": "us-east-1", "INTERNAL_NLB_DNS": "nlb", "METRICS_NAMESPACE": "kojistack/ks",
         "SSM_PREFIX": "/ks/kojistack", "ARCHES": "x86_64"}.items()}
+    env.update(names.env())  # /opt/kojistack/names.env
     assert from_env(env).policy.max_slots == MAX_SLOTS
 
 

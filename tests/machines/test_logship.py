@@ -161,6 +161,6 @@ def test_both_payloads_carry_the_shipper_and_its_unit():
     unit = (REPO / "cloud-init/payload/common/systemd/kojistack-logship.service").read_text()
     assert "ExecStart=/opt/kojistack/common/bin/kojistack-logship" in unit
     for role in ("hub", "builder"):
-        script = (REPO / f"cloud-init/{role}/files/bin/kojistack-bootstrap").read_text()
+        script = (REPO / f"cloud-init/payload/{role}/bin/kojistack-bootstrap").read_text()
         assert "/opt/kojistack/common/systemd/kojistack-logship.service" in script
         assert "enable --now kojistack-logship.service" in script

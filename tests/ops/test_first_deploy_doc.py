@@ -4,12 +4,12 @@ are the generated template's."""
 
 import re
 
-from kojistack import ids
+from kojistack import ids, names
 from support.paths import REPO
 
 DOC = (REPO / "docs" / "first-deploy.md").read_text()
 SCRIPTS = "\n".join(p.read_text() for p in [*(REPO / "cloud-init").rglob("*.sh"),
-                                             *(REPO / "cloud-init").glob("*/files/bin/*")])
+                                             *(REPO / "cloud-init").glob("payload/*/bin/*")])
 
 
 def test_the_log_lines_it_names_are_printed_by_the_scripts():
@@ -27,5 +27,5 @@ def test_the_names_it_quotes_are_the_templates(default):
     policy = resources[ids.BUILDER_POLICY]["Properties"]["PolicyDocument"]["Statement"]
     assert "TagOnlyItselfWithItsKeyHash" in {s.get("Sid") for s in policy if isinstance(s, dict)}
     assert resources[ids.HUB_GROUP]["Properties"]["HealthCheckType"] == "EC2" and "prints `EC2`" in DOC
-    assert "kojistack:csr-sha256" in DOC and "kojistack:csr-sha256" in (
+    assert names.TAG_CSR_SHA256 in DOC and "$KOJISTACK_TAG_CSR_SHA256" in (
         REPO / "cloud-init" / "payload" / "builder" / "bin" / "kojistack-bootstrap").read_text()
