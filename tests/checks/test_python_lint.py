@@ -61,7 +61,8 @@ def test_ruff_probe_fires_each_rule_set_and_stops_at_3_9_on_the_instances():
     found = codes(on_hub.stdout)
     assert {"F401", "UP006", "UP035"} <= found, on_hub.stdout  # list[int] is Python 3.9
     assert "UP045" not in found, on_hub.stdout  # `int | None` is 3.10: not asked of the controller
-    same_for_helpers = ruff("--stdin-filename", "cloud-init/hub/files/python/kojistack_hub/probe.py", "-", stdin=PROBE)
+    same_for_helpers = ruff("--stdin-filename", "cloud-init/payload/hub/python/kojistack_hub/probe.py", "-",
+                            stdin=PROBE)
     assert "UP045" not in codes(same_for_helpers.stdout), same_for_helpers.stdout
 
 

@@ -4,7 +4,6 @@ name pattern (the hub's httpd builder-CA check, its kojistack-user guard, the bu
 the fake hub) spells the controller's. The real Apache check runs in
 tests/machines/hub/test_httpd_login.py (test_the_thousandth_slot_logs_in)."""
 
-import re
 import subprocess
 
 import pytest

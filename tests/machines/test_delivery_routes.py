@@ -10,11 +10,11 @@ import tarfile
 
 import jinja2
 from jinja2 import meta
-from support.paths import REPO
 
 from kojistack.template.builders import BUILDER_USER_DATA
 from kojistack.template.hub import HUB_USER_DATA
 from kojistack.template.payload import builder_payload, hub_payload
+from support.paths import REPO
 
 CLOUD_INIT = REPO / "cloud-init"
 

@@ -25,9 +25,9 @@ import pytest
 from kojistack.template.payload import builder_payload, hub_payload
 
 ROOT = Path(__file__).resolve().parents[2]
-UNIT_FILES = [*ROOT.glob("cloud-init/payload/*/systemd/**/*.service"), *ROOT.glob("cloud-init/payload/*/systemd/**/*.conf"),
-              ROOT / "cloud-init" / "user-data" / "common" / "kojistack-bootstrap.service",
-              ROOT / "cloud-init" / "payload" / "hub" / "systemd" / "kojistack-controller.service"]
+UNIT_FILES = [*ROOT.glob("cloud-init/payload/*/systemd/**/*.service"),
+              *ROOT.glob("cloud-init/payload/*/systemd/**/*.conf"),
+              ROOT / "cloud-init" / "user-data" / "common" / "kojistack-bootstrap.service"]
 EXEC_KEYS = ("ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload",
              "ExecCondition")
 DEST = "/opt/kojistack"
