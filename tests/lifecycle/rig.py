@@ -28,7 +28,11 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
     (cloud-init/payload/hub/python/kojistack_hub/schema_plan.py, run as is) accepts the database's
     schema for its koji; a newer koji's schema upgrades are applied at boot, before the smoke test
     (docs/upgrading.md: "A newer koji runs the schema upgrades shipped with it before httpd
-    starts"); `broken_koji` names versions whose smoke test fails.
+    starts"); `broken_koji` names versions whose smoke test fails, `broken_koji_once` versions whose
+    smoke test fails once (a transient failure). Every hub keeps the koji it installed on the file
+    system (`kept_koji`), and a hub whose koji is older than the database's schema runs the newest
+    kept koji of that schema instead (kojistack-bootstrap's koji_for_schema: the schema never goes
+    back, a rolled-back upgrade rolls forward; docs/upgrading.md).
   - systemd: the controller starts only if the units it Requires= succeeded (systemd.unit(5):
     "If one of the other units fails to activate ... this unit will not be started"); read from
     the hub payload's drop-in.
@@ -358,6 +362,8 @@ class World:
         self.controller_loops = 0
         self.db_schema: Optional[str] = None  # the koji version the database schema matches
         self.broken_koji: set = set()
+        self.broken_koji_once: set = set()
+        self.kept_koji: set = set()  # koji builds kept on /mnt/koji by the hubs that installed them
         self.controller_errors: List[str] = []
         self.new_stack(template, parameters, name)
 
@@ -485,12 +491,17 @@ class World:
     def _hub_step(self, m: Machine) -> None:
         if m.ready is None and self.clock.now - m.launched >= HUB_BOOT_SECONDS and vpc.hub_backends(self.stack):
             koji = self.env_of(m.group).get("KOJISTACK_KOJI_VERSION") or "1.35.3"
+            self.kept_koji.add(koji)  # the koji step keeps the RPMs it installed
+            if self.db_schema in self.kept_koji and \
+                    schema_plan.parse_version(self.db_schema) > schema_plan.parse_version(koji):
+                koji = self.db_schema  # koji_for_schema: run the kept koji of the newer schema
             try:
                 schema_plan.plan(self.db_schema or koji, koji, [])
             except schema_plan.SchemaError:
                 return self._hub_failed(m, "kojistack-bootstrap.service")  # stops at the database step
             self.db_schema = koji
-            if koji in self.broken_koji:
+            if koji in self.broken_koji or koji in self.broken_koji_once:
+                self.broken_koji_once.discard(koji)
                 return self._hub_failed(m, "kojistack-ready.service")  # the smoke test fails
             m.ready = self.report(m, "success").returncode == 0
 
