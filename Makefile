@@ -80,8 +80,8 @@ test-realhub: ## opt-in, root on Debian 12: a real koji hub from KOJI_SRC=<koji-
 	@if [ -e "$(REALHUB_DIR)" ]; then \
 	   [ -x "$(REALHUB_DIR)/ns" ] || { echo "make test-realhub: $(REALHUB_DIR) exists and is not a harness; choose REALHUB_DIR=..."; exit 2; }; \
 	   "$(REALHUB_DIR)/stop.sh" >/dev/null 2>&1; rm -rf "$(REALHUB_DIR)"; fi
-	tools/realhub/build.sh "$(REALHUB_DIR)" --koji-src "$(KOJI_SRC)" --project . --pg16
-	tools/realhub/check.sh "$(REALHUB_DIR)"; rc=$$?; tools/realhub/check-repos.sh "$(REALHUB_DIR)" && exit $$rc
+	tests/realhub/build.sh "$(REALHUB_DIR)" --koji-src "$(KOJI_SRC)" --project . --pg16
+	tests/realhub/check.sh "$(REALHUB_DIR)"; rc=$$?; tests/realhub/check-repos.sh "$(REALHUB_DIR)" && exit $$rc
 
 FORCE:
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 if __package__:
     from .. import names
-else:  # loaded by file path, standard library only (tools/realhub/build.sh): kojistack/names.py beside it
+else:  # loaded by file path, standard library only (tests/realhub/build.sh): kojistack/names.py beside it
     import importlib.util as _util
     _spec = _util.spec_from_file_location("kojistack_names", Path(__file__).resolve().parents[1] / "names.py")
     assert _spec and _spec.loader

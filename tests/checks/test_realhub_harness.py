@@ -1,4 +1,4 @@
-"""tools/realhub (the opt-in real-hub harness behind `make test-realhub`, docs/realhub.md) keeps up with
+"""tests/realhub (the opt-in real-hub harness behind `make test-realhub`, docs/realhub.md) keeps up with
 the tree: the stack.env it stages carries exactly the keys of the hub's stack.env (template/hub.py
 hub_env), and its scripts pass shellcheck. The harness itself needs root and koji's source, so CI
 does not run it; these checks keep it from falling behind unnoticed."""
@@ -13,7 +13,7 @@ from kojistack.template.hub import hub_env
 from kojistack.template.payload import hub_payload
 from support.paths import REPO
 
-HARNESS = REPO / "tools" / "realhub"
+HARNESS = REPO / "tests" / "realhub"
 
 
 def _staged_keys() -> set[str]:
@@ -29,7 +29,7 @@ def _staged_keys() -> set[str]:
 def test_the_harness_stages_every_stack_env_key_of_the_hub():
     want = {k for k in hub_env(Config(), hub_payload()) if not k.startswith("BUILDER_MAX_")}
     have = _staged_keys()
-    assert have == want, (f"tools/realhub/build.sh (phase stage) lacks {sorted(want - have)}, "
+    assert have == want, (f"tests/realhub/build.sh (phase stage) lacks {sorted(want - have)}, "
                           f"has extra {sorted(have - want)}")
 
 

@@ -11,7 +11,7 @@
 set -u
 D=${1:?usage: check.sh DIR}
 D=$(cd "$D" && pwd)
-[ -x "$D/ns" ] || { echo "check.sh: $D is not a harness (tools/realhub/build.sh DIR ...)" >&2; exit 2; }
+[ -x "$D/ns" ] || { echo "check.sh: $D is not a harness (tests/realhub/build.sh DIR ...)" >&2; exit 2; }
 fail=0
 pass() { echo "PASS: $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
@@ -78,11 +78,11 @@ cat > "$W/rpmbuild/SPECS/rh-hello.spec" <<'SPEC'
 Name: rh-hello
 Version: 1.0
 Release: 1
-Summary: a package for tools/realhub/check.sh
+Summary: a package for tests/realhub/check.sh
 License: MIT
 BuildArch: noarch
 %description
-Built by tools/realhub/check.sh to see a packager's build pass the hub's policies.
+Built by tests/realhub/check.sh to see a packager's build pass the hub's policies.
 %install
 mkdir -p %{buildroot}/usr/share/rh-hello
 echo hello > %{buildroot}/usr/share/rh-hello/hello

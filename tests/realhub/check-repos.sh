@@ -17,7 +17,7 @@
 set -u
 D=${1:?usage: check-repos.sh DIR}
 D=$(cd "$D" && pwd)
-[ -x "$D/ns" ] || { echo "check-repos.sh: $D is not a harness (tools/realhub/build.sh DIR ...)" >&2; exit 2; }
+[ -x "$D/ns" ] || { echo "check-repos.sh: $D is not a harness (tests/realhub/build.sh DIR ...)" >&2; exit 2; }
 [ -s "$D/check/rh-packager.conf" ] || { echo "check-repos.sh: run check.sh first (it adds rh-packager)" >&2; exit 2; }
 fail=0
 pass() { echo "PASS: $*"; }
@@ -60,11 +60,11 @@ cat > "$W/rpmbuild/SPECS/rh-lib.spec" <<'SPEC'
 Name: rh-lib
 Version: 1.0
 Release: 1
-Summary: a package for tools/realhub/check-repos.sh
+Summary: a package for tests/realhub/check-repos.sh
 License: MIT
 BuildArch: noarch
 %description
-Imported into the stack's tag by tools/realhub/check-repos.sh.
+Imported into the stack's tag by tests/realhub/check-repos.sh.
 %install
 mkdir -p %{buildroot}/usr/share/rh-lib
 echo rh-lib > %{buildroot}/usr/share/rh-lib/README

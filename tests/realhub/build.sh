@@ -316,7 +316,7 @@ else:
     if have_static - want: print("WARNING: stack.env has keys the project's hub_env() lacks:", sorted(have_static - want))
     if want - have_static:
         print("ERROR: the project's hub_env() has keys stack.env lacks (add them to the stage phase of "
-              "tools/realhub/build.sh):", sorted(want - have_static)); sys.exit(1)
+              "tests/realhub/build.sh):", sorted(want - have_static)); sys.exit(1)
 PY
 
 # ---------------------------------------------------------------------------------------------------------------
