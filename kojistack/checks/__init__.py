@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 
 @dataclass(frozen=True)
@@ -22,17 +22,14 @@ Check = Callable[[Path], CheckResult]  # argument: the templates directory
 
 def all_checks() -> list[Check]:
     """The checks in the order `kojistack check` runs them (imported lazily: some are slow to import)."""
-    from . import freshness, lint
+    from . import checkov, cloudinit, freshness, lint
 
-    checks: list[Check] = [freshness.check, lint.check]
-    # further wings append their checks here, one line each
-    from . import checkov; checks.append(checkov.check)  # noqa: E702 (issue 6: security wing)
-    from . import cloudinit; checks.append(cloudinit.check)  # noqa: E702 (issue 3: hub wing)
-    return checks
+    # further wings add their check here: checkov (issue 6: security wing), cloud-init (issue 3: hub wing)
+    return [freshness.check, lint.check, checkov.check, cloudinit.check]
 
 
-def run_checks(templates_dir: Path, checks: Optional[list[Check]] = None,
-               cache: Optional[Path] = None) -> list[tuple[CheckResult, float]]:
+def run_checks(templates_dir: Path, checks: list[Check] | None = None,
+               cache: Path | None = None) -> list[tuple[CheckResult, float]]:
     """Run the checks side by side (each waits mostly on its own tool: cfn-lint, checkov,
     cloud-init, shellcheck), one thread each; (result, seconds) in the order of `checks`. With
     `cache` (a directory), a stage whose check has a `fingerprint` is answered from the cache when

@@ -9,9 +9,9 @@ import hashlib
 import json
 import os
 import subprocess
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Optional
 
 from . import CheckResult
 
@@ -46,7 +46,7 @@ def tool_version(*argv: str) -> str:
     return (out.stdout + out.stderr).strip().splitlines()[0] if (out.stdout + out.stderr).strip() else "?"
 
 
-def load(directory: Path, key: str) -> Optional[CheckResult]:
+def load(directory: Path, key: str) -> CheckResult | None:
     path = directory / f"{key}.json"
     try:
         return CheckResult(**json.loads(path.read_text()))

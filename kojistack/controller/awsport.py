@@ -8,7 +8,8 @@ the stack's IAM policy.
 
 import datetime
 import json
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Optional
 
 from .decide import Metric
 
@@ -39,9 +40,9 @@ class AutoScaling:
     def __init__(self, client: Any):
         self.c = client
 
-    def describe_groups(self, names: Sequence[str]) -> List[Dict[str, Any]]:
+    def describe_groups(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """DescribeAutoScalingGroups rows (boto3 shape) of the named groups that exist."""
-        out: List[Dict[str, Any]] = []
+        out: list[dict[str, Any]] = []
         for page in self.c.get_paginator("describe_auto_scaling_groups").paginate(AutoScalingGroupNames=list(names)):
             out.extend(page["AutoScalingGroups"])
         return out
@@ -80,12 +81,12 @@ class Cloud:
 
     def __init__(self, ec2: Any, ssm: Any, cloudwatch: Any):
         self.ec2, self.ssm, self.cw = ec2, ssm, cloudwatch
-        self._vcpus: Dict[str, int] = {}
+        self._vcpus: dict[str, int] = {}
 
-    def describe_instances(self, ids: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    def describe_instances(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """id -> {state, type, launched (epoch), tags}."""
         ids = sorted(set(ids))
-        out: Dict[str, Dict[str, Any]] = {}
+        out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 200):
             resp = self.ec2.describe_instances(InstanceIds=ids[start:start + 200])
             for res in resp["Reservations"]:
@@ -97,7 +98,7 @@ class Cloud:
                     }
         return out
 
-    def vcpus(self, types: Iterable[str]) -> Dict[str, int]:
+    def vcpus(self, types: Iterable[str]) -> dict[str, int]:
         """Instance type -> default vCPUs (cached: types do not change)."""
         missing = sorted(set(types) - set(self._vcpus))
         if missing:
@@ -105,7 +106,7 @@ class Cloud:
                 self._vcpus[row["InstanceType"]] = int(row["VCpuInfo"]["DefaultVCpus"])
         return {t: self._vcpus[t] for t in types if t in self._vcpus}
 
-    def launch_template(self, lt_id: str, version: str) -> Tuple[str, Optional[str]]:
+    def launch_template(self, lt_id: str, version: str) -> tuple[str, Optional[str]]:
         """(version number, instance type) of a launch template version ("$Latest" resolved)."""
         row = self.ec2.describe_launch_template_versions(LaunchTemplateId=lt_id, Versions=[version])
         v = row["LaunchTemplateVersions"][0]
@@ -114,9 +115,9 @@ class Cloud:
     def tag(self, instance_id: str, key: str, value: str) -> None:
         self.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": key, "Value": value}])
 
-    def failure_records(self, path: str) -> Dict[str, Dict[str, Any]]:
+    def failure_records(self, path: str) -> dict[str, dict[str, Any]]:
         """{instance id: record} of the failure records under `path` (JSON {step, exit_code, log_tail})."""
-        out: Dict[str, Dict[str, Any]] = {}
+        out: dict[str, dict[str, Any]] = {}
         for page in self.ssm.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
             for param in page["Parameters"]:
                 try:
@@ -148,7 +149,7 @@ class Cloud:
             self.cw.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
 
 
-def group_launch_template(group: Mapping[str, Any]) -> Tuple[Optional[str], Optional[str], List[str]]:
+def group_launch_template(group: Mapping[str, Any]) -> tuple[Optional[str], Optional[str], list[str]]:
     """(launch template id, version, override instance types) of a DescribeAutoScalingGroups row."""
     if group.get("LaunchTemplate"):
         lt = group["LaunchTemplate"]

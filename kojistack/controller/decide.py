@@ -24,8 +24,9 @@ names.TAG_DRAIN_STARTED (seconds since the epoch), so a restarted controller fin
 import functools
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Optional
 
 # Koji task states (koji.TASK_STATES), kept here so this module imports nothing.
 FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
@@ -122,10 +123,10 @@ class Observed:
     """Everything one loop observed. `now` is seconds since the epoch."""
 
     now: float
-    tasks: Tuple[Task, ...]
-    hosts: Tuple[Host, ...]
-    instances: Tuple[Instance, ...]
-    groups: Tuple[Group, ...]
+    tasks: tuple[Task, ...]
+    hosts: tuple[Host, ...]
+    instances: tuple[Instance, ...]
+    groups: tuple[Group, ...]
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,8 @@ class Policy:
     idle_seconds: float = 600.0
     headroom_weight: float = 0.0
     drain_limit_seconds: float = 6 * 3600.0
-    builder_channels: Tuple[str, ...] = ("default",)
-    hub_channels: Tuple[str, ...] = ("light", "createrepo")  # served by the hub's own kojid
+    builder_channels: tuple[str, ...] = ("default",)
+    hub_channels: tuple[str, ...] = ("light", "createrepo")  # served by the hub's own kojid
     primary_arch: str = "x86_64"
     max_slots: int = 99
     #: pack: when there are more builders than the demand needs, also drain busy surplus builders
@@ -199,23 +200,23 @@ class Plan:
     """What one loop does. Each field is a set of idempotent actions."""
 
     desired: Mapping[str, int]  # arch -> desired capacity to set (only where it changes)
-    register: Tuple[Registration, ...] = ()
-    refuse: Tuple[Refusal, ...] = ()
-    start_drain: Tuple[Instance, ...] = ()  # disable host + tag drain-started
+    register: tuple[Registration, ...] = ()
+    refuse: tuple[Refusal, ...] = ()
+    start_drain: tuple[Instance, ...] = ()  # disable host + tag drain-started
     #: drains called off because demand rose again: enable the host, set the drain tag empty (a
     #: busy draining builder serves new work at once; a new one would take a boot)
-    cancel_drain: Tuple[Instance, ...] = ()
-    disable_hosts: Tuple[str, ...] = ()  # hosts to disable (drains, vanished instances)
-    terminate: Tuple[Termination, ...] = ()
-    complete_terminate: Tuple[str, ...] = ()  # instance ids in Terminating:Wait: CONTINUE
-    heartbeat: Tuple[str, ...] = ()  # instance ids in Terminating:Wait still busy
-    forget_failures: Tuple[str, ...] = ()  # instance ids whose failure record is acted on: delete it
-    free_tasks: Tuple[int, ...] = ()
+    cancel_drain: tuple[Instance, ...] = ()
+    disable_hosts: tuple[str, ...] = ()  # hosts to disable (drains, vanished instances)
+    terminate: tuple[Termination, ...] = ()
+    complete_terminate: tuple[str, ...] = ()  # instance ids in Terminating:Wait: CONTINUE
+    heartbeat: tuple[str, ...] = ()  # instance ids in Terminating:Wait still busy
+    forget_failures: tuple[str, ...] = ()  # instance ids whose failure record is acted on: delete it
+    free_tasks: tuple[int, ...] = ()
     #: force a scheduler run now (scheduler.doRun): FREE builder work waits while a ready builder
     #: holds nothing, e.g. one that just started (kojid would trigger a run only after RunInterval)
     run_scheduler: bool = False
-    metrics: Tuple[Metric, ...] = ()
-    notes: Tuple[str, ...] = field(default=())
+    metrics: tuple[Metric, ...] = ()
+    notes: tuple[str, ...] = field(default=())
 
 
 # --- slots -------------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def is_live(inst: Instance) -> bool:
     return inst.lifecycle in LIVE_STATES and inst.ec2_state in RUNNING_EC2_STATES
 
 
-def free_slots(arch: str, instances: Iterable[Instance], max_slots: int = 99) -> List[str]:
+def free_slots(arch: str, instances: Iterable[Instance], max_slots: int = 99) -> list[str]:
     """Slot names of `arch` not held by a live instance, lowest first (hosts are re-used)."""
     held = {i.slot for i in instances if i.slot and is_live(i)}
     return [s for s in (slot_name(arch, n) for n in range(1, max_slots + 1)) if s not in held]
@@ -272,12 +273,12 @@ def check_cn(cn: str, arch: str) -> None:
         raise ValueError(f"refusing to sign CN {cn!r}: not a {arch} builder slot name")
 
 
-def registrations(state: Observed, policy: Policy) -> Tuple[List[Registration], List[Refusal]]:
+def registrations(state: Observed, policy: Policy) -> tuple[list[Registration], list[Refusal]]:
     """Slots for instances in Pending:Wait whose CSR is proven; refusals for forged ones."""
-    regs: List[Registration] = []
-    refusals: List[Refusal] = []
+    regs: list[Registration] = []
+    refusals: list[Refusal] = []
     hosts = {h.name for h in state.hosts}
-    taken: Set[str] = set()
+    taken: set[str] = set()
     for inst in sorted(state.instances, key=lambda i: (i.launched_at, i.id)):
         if inst.lifecycle != PENDING_WAIT or not is_live(inst):
             continue
@@ -336,18 +337,19 @@ def task_weight(task: Task) -> float:
     return 0.0 if task.waiting else task.weight
 
 
-def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str, float]]:
+def demand(state: Observed, policy: Policy) -> tuple[dict[str, Demand], dict[str, float]]:
     """Per-arch demand of the builder groups, and the weight of FREE tasks no group can serve.
 
     Only tasks in `policy.builder_channels` count (coordination tasks run in the light channel on
-    the hub); FREE tasks in a channel neither builders nor the hub serve are unservable. Running tasks count for their host's arch. A FREE noarch task counts once: for the
-    arch with spare in-service capacity, else the primary arch.
+    the hub); FREE tasks in a channel neither builders nor the hub serve are unservable. Running
+    tasks count for their host's arch. A FREE noarch task counts once: for the arch with spare
+    in-service capacity, else the primary arch.
     """
     groups = {g.arch: g for g in state.groups if g.max_size > 0}
-    queued: Dict[str, float] = {a: 0.0 for a in groups}
-    running: Dict[str, float] = {a: 0.0 for a in groups}
-    unservable: Dict[str, float] = {}
-    noarch_free: List[Task] = []
+    queued: dict[str, float] = {a: 0.0 for a in groups}
+    running: dict[str, float] = {a: 0.0 for a in groups}
+    unservable: dict[str, float] = {}
+    noarch_free: list[Task] = []
     for t in state.tasks:
         if t.channel not in policy.builder_channels:
             if t.state == FREE and t.channel not in policy.hub_channels:  # a channel no host serves
@@ -386,7 +388,7 @@ def demand(state: Observed, policy: Policy) -> Tuple[Dict[str, Demand], Dict[str
     return result, unservable
 
 
-def _spare_capacity(state: Observed, groups: Mapping[str, Group], running: Mapping[str, float]) -> Dict[str, float]:
+def _spare_capacity(state: Observed, groups: Mapping[str, Group], running: Mapping[str, float]) -> dict[str, float]:
     spare = {}
     for arch, g in groups.items():
         serving = [i for i in state.instances if i.arch == arch and i.lifecycle == IN_SERVICE
@@ -410,9 +412,9 @@ def _clamp(n: int, lo: int, hi: int) -> int:
 
 # --- scale-in, drains, the terminate hook, repair ------------------------------------------------
 
-def host_tasks(state: Observed) -> Dict[str, List[Task]]:
+def host_tasks(state: Observed) -> dict[str, list[Task]]:
     """OPEN/ASSIGNED tasks per host name (any channel: a draining host must finish them all)."""
-    out: Dict[str, List[Task]] = {}
+    out: dict[str, list[Task]] = {}
     for t in state.tasks:
         if t.state in (OPEN, ASSIGNED) and t.host:
             out.setdefault(t.host, []).append(t)
@@ -426,7 +428,7 @@ def idle_since(inst: Instance, host: Optional[Host]) -> float:
 
 
 def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand],
-                  busy: Optional[Mapping[str, List[Task]]] = None) -> List[Tuple[Instance, bool]]:
+                  busy: Optional[Mapping[str, list[Task]]] = None) -> list[tuple[Instance, bool]]:
     """Builders to start draining, each with whether its termination lowers the group's size.
 
     Per group: surplus = builders kept (live, not draining, not terminating) minus the target.
@@ -437,7 +439,7 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
     """
     busy = host_tasks(state) if busy is None else busy
     hosts = {h.name: h for h in state.hosts}
-    chosen: List[Tuple[Instance, bool]] = []
+    chosen: list[tuple[Instance, bool]] = []
     for g in state.groups:
         kept = [i for i in state.instances if i.arch == g.arch and is_live(i) and i.drain_started is None
                 and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
@@ -472,8 +474,8 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
     return chosen
 
 
-def _pack(kept: Sequence[Instance], busy: Mapping[str, List[Task]], hosts: Mapping[str, Host], g: Group,
-          policy: Policy) -> List[Instance]:
+def _pack(kept: Sequence[Instance], busy: Mapping[str, list[Task]], hosts: Mapping[str, Host], g: Group,
+          policy: Policy) -> list[Instance]:
     """Busy builders that may be drained to pack work onto fewer: enabled, InService, only OPEN
     tasks (a disabled kojid never opens an ASSIGNED one), load at most `pack_below` of a builder's
     capacity; least loaded first, then the highest slot (new work goes to the low ones)."""
@@ -492,11 +494,11 @@ def _pack(kept: Sequence[Instance], busy: Mapping[str, List[Task]], hosts: Mappi
     return [x[3] for x in out]
 
 
-def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[str, List[Task]]) -> List[Instance]:
+def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[str, list[Task]]) -> list[Instance]:
     """Draining builders to take back when the demand is above the builders kept: InService,
     drained by the controller (not a termination hook), still busy (an empty one is terminated),
     most loaded first."""
-    out: List[Instance] = []
+    out: list[Instance] = []
     for g in state.groups:
         if g.max_size <= 0 or g.arch not in targets:
             continue
@@ -506,7 +508,7 @@ def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[
         deficit = targets[g.arch].target - kept
         if deficit <= 0:
             continue
-        back: List[Tuple[float, str, Instance]] = []  # (-load, slot, instance): most loaded first
+        back: list[tuple[float, str, Instance]] = []  # (-load, slot, instance): most loaded first
         for i in live:
             if i.drain_started is not None and i.lifecycle == IN_SERVICE and i.slot and busy.get(i.slot):
                 back.append((-sum(task_weight(t) for t in busy[i.slot]), i.slot, i))
@@ -515,7 +517,7 @@ def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[
     return out
 
 
-def scheduler_run_needed(state: Observed, policy: Policy, busy: Mapping[str, List[Task]]) -> bool:
+def scheduler_run_needed(state: Observed, policy: Policy, busy: Mapping[str, list[Task]]) -> bool:
     """True when FREE builder work could go to a ready, enabled builder that holds nothing."""
     free_arches = {t.arch for t in state.tasks if t.state == FREE and t.channel in policy.builder_channels}
     if not free_arches:
@@ -527,15 +529,15 @@ def scheduler_run_needed(state: Observed, policy: Policy, busy: Mapping[str, Lis
     return False
 
 
-def _chosen_drains(state: Observed, g: Group, hosts: Mapping[str, Host], busy: Mapping[str, List[Task]],
-                   disable: List[str]) -> List[Termination]:
+def _chosen_drains(state: Observed, g: Group, hosts: Mapping[str, Host], busy: Mapping[str, list[Task]],
+                   disable: list[str]) -> list[Termination]:
     """Step 1 of drain_progress, for one group: each controller-chosen drain (tag set, InService)
     has its host disabled first (`disable`), then ends in a termination once Koji shows no task on
     it; the desired capacity is decremented while that keeps the group at or above its minimum."""
     live = [i for i in state.instances if i.arch == g.arch and is_live(i)
             and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
     desired = g.desired
-    terms: List[Termination] = []
+    terms: list[Termination] = []
     for i in sorted(live, key=lambda i: i.id):
         if i.drain_started is None or i.lifecycle != IN_SERVICE:
             continue
@@ -554,13 +556,13 @@ def _chosen_drains(state: Observed, g: Group, hosts: Mapping[str, Host], busy: M
 
 
 def _terminating_waits(state: Observed, policy: Policy, hosts: Mapping[str, Host],
-                       busy: Mapping[str, List[Task]], disable: List[str]) -> Tuple[List[str], List[str]]:
+                       busy: Mapping[str, list[Task]], disable: list[str]) -> tuple[list[str], list[str]]:
     """Step 2 of drain_progress: (hooks to complete, heartbeats) for instances in Terminating:Wait.
     The host is disabled (`disable`); heartbeats while tasks run within the drain limit; the hook is
     completed when the host is empty, at the limit, or at once when the machine is already gone."""
     arches = {g.arch for g in state.groups}
-    complete: List[str] = []
-    beats: List[str] = []
+    complete: list[str] = []
+    beats: list[str] = []
     for i in sorted(state.instances, key=lambda i: i.id):
         if i.lifecycle != TERMINATING_WAIT or i.arch not in arches:
             continue
@@ -578,8 +580,8 @@ def _terminating_waits(state: Observed, policy: Policy, hosts: Mapping[str, Host
     return complete, beats
 
 
-def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, List[Task]]] = None
-                   ) -> Tuple[List[Termination], List[str], List[str], List[str]]:
+def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, list[Task]]] = None
+                   ) -> tuple[list[Termination], list[str], list[str], list[str]]:
     """For builders already draining: (terminations, hooks to complete, heartbeats, hosts to disable).
 
     A controller-chosen drain (tag set, InService) ends in a termination once Koji shows no task
@@ -591,13 +593,13 @@ def drain_progress(state: Observed, policy: Policy, busy: Optional[Mapping[str, 
     """
     busy = host_tasks(state) if busy is None else busy
     hosts = {h.name: h for h in state.hosts}
-    disable: List[str] = []
+    disable: list[str] = []
     terms = [t for g in state.groups for t in _chosen_drains(state, g, hosts, busy, disable)]
     complete, beats = _terminating_waits(state, policy, hosts, busy, disable)
     return terms, complete, beats, disable
 
 
-def repairs(state: Observed, busy: Optional[Mapping[str, List[Task]]] = None) -> Tuple[List[int], List[str]]:
+def repairs(state: Observed, busy: Optional[Mapping[str, list[Task]]] = None) -> tuple[list[int], list[str]]:
     """(tasks to free, hosts to disable) for builder slots no live instance holds.
 
     A vanished builder's OPEN and ASSIGNED tasks would otherwise wait for Koji's HostTimeout, and
@@ -606,8 +608,8 @@ def repairs(state: Observed, busy: Optional[Mapping[str, List[Task]]] = None) ->
     """
     held = {i.slot for i in state.instances if i.slot and is_live(i)}
     busy = host_tasks(state) if busy is None else busy
-    free: List[int] = []
-    disable: List[str] = []
+    free: list[int] = []
+    disable: list[str] = []
     for h in sorted(state.hosts, key=lambda h: h.name):
         if slot_arch(h.name) is None or h.name in held:
             continue
@@ -627,9 +629,9 @@ METRIC_NAMES = (
 
 
 def metrics(state: Observed, targets: Mapping[str, Demand], unservable: Mapping[str, float],
-            refused: int, freed: int) -> List[Metric]:
+            refused: int, freed: int) -> list[Metric]:
     """The CloudWatch data of one loop (dimension Arch; stack-wide counts use Arch=all)."""
-    out: List[Metric] = []
+    out: list[Metric] = []
     for g in sorted(state.groups, key=lambda g: g.arch):
         d = targets.get(g.arch, Demand())
         insvc = [i for i in state.instances if i.arch == g.arch and i.lifecycle == IN_SERVICE and is_live(i)]
@@ -650,7 +652,7 @@ def metrics(state: Observed, targets: Mapping[str, Demand], unservable: Mapping[
     return out
 
 
-def desired_capacity(state: Observed, targets: Mapping[str, Demand], terms: Sequence[Termination]) -> Dict[str, int]:
+def desired_capacity(state: Observed, targets: Mapping[str, Demand], terms: Sequence[Termination]) -> dict[str, int]:
     """Desired capacity to set now, per arch, only where it differs from the group's.
 
     Scale-out is immediate: max(target, live builders). Desired is never set below the live,
@@ -658,7 +660,7 @@ def desired_capacity(state: Observed, targets: Mapping[str, Demand], terms: Sequ
     scale-in happens only through drains and terminations with a decrement. A group whose max is
     0 is set to 0.
     """
-    out: Dict[str, int] = {}
+    out: dict[str, int] = {}
     ids = {i.id: i for i in state.instances}
     for g in state.groups:
         decrements = sum(1 for t in terms if t.decrement and t.instance_id in ids
@@ -675,7 +677,7 @@ def desired_capacity(state: Observed, targets: Mapping[str, Demand], terms: Sequ
     return out
 
 
-def failed_in_service(state: Observed, already: Set[str]) -> List[Termination]:
+def failed_in_service(state: Observed, already: set[str]) -> list[Termination]:
     """In-service builders whose bootstrap failed on a later boot: terminated without a decrement,
     so their group launches a replacement (the job SetInstanceHealth did from the builder)."""
     return [Termination(i.id, i.slot, False) for i in sorted(state.instances, key=lambda i: i.id)

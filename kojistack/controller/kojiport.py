@@ -7,7 +7,8 @@ test checks each against the recorded real hub.
 """
 
 import logging
-from typing import AbstractSet, List, Optional, Sequence, Tuple
+from collections.abc import Sequence, Set
+from typing import Optional
 
 import koji
 
@@ -59,8 +60,8 @@ class KojiPort:
 
     # --- observe ----------------------------------------------------------------------------
 
-    def observe(self, idle_candidates: AbstractSet[str] = frozenset(), arches: Sequence[str] = (),
-                hub_channels: Sequence[str] = ()) -> Tuple[Tuple[Task, ...], Tuple[Host, ...]]:
+    def observe(self, idle_candidates: Set[str] = frozenset(), arches: Sequence[str] = (),
+                hub_channels: Sequence[str] = ()) -> tuple[tuple[Task, ...], tuple[Host, ...]]:
         """Active tasks (FREE, OPEN, ASSIGNED) and all hosts; for the hosts named in
         `idle_candidates` (builders in service) with no active task, when their last task ended.
 
@@ -175,7 +176,7 @@ class KojiPort:
         """scheduler.doRun(force=True) (admin): assign FREE tasks now, not at the next RunInterval."""
         self._s().scheduler.doRun(force=True)
 
-    def free(self, task_ids: Sequence[int]) -> List[int]:
+    def free(self, task_ids: Sequence[int]) -> list[int]:
         """freeTask (admin) each task, then one forced scheduler run; returns the ids freed."""
         s = self._s()
         freed = []

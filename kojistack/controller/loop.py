@@ -10,7 +10,7 @@ import datetime
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Optional
 
 from . import decide
 from .awsport import AutoScaling, Cloud, group_launch_template
@@ -22,7 +22,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
-def group_idle_seconds(row: Dict[str, Any], key: str) -> Optional[float]:
+def group_idle_seconds(row: dict[str, Any], key: str) -> Optional[float]:
     """The group's idle time before scale-in (tag `key`, names.TAG_IDLE_MINUTES, in minutes), if set and valid."""
     for tag in row.get("Tags") or []:
         if tag.get("Key") == key:
@@ -45,8 +45,8 @@ class Controller:
     asg: AutoScaling
     cloud: Cloud
     clock: Callable[[], float] = time.time
-    csrs: Dict[str, str] = field(default_factory=dict)  # instance id -> CSR PEM read this loop
-    failures: Dict[str, str] = field(default_factory=dict)  # instance id -> failed bootstrap step, this loop
+    csrs: dict[str, str] = field(default_factory=dict)  # instance id -> CSR PEM read this loop
+    failures: dict[str, str] = field(default_factory=dict)  # instance id -> failed bootstrap step, this loop
     suspended: bool = False
 
     # --- observe ----------------------------------------------------------------------------
@@ -61,8 +61,8 @@ class Controller:
         ec2 = self.cloud.describe_instances(ids) if ids else {}
         vcpus = self.cloud.vcpus(sorted({e["type"] for e in ec2.values()}))
         since = datetime.datetime.fromtimestamp(now - 300, tz=datetime.timezone.utc)
-        groups: List[Group] = []
-        instances: List[Instance] = []
+        groups: list[Group] = []
+        instances: list[Instance] = []
         self.csrs = {}
         self.failures = self._failure_records() if ids else {}
         for g in rows:
@@ -81,7 +81,7 @@ class Controller:
                                          s.arches, s.policy.hub_channels)
         return Observed(now, tasks, hosts, tuple(instances), tuple(groups))
 
-    def _failure_records(self) -> Dict[str, str]:
+    def _failure_records(self) -> dict[str, str]:
         """{instance id: failed step} from the builders' failure records (kojistack-report)."""
         try:
             records = self.cloud.failure_records(f"{self.settings.ssm_prefix}/bootstrap")
@@ -97,7 +97,7 @@ class Controller:
             log.warning("describe scaling activities of %s: %s", name, exc)
             return 0
 
-    def _instance(self, row: Dict[str, Any], arch: str, ec2: Optional[Dict[str, Any]], vcpus: Dict[str, int],
+    def _instance(self, row: dict[str, Any], arch: str, ec2: Optional[dict[str, Any]], vcpus: dict[str, int],
                   current_version: Optional[str], now: float) -> Instance:
         iid = row["InstanceId"]
         tags = ec2["tags"] if ec2 else {}
@@ -126,13 +126,13 @@ class Controller:
 
     # --- act --------------------------------------------------------------------------------
 
-    def execute(self, state: Observed, plan: Plan) -> List[str]:
+    def execute(self, state: Observed, plan: Plan) -> list[str]:
         """Carry out `plan`; returns the errors met (each action is tried independently)."""
         s = self.settings
-        errors: List[str] = []
+        errors: list[str] = []
         by_id = {i.id: i for i in state.instances}
         group_of = {g.arch: g.name for g in state.groups}
-        acted: Set[str] = set()  # instances whose abandon/terminate call succeeded
+        acted: set[str] = set()  # instances whose abandon/terminate call succeeded
 
         # fn is called with no arguments; the lambdas below bind loop variables as default
         # arguments, which mypy can type only against Callable[..., Any]
@@ -146,7 +146,8 @@ class Controller:
                 return False
 
         for reg in plan.register:
-            attempt(f"register {reg.instance_id} as {reg.slot}", lambda reg=reg: self._register(reg, group_of[reg.arch]))
+            attempt(f"register {reg.instance_id} as {reg.slot}",
+                    lambda reg=reg: self._register(reg, group_of[reg.arch]))
         for ref in plan.refuse:
             log.warning("refusing %s: %s", ref.instance_id, ref.reason)
             inst = by_id[ref.instance_id]
@@ -176,7 +177,8 @@ class Controller:
             attempt(f"delete failure record {iid}", lambda i=iid: self.cloud.delete_parameter(
                 f"{s.ssm_prefix}/bootstrap/{i}"))
         for iid in plan.heartbeat:
-            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(group_of[i.arch], self.settings.names.terminate_hook, i.id))
+            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(
+                group_of[i.arch], self.settings.names.terminate_hook, i.id))
         if plan.free_tasks:
             log.info("freeing tasks of vanished builders: %s", list(plan.free_tasks))
             attempt("free tasks", lambda: self.koji.free(plan.free_tasks))   # ends with a scheduler run
@@ -210,7 +212,7 @@ class Controller:
 
     # --- run --------------------------------------------------------------------------------
 
-    def once(self) -> Tuple[Observed, Plan, List[str]]:
+    def once(self) -> tuple[Observed, Plan, list[str]]:
         """One loop: observe, plan, execute."""
         if not self.suspended:
             for arch in self.settings.arches:

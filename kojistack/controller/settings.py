@@ -3,8 +3,8 @@
 in kojistack/names.py; this package imports nothing else of kojistack, so it reads them here)."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Dict, Mapping, Tuple
 
 from .decide import SLOT_PATTERN, Policy
 
@@ -59,7 +59,7 @@ class Settings:
     stack_name: str
     region: str
     hub_url: str
-    arches: Tuple[str, ...]
+    arches: tuple[str, ...]
     metrics_namespace: str
     ssm_prefix: str
     policy: Policy
@@ -75,7 +75,7 @@ class Settings:
         return f"{self.stack_name}-builders-{arch}"
 
 
-def parse_env(text: str) -> Dict[str, str]:
+def parse_env(text: str) -> dict[str, str]:
     """KEY=value lines (no shell expansion; optional surrounding quotes; # comments)."""
     out = {}
     for line in text.splitlines():
@@ -123,7 +123,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
 
 def load(path: str = STACK_ENV, names_path: str = NAMES_ENV) -> Settings:
     """Settings from the stack.env and names.env files, with the process environment overriding them."""
-    env: Dict[str, str] = {}
+    env: dict[str, str] = {}
     for p in (names_path, path):
         with open(p) as f:
             env.update(parse_env(f.read()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +214,7 @@ def deploy(aws: Aws, req: DeployRequest, echo: events.Echo, confirm: Callable[[s
     paramcheck.check(template, req.params, str(req.template), others, creating=kind == "CREATE")
     source = _template_source(aws, req, body)
     # step 4: the change set
-    name = "kojistack-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = "kojistack-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     cfn = aws.client("cloudformation")
     try:
         with aws_errors(f"creating a change set for stack {req.stack_name}"):

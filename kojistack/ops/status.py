@@ -91,7 +91,7 @@ def _instance_row(inst: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str,
 
 def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything `status` shows, as a dict (the --json output)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     description = stackinfo.describe(aws, stack)
     resources = stackinfo.physical_ids(aws, stack)
     hub_name = stackinfo.hub_group_name(stack)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import GetAtt, Ref, Sub, Template, sns
 from troposphere import cloudwatch as cw
-from troposphere import sns
 
 from .. import ids, names
 from ..config import Config
@@ -35,7 +34,8 @@ class Alarms:
 
 def _alarm(t: Template, title: str, name: str, what: str, topic: sns.Topic, **kw) -> cw.Alarm:
     return t.add_resource(cw.Alarm(
-        title, AlarmName=Sub(names.ALARM_NAME_PREFIX + name), AlarmDescription=Sub("kojistack ${AWS::StackName}: " + what),
+        title, AlarmName=Sub(names.ALARM_NAME_PREFIX + name),
+        AlarmDescription=Sub("kojistack ${AWS::StackName}: " + what),
         AlarmActions=[Ref(topic)], OKActions=[Ref(topic)], **kw))
 
 

@@ -14,8 +14,7 @@ from awacs import ec2 as aec2
 from awacs import logs as alogs
 from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
-from troposphere import AWSObject, GetAtt, If, Ref, Sub, Template
-from troposphere import awslambda, iam, logs
+from troposphere import AWSObject, GetAtt, If, Ref, Sub, Template, awslambda, iam, logs
 from troposphere.cloudformation import CustomResource
 
 from .. import ids, names

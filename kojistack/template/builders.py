@@ -1,5 +1,6 @@
 """Adds one builder fleet per arch: a launch template (IMDSv2, encrypted gp3 root, user data from
-cloud-init/user-data/builder.yaml.j2, payload (cloud-init/payload/builder/) in Metadata) and an Auto Scaling group the controller owns.
+cloud-init/user-data/builder.yaml.j2, payload (cloud-init/payload/builder/) in Metadata) and an Auto
+Scaling group the controller owns.
 
 No DesiredCapacity and no UpdatePolicy (the controller owns capacity; a new launch template
 reaches new instances and idle out-of-date builders are retired first); hooks on launch
@@ -12,23 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import GetAtt, Ref, Sub, Template, ec2
 from troposphere import autoscaling as asg
-from troposphere import ec2
 from troposphere.policies import CreationPolicy, ResourceSignal
 
 from .. import ids, names
 from ..config import ArchConfig, Config
+from . import parameters as P
 from .amis import Images
 from .hub import Hub, imdsv2, root_volume, tag_specs
 from .iam import Roles
 from .loadbalancers import LoadBalancers
-from .stacksub import stack_values
 from .network import Network
-from . import parameters as P
 from .parameters import Params, max_param, min_param
 from .payload import Payload, builder_payload
 from .security import SecurityGroups
+from .stacksub import stack_values
 from .userdata import BootContext, render, stack_env, to_user_data
 
 BUILDER_USER_DATA = "builder.yaml.j2"  # cloud-init/user-data/

@@ -1,5 +1,6 @@
 """Adds the hub: its launch template (IMDSv2, encrypted gp3 root on the AMI's root device, user
-data from cloud-init/user-data/hub.yaml.j2, the payload (cloud-init/payload/hub/) in Metadata) and its Auto Scaling group of exactly one.
+data from cloud-init/user-data/hub.yaml.j2, the payload (cloud-init/payload/hub/) in Metadata) and its
+Auto Scaling group of exactly one.
 
 The group (review finding 1): a launch hook the hub completes itself after its smoke test (so the
 load balancers see it only when ready), EC2 health checks with a 300 s grace (a reboot must not
@@ -12,25 +13,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Tags, Template
+from troposphere import GetAtt, Ref, Sub, Tags, Template, ec2
 from troposphere import autoscaling as asg
-from troposphere import ec2
-from troposphere.policies import (AutoScalingRollingUpdate, CreationPolicy, ResourceSignal, UpdatePolicy)
+from troposphere.policies import AutoScalingRollingUpdate, CreationPolicy, ResourceSignal, UpdatePolicy
 
 from .. import ids, names
 from ..config import Config
+from . import parameters as P
 from .amis import Images
 from .database import DB_PORT, Database
 from .iam import Roles
 from .kms import ebs_kms_key_id
 from .loadbalancers import LoadBalancers
-from .stacksub import stack_values
 from .network import Network
-from . import parameters as P
 from .parameters import Params
 from .payload import Payload, hub_payload
 from .secrets import Secrets
 from .security import SecurityGroups
+from .stacksub import stack_values
 from .storage import Storage
 from .userdata import BootContext, render, stack_env, to_user_data
 
@@ -72,7 +72,8 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "FILE_SYSTEM_ID": "${FileSystemId}",
         "DB_ADDRESS": "${DbAddress}", "DB_PORT": "${DbPort}", "DB_CLASS": "${DbInstanceClass}",
         "DB_MASTER_SECRET": "${DbMasterSecret}", "KOJI_DB_SECRET": "${KojiDbSecret}",
-        "STACK_KEY_ARN": "${StackKeyArn}", "WEB_SECRET": "${WebSecret}", "CA_SECRET": "${CaSecret}", "BUILDER_CA_SECRET": "${BuilderCaSecret}",
+        "STACK_KEY_ARN": "${StackKeyArn}", "WEB_SECRET": "${WebSecret}", "CA_SECRET": "${CaSecret}",
+        "BUILDER_CA_SECRET": "${BuilderCaSecret}",
         "ADMIN_SECRET": "${AdminSecret}",
         "RESTORE_CA_SECRET": "${RestoreCaSecretArn}", "RESTORE_BUILDER_CA_SECRET": "${RestoreBuilderCaSecretArn}",
         "PUBLIC_NLB_DNS": "${PublicNlbDns}", "INTERNAL_NLB_DNS": "${InternalNlbDns}",

@@ -25,18 +25,26 @@ from awacs import logs as alogs
 from awacs import secretsmanager as asm
 from awacs import ssm as assm
 from awacs import ssmmessages as assmmsg
-from awacs.aws import (Allow, ArnLike, Condition, ForAllValuesStringEquals, PolicyDocument, Principal, Statement,
-                       StringEquals, StringLike)
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Condition,
+    ForAllValuesStringEquals,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 from awacs.sts import AssumeRole
-from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
-from troposphere import iam
+from troposphere import GetAtt, If, NoValue, Ref, Sub, Template, iam
 
 from .. import ids, names
 from ..config import Config
 from . import parameters as P
-from .stacksub import stack_sub
 from .parameters import Params
 from .secrets import Secrets
+from .stacksub import stack_sub
 
 # "Only the calling instance", as AWS's own AWSEC2VssSnapshotPolicy writes it
 # (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSEC2VssSnapshotPolicy.html):

@@ -14,10 +14,8 @@ Without this key the retained snapshot, file system and secrets cannot be read: 
 from __future__ import annotations
 
 from awacs import kms as akms
-from awacs.aws import (Allow, ArnEquals, ArnLike, Bool, Condition, PolicyDocument, Principal, Statement,
-                       StringEquals)
-from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
-from troposphere import kms
+from awacs.aws import Allow, ArnEquals, ArnLike, Bool, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, If, NoValue, Ref, Sub, Template, kms
 
 from .. import ids, names
 from . import parameters as P

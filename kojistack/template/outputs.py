@@ -10,8 +10,8 @@ from . import parameters as P
 from .alarms import Alarms
 from .loadbalancers import LoadBalancers
 from .logs import LogGroups
-from .stacksub import stack_sub
 from .secrets import Secrets
+from .stacksub import stack_sub
 from .storage import Storage
 
 
@@ -36,7 +36,8 @@ def add_outputs(t: Template, lbs: LoadBalancers, secrets: Secrets, key, storage:
         (ids.OUT_STACK_KEY, "Stack KMS key (retained): without it the retained snapshot, file system "
                             "and secrets cannot be read", GetAtt(key, "Arn")),
         (ids.OUT_FILE_SYSTEM, "EFS file system of /mnt/koji (retained)", storage.file_system_id),
-        (ids.OUT_CA_PARAMETER, "SSM parameter holding the stack CA certificate", stack_sub(names.SSM_PREFIX + "/ca.pem")),
+        (ids.OUT_CA_PARAMETER, "SSM parameter holding the stack CA certificate",
+         stack_sub(names.SSM_PREFIX + "/ca.pem")),
         (ids.OUT_CLIENT_COMMAND, "Set up a koji client profile for the admin",
          Sub("kojistack client-config --stack-name ${AWS::StackName} --region ${AWS::Region}")),
         (ids.OUT_DASHBOARD, "CloudWatch dashboard of the builder fleet",

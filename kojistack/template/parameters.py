@@ -219,7 +219,8 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
             AllowedValues=list(BUILDER_MIN_VALUES), ConstraintDescription="one of 0, 1, 2, 4",
             Description=f"Builders of {arch} kept running when the queue is empty.")
         add(b, f"{arch} builders, maximum", max_param(arch), Type="Number", Default="8",
-            AllowedValues=list(BUILDER_MAX_VALUES), ConstraintDescription="one of the listed sizes, at least the minimum",
+            AllowedValues=list(BUILDER_MAX_VALUES),
+            ConstraintDescription="one of the listed sizes, at least the minimum",
             Description=f"Most {arch} builders the controller may run (0 switches the arch off).")
     add(b, "On-demand base", BUILDER_ON_DEMAND_BASE, Type="Number", Default="1",
         AllowedValues=["0", "1", "2", "4"], ConstraintDescription="one of 0, 1, 2, 4",

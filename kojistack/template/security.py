@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Sub, Tags, Template, ec2
 
 from .. import ids
-from .network import Network
 from . import parameters as P
+from .network import Network
 from .parameters import Params
 
 # Replaces the default allow-all egress of a group that needs none (RDS, EFS): a rule that matches nothing.

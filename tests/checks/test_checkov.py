@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from kojistack.checks import all_checks
-from kojistack.checks import checkov
+from kojistack.checks import all_checks, checkov
 
 # Every skip the templates may carry: (check, resource) -> the decision recorded in its Metadata.
 EXPECTED_SKIPS = {

@@ -2,7 +2,6 @@
 HTTPS + fake builders, driven by one manual clock, with the real controller in the middle."""
 
 import time
-from typing import Dict, List, Optional
 
 import boto3
 
@@ -10,11 +9,11 @@ from fakes.autoscaling import FakeAutoScaling
 from fakes.builder import FakeBuilder
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
+from kojistack import names
 from kojistack.controller.awsport import Cloud
 from kojistack.controller.decide import Policy
 from kojistack.controller.kojiport import KojiPort
 from kojistack.controller.loop import Controller
-from kojistack import names
 from kojistack.controller.settings import Settings, names_from_env
 
 REGION = "us-east-1"
@@ -45,7 +44,7 @@ class Rig:
         self.ssm = boto3.client("ssm", region_name=REGION)
         self.cw = boto3.client("cloudwatch", region_name=REGION)
         self.asg = FakeAutoScaling(self.ec2, self.clock)
-        self.lt: Dict[str, str] = {}
+        self.lt: dict[str, str] = {}
         for arch in arches:
             itype = "c6i.xlarge" if arch == "x86_64" else "c7g.xlarge"
             lt = self.ec2.create_launch_template(LaunchTemplateName=f"{STACK}-{arch}",
@@ -59,9 +58,9 @@ class Rig:
             names=names_from_env(names.env()),
             ca_pem=self.pki.ca_pem, client_pem=self.pki.client("kojistack-ctl"),
             builder_ca_crt=self.pki.builder_ca_crt, builder_ca_key=self.pki.builder_ca_key)
-        self.builders: Dict[str, FakeBuilder] = {}
+        self.builders: dict[str, FakeBuilder] = {}
         self.ctl = self.new_controller()
-        self.desired_calls: List[tuple] = []  # (monotonic time, group, n)
+        self.desired_calls: list[tuple] = []  # (monotonic time, group, n)
         real_set = self.asg.set_desired
 
         def recording_set(name: str, n: int) -> None:
@@ -77,7 +76,7 @@ class Rig:
     def group(self, arch: str = "x86_64"):
         return self.asg.groups[f"{STACK}-builders-{arch}"]
 
-    def instances(self, arch: str = "x86_64", state: Optional[str] = None) -> List[str]:
+    def instances(self, arch: str = "x86_64", state: str | None = None) -> list[str]:
         return sorted(i.id for i in self.group(arch).instances.values() if state is None or i.lifecycle == state)
 
     def boot_new_instances(self) -> None:

@@ -1,13 +1,25 @@
 """Decision-table tests for kojistack.controller.decide: one table per rule of issue 4."""
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable, Optional
 
 import pytest
 
 from kojistack.controller import decide as d
-from kojistack.controller.decide import (ASSIGNED, FREE, IN_SERVICE, OPEN, PENDING_WAIT, TERMINATING_WAIT,
-                                         Group, Host, Instance, Observed, Policy, Task)
+from kojistack.controller.decide import (
+    ASSIGNED,
+    FREE,
+    IN_SERVICE,
+    OPEN,
+    PENDING_WAIT,
+    TERMINATING_WAIT,
+    Group,
+    Host,
+    Instance,
+    Observed,
+    Policy,
+    Task,
+)
 
 NOW = 1_800_000_000.0
 POLICY = Policy(idle_seconds=600, drain_limit_seconds=3600)
@@ -19,15 +31,15 @@ def group(arch: str = "x86_64", lo: int = 0, hi: int = 10, desired: int = 0, cap
 
 def inst(n: int, arch: str = "x86_64", lifecycle: str = IN_SERVICE, **kw) -> Instance:
     slot = kw.pop("slot", d.slot_name(arch, n))
-    return Instance(id=f"i-{arch[:3]}{n:03d}", arch=arch, lifecycle=lifecycle, launched_at=kw.pop("launched_at", NOW - 7200),
-                    slot=slot, vcpus=4, **kw)
+    return Instance(id=f"i-{arch[:3]}{n:03d}", arch=arch, lifecycle=lifecycle,
+                    launched_at=kw.pop("launched_at", NOW - 7200), slot=slot, vcpus=4, **kw)
 
 
-def host(name: str, enabled: bool = True, last: Optional[float] = NOW - 3600) -> Host:
+def host(name: str, enabled: bool = True, last: float | None = NOW - 3600) -> Host:
     return Host(name=name, enabled=enabled, ready=True, capacity=4.0, last_task_end=last)
 
 
-def task(i: int, arch: str = "x86_64", state: int = FREE, weight: float = 1.0, host_name: Optional[str] = None,
+def task(i: int, arch: str = "x86_64", state: int = FREE, weight: float = 1.0, host_name: str | None = None,
          channel: str = "default", method: str = "buildArch", waiting: bool = False) -> Task:
     return Task(i, method, arch, channel, state, weight, host_name, waiting)
 
@@ -222,7 +234,7 @@ def test_dead_machine_still_in_service_is_repaired():
 KEY_A, KEY_B = "a" * 64, "b" * 64
 
 
-def pending(n: int, tag: Optional[str], csr: Optional[str], arch: str = "x86_64") -> Instance:
+def pending(n: int, tag: str | None, csr: str | None, arch: str = "x86_64") -> Instance:
     return Instance(id=f"i-new{n}", arch=arch, lifecycle=PENDING_WAIT, launched_at=NOW - n, tag_key_sha256=tag,
                     csr_key_sha256=csr, vcpus=8)
 
@@ -318,7 +330,8 @@ def _busy_three(loads):
     """Three in-service builders (capacity 4) running one task each of the given weights."""
     insts = [inst(n) for n in (1, 2, 3)]
     hosts = [host(i.slot, last=NOW - 10) for i in insts]
-    tasks = [task(n, state=OPEN, weight=w, host_name=i.slot) for n, (i, w) in enumerate(zip(insts, loads), 1)]
+    tasks = [task(n, state=OPEN, weight=w, host_name=i.slot)
+             for n, (i, w) in enumerate(zip(insts, loads, strict=False), 1)]
     return insts, hosts, tasks
 
 

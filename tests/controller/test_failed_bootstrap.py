@@ -6,7 +6,6 @@ abandon or kill its peers)."""
 
 import json
 
-
 from kojistack.controller import decide
 
 from .stack import PREFIX, Rig

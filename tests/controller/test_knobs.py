@@ -9,16 +9,15 @@ No interruption", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateR
 
 from fakes.kojihub import CLOSED
 from kojistack import names
-from kojistack.controller import decide
 from kojistack.controller.loop import group_idle_seconds
-
 
 
 def test_the_idle_tag_is_read_from_the_group_row():
     row = {"AutoScalingGroupName": "ks-builders-x86_64",
            "Tags": [{"Key": "Name", "Value": "ks-builder-x86_64"}, {"Key": names.TAG_IDLE_MINUTES, "Value": "30"}]}
     assert group_idle_seconds(row, names.TAG_IDLE_MINUTES) == 1800.0
-    assert group_idle_seconds({"Tags": [{"Key": names.TAG_IDLE_MINUTES, "Value": "soon"}]}, names.TAG_IDLE_MINUTES) is None
+    soon = {"Tags": [{"Key": names.TAG_IDLE_MINUTES, "Value": "soon"}]}
+    assert group_idle_seconds(soon, names.TAG_IDLE_MINUTES) is None
     assert group_idle_seconds({}, names.TAG_IDLE_MINUTES) is None
 
 

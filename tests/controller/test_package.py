@@ -36,7 +36,8 @@ def test_imports_only_stdlib_boto3_koji_and_relative():
 
 
 def test_vermin_says_python_3_9():
-    proc = subprocess.run([str(Path(sys.executable).with_name("vermin")), "--target=3.9-", "--no-tips", "--violations", str(PKG)],
+    vermin = str(Path(sys.executable).with_name("vermin"))
+    proc = subprocess.run([vermin, "--target=3.9-", "--no-tips", "--violations", str(PKG)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -79,7 +80,8 @@ def test_settings_name_the_shared_name_that_is_missing():
     env.update(names.env())
     assert settings.from_env(env).names.launch_hook == names.BUILDER_LAUNCH_HOOK
     del env["KOJISTACK_BUILDER_TERMINATE_HOOK"]
-    with pytest.raises(settings.SettingsError, match="KOJISTACK_BUILDER_TERMINATE_HOOK is missing or empty in /opt/kojistack/names.env"):
+    with pytest.raises(settings.SettingsError,
+                       match="KOJISTACK_BUILDER_TERMINATE_HOOK is missing or empty in /opt/kojistack/names.env"):
         settings.from_env(env)
 
 

@@ -11,8 +11,9 @@ service's own work between calls: launch up to desired, expire hooks, replace un
 """
 
 import datetime
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 from kojistack import names
 
@@ -28,7 +29,7 @@ class FakeInstance:
     lt_version: str
     protected: bool
     health: str = "Healthy"
-    hook_deadline: Optional[float] = None
+    hook_deadline: float | None = None
 
 
 @dataclass
@@ -43,11 +44,11 @@ class FakeGroup:
     hooks: bool = True
     heartbeat_timeout: float = 900.0
     protect: bool = True
-    instances: Dict[str, FakeInstance] = field(default_factory=dict)
-    suspended: List[str] = field(default_factory=list)
-    activities: List[dict] = field(default_factory=list)
+    instances: dict[str, FakeInstance] = field(default_factory=dict)
+    suspended: list[str] = field(default_factory=list)
+    activities: list[dict] = field(default_factory=list)
     launch_fails: int = 0  # the next N launches fail (quota, spot shortage)
-    tags: Dict[str, str] = field(default_factory=dict)  # group tags (DescribeAutoScalingGroups "Tags")
+    tags: dict[str, str] = field(default_factory=dict)  # group tags (DescribeAutoScalingGroups "Tags")
     # the group's hook names (the template's LifecycleHookSpecificationList; default: kojistack/names.py)
     launch_hook: str = field(default_factory=lambda: names.BUILDER_LAUNCH_HOOK)
     terminate_hook: str = field(default_factory=lambda: names.BUILDER_TERMINATE_HOOK)
@@ -58,8 +59,8 @@ class FakeAutoScaling:
 
     def __init__(self, ec2: Any, clock: Callable[[], float], image_id: str = "ami-12c6146b"):
         self.ec2, self.clock, self.image_id = ec2, clock, image_id
-        self.groups: Dict[str, FakeGroup] = {}
-        self.calls: List[str] = []
+        self.groups: dict[str, FakeGroup] = {}
+        self.calls: list[str] = []
 
     # --- set-up and the service's own behaviour ---------------------------------------------
 
@@ -75,7 +76,7 @@ class FakeAutoScaling:
                 return g
         raise ValidationError(f"Instance Id not found - No managed instance found for instance ID: {instance_id}")
 
-    def _ec2_state(self, ids: Sequence[str]) -> Dict[str, str]:
+    def _ec2_state(self, ids: Sequence[str]) -> dict[str, str]:
         if not ids:
             return {}
         out = {}
@@ -119,7 +120,8 @@ class FakeAutoScaling:
                     self._finish(g, inst)
                 elif inst.lifecycle == "Terminating:Wait" and now >= (inst.hook_deadline or now):
                     self._finish(g, inst)  # terminate hook default result CONTINUE
-                elif inst.lifecycle in ("InService", "Pending:Wait") and states.get(inst.id) not in ("pending", "running"):
+                elif (inst.lifecycle in ("InService", "Pending:Wait")
+                      and states.get(inst.id) not in ("pending", "running")):
                     inst.health = "Unhealthy"  # the EC2 status check: replaced, hook first
                     self._start_termination(g, inst)
             live = [i for i in g.instances.values() if not i.lifecycle.startswith("Terminating")]
@@ -145,7 +147,7 @@ class FakeAutoScaling:
 
     # --- the AutoScaling port ---------------------------------------------------------------
 
-    def describe_groups(self, names: Sequence[str]) -> List[Dict[str, Any]]:
+    def describe_groups(self, names: Sequence[str]) -> list[dict[str, Any]]:
         self.calls.append("DescribeAutoScalingGroups")
         out = []
         for name in names:
@@ -170,9 +172,11 @@ class FakeAutoScaling:
         self.calls.append("SetDesiredCapacity")
         g = self.groups[name]
         if desired > g.max_size:
-            raise ValidationError(f"New SetDesiredCapacity value {desired} is above max value {g.max_size} for the AutoScalingGroup.")
+            raise ValidationError(f"New SetDesiredCapacity value {desired} is above max value {g.max_size} "
+                                  "for the AutoScalingGroup.")
         if desired < g.min_size:
-            raise ValidationError(f"New SetDesiredCapacity value {desired} is below min value {g.min_size} for the AutoScalingGroup.")
+            raise ValidationError(f"New SetDesiredCapacity value {desired} is below min value {g.min_size} "
+                                  "for the AutoScalingGroup.")
         g.desired = desired
 
     def unprotect(self, group: str, instance_id: str) -> None:
@@ -230,4 +234,4 @@ class FakeAutoScaling:
 
 
 def _dt(ts: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(ts, tz=datetime.UTC)

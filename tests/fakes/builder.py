@@ -10,7 +10,8 @@ import hashlib
 import os
 import subprocess
 import xmlrpc.client
-from typing import Any, Callable, Dict, Optional
+from collections.abc import Callable
+from typing import Any
 
 import koji
 
@@ -25,9 +26,9 @@ class FakeBuilder:
         self.dir = os.path.join(workdir, instance_id)
         os.makedirs(self.dir, exist_ok=True)
         self.key = os.path.join(self.dir, "client.key")
-        self.session: Optional[koji.ClientSession] = None
-        self.slot: Optional[str] = None
-        self.running: Dict[int, float] = {}  # task id -> end time
+        self.session: koji.ClientSession | None = None
+        self.slot: str | None = None
+        self.running: dict[int, float] = {}  # task id -> end time
 
     def key_sha256(self) -> str:
         der = subprocess.run(["openssl", "pkey", "-in", self.key, "-pubout", "-outform", "DER"], check=True,
@@ -58,8 +59,9 @@ class FakeBuilder:
         pem = os.path.join(self.dir, "client.pem")
         with open(pem, "w") as f:
             f.write(cert + open(self.key).read())
-        self.slot = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "multiline"], input=cert.encode(),
-                                   stdout=subprocess.PIPE, check=True).stdout.decode().split("=")[-1].strip()
+        self.slot = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "multiline"],
+                                   input=cert.encode(), stdout=subprocess.PIPE, check=True
+                                   ).stdout.decode().split("=")[-1].strip()
         s = koji.ClientSession(self.hub_url, {"serverca": self.ca_pem})
         s.ssl_login(cert=pem, serverca=self.ca_pem)
         s.exclusiveSession(force=True)

@@ -24,8 +24,9 @@ import threading
 import time
 import urllib.parse
 import xmlrpc.client
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from kojistack import names
 
@@ -83,7 +84,7 @@ def not_allowed(msg: str) -> Fault:
     return Fault(1004, msg)
 
 
-def _iso(ts: Optional[float]) -> Optional[str]:
+def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + ("%.6f" % (ts % 1))[1:] + "+00:00"
@@ -108,11 +109,11 @@ class HostRec:
     enabled: bool = True
     ready: bool = False
     task_load: float = 0.0
-    update_ts: Optional[float] = None
-    comment: Optional[str] = None
-    description: Optional[str] = None
-    channels: List[int] = field(default_factory=list)
-    data: Optional[dict] = None
+    update_ts: float | None = None
+    comment: str | None = None
+    description: str | None = None
+    channels: list[int] = field(default_factory=list)
+    data: dict | None = None
 
 
 @dataclass
@@ -126,16 +127,16 @@ class TaskRec:
     state: int = FREE
     priority: int = 20
     weight: float = 1.0
-    parent: Optional[int] = None
-    label: Optional[str] = None
-    host_id: Optional[int] = None
+    parent: int | None = None
+    label: str | None = None
+    host_id: int | None = None
     create_ts: float = 0.0
-    start_ts: Optional[float] = None
-    completion_ts: Optional[float] = None
-    waiting: Optional[bool] = None
-    awaited: Optional[bool] = None
-    result: Optional[str] = None
-    assign_ts: Optional[float] = None
+    start_ts: float | None = None
+    completion_ts: float | None = None
+    waiting: bool | None = None
+    awaited: bool | None = None
+    result: str | None = None
+    assign_ts: float | None = None
 
 
 @dataclass
@@ -162,7 +163,7 @@ class Session:
 class Ctx:
     """Who is calling: a session (or None for anonymous)."""
 
-    session: Optional[Session]
+    session: Session | None
 
 
 class FakeHub(UserMethods, BuildMethods):
@@ -181,25 +182,25 @@ class FakeHub(UserMethods, BuildMethods):
     def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock
         self.lock = threading.RLock()
-        self.users: Dict[int, User] = {}
-        self.hosts: Dict[int, HostRec] = {}
-        self.tasks: Dict[int, TaskRec] = {}
-        self.channels: Dict[int, str] = {}
-        self.sessions: Dict[int, Session] = {}
-        self.refusals: List[dict] = []
-        self.runs: List[dict] = []
-        self.logs: List[dict] = []
-        self.calls: List[Tuple[str, str]] = []  # (user name or "anonymous", method), for coverage
+        self.users: dict[int, User] = {}
+        self.hosts: dict[int, HostRec] = {}
+        self.tasks: dict[int, TaskRec] = {}
+        self.channels: dict[int, str] = {}
+        self.sessions: dict[int, Session] = {}
+        self.refusals: list[dict] = []
+        self.runs: list[dict] = []
+        self.logs: list[dict] = []
+        self.calls: list[tuple[str, str]] = []  # (user name or "anonymous", method), for coverage
         self.traffic = Traffic()
-        self.last_run: Optional[float] = None
+        self.last_run: float | None = None
         self._ids = {"user": 0, "host": 0, "task": 0, "session": 0, "run": 0, "log": 0, "refusal": 0}
         self.perms = {i + 1: p for i, p in enumerate(SEEDED_PERMS)}
-        self.perm_descriptions: Dict[str, str] = {}
-        self.targets: List[dict] = []
+        self.perm_descriptions: dict[str, str] = {}
+        self.targets: list[dict] = []
         self._init_builds()
         for name in SEEDED_CHANNELS:
             self._channel(name)
-        self.server: Optional[http.server.ThreadingHTTPServer] = None
+        self.server: http.server.ThreadingHTTPServer | None = None
         self.url = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -239,14 +240,14 @@ class FakeHub(UserMethods, BuildMethods):
         self.channels[cid] = name
         return cid
 
-    def seed_user(self, name: str, perms: Tuple[str, ...] = (), usertype: int = NORMAL) -> int:
+    def seed_user(self, name: str, perms: tuple[str, ...] = (), usertype: int = NORMAL) -> int:
         """A user (e.g. the controller's `kojistack-ctl` with ("host", "admin"))."""
         with self.lock:
             uid = self._next("user")
             self.users[uid] = User(uid, name, usertype, set(perms))
             return uid
 
-    def seed_host(self, name: str, arches: str = "x86_64", channels: Tuple[str, ...] = ("default",),
+    def seed_host(self, name: str, arches: str = "x86_64", channels: tuple[str, ...] = ("default",),
                   capacity: float = 2.0, enabled: bool = True) -> int:
         """A host with its user, as addHost would make it."""
         with self.lock:
@@ -256,9 +257,9 @@ class FakeHub(UserMethods, BuildMethods):
                                       channels=[self._channel_id(c) for c in channels])
             return hid
 
-    def seed_task(self, method: str, arch: str = "noarch", channel: Optional[str] = None, weight: float = 1.0,
-                  priority: int = 20, parent: Optional[int] = None, owner: str = "kojiadmin",
-                  args: Tuple[Any, ...] = (), state: int = FREE, host: Optional[str] = None) -> int:
+    def seed_task(self, method: str, arch: str = "noarch", channel: str | None = None, weight: float = 1.0,
+                  priority: int = 20, parent: int | None = None, owner: str = "kojiadmin",
+                  args: tuple[Any, ...] = (), state: int = FREE, host: str | None = None) -> int:
         """A task as makeTask/subtask would create it (channel from the shipped channel policy)."""
         with self.lock:
             owner_id = self._user_by_name(owner)
@@ -279,20 +280,20 @@ class FakeHub(UserMethods, BuildMethods):
         with self.lock:
             return self.tasks[tid].state
 
-    def host_named(self, name: str) -> Optional[HostRec]:
+    def host_named(self, name: str) -> HostRec | None:
         with self.lock:
             hid = self._host_id(name)
             return self.hosts.get(hid) if hid else None
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _user_by_name(self, name: str) -> Optional[int]:
+    def _user_by_name(self, name: str) -> int | None:
         for u in self.users.values():
             if u.name == name:
                 return u.id
         return None
 
-    def _host_id(self, info: Any) -> Optional[int]:
+    def _host_id(self, info: Any) -> int | None:
         if isinstance(info, int) and not isinstance(info, bool):
             return info if info in self.hosts else None
         for h in self.hosts.values():
@@ -306,7 +307,7 @@ class FakeHub(UserMethods, BuildMethods):
             raise generic(f"Invalid hostInfo: {info}")
         return self.hosts[hid]
 
-    def _channel_id(self, info: Any, strict: bool = True) -> Optional[int]:
+    def _channel_id(self, info: Any, strict: bool = True) -> int | None:
         if isinstance(info, int) and not isinstance(info, bool):
             if info in self.channels:
                 return info
@@ -336,7 +337,7 @@ class FakeHub(UserMethods, BuildMethods):
             row["result"] = t.result
         return row
 
-    def _policy_channel(self, method: str, parent: Optional[int], req: Optional[str]) -> int:
+    def _policy_channel(self, method: str, parent: int | None, req: str | None) -> int:
         if req:
             return self._channel_id(req)
         if method in LIGHT_METHODS:
@@ -347,8 +348,8 @@ class FakeHub(UserMethods, BuildMethods):
             return self.tasks[parent].channel_id
         return self._channel_id("default")
 
-    def _new_task(self, method: str, args: list, owner: int, arch: str = "noarch", channel: Optional[str] = None,
-                  priority: int = 20, parent: Optional[int] = None, label: Optional[str] = None) -> int:
+    def _new_task(self, method: str, args: list, owner: int, arch: str = "noarch", channel: str | None = None,
+                  priority: int = 20, parent: int | None = None, label: str | None = None) -> int:
         tid = self._next("task")
         self.tasks[tid] = TaskRec(
             tid, method, xmlrpc.client.dumps(tuple(args), method, allow_none=True), owner,
@@ -365,7 +366,7 @@ class FakeHub(UserMethods, BuildMethods):
             if r["task_id"] == task_id:
                 r["active"] = False
 
-    def _log(self, task_id: Optional[int], host_id: Optional[int], msg: str) -> None:
+    def _log(self, task_id: int | None, host_id: int | None, msg: str) -> None:
         self.logs.append({"id": self._next("log"), "task_id": task_id, "host_id": host_id, "msg": msg,
                           "msg_ts": self.clock()})
 
@@ -386,7 +387,7 @@ class FakeHub(UserMethods, BuildMethods):
             self.sessions[sid] = Session(sid, key, uid)
             return {"session-id": sid, "session-key": key, "header-auth": True}
 
-    def context(self, sid: Optional[str], key: Optional[str], method: str) -> Ctx:
+    def context(self, sid: str | None, key: str | None, method: str) -> Ctx:
         """The caller of one request, with koji's session checks (lock, takeover, logout)."""
         if sid is None:
             return Ctx(None)
@@ -400,7 +401,7 @@ class FakeHub(UserMethods, BuildMethods):
                 raise Fault(1006, "User locked by another session")
         return Ctx(s)
 
-    def _user(self, ctx: Ctx) -> Optional[User]:
+    def _user(self, ctx: Ctx) -> User | None:
         return self.users[ctx.session.user_id] if ctx.session else None
 
     def _require(self, ctx: Ctx, perm: str) -> User:
@@ -566,7 +567,7 @@ class FakeHub(UserMethods, BuildMethods):
 
     def m_listBuildroots(self, ctx, hostID=None, tagID=None, state=None, rpmID=None, archiveID=None,
                          taskID=None, buildrootID=None, repoID=None, queryOpts=None):
-        rows: List[dict] = []  # no builds run here; `hostinfo` lists a host's active buildroots (p4-13)
+        rows: list[dict] = []  # no builds run here; `hostinfo` lists a host's active buildroots (p4-13)
         return len(rows) if (queryOpts or {}).get("countOnly") else rows
 
     def m_editHost(self, ctx, hostInfo, **kw):
@@ -793,7 +794,7 @@ class FakeHub(UserMethods, BuildMethods):
                     self._release(t)
                     self._log(t.id, h.id, "Task assignment timeout")
 
-    def _assign_free(self, hosts: List[HostRec], now: float) -> None:
+    def _assign_free(self, hosts: list[HostRec], now: float) -> None:
         """kojihub/scheduler.py 339-420 `do_schedule`, rule by rule."""
         load = {h.id: 0.0 for h in hosts}
         jobs = {h.id: 0 for h in hosts}
@@ -854,7 +855,8 @@ class FakeHub(UserMethods, BuildMethods):
             rows.append(row)
         opts = opts or {}
         for key in reversed((opts.get("order") or "id").split(",")):
-            rows.sort(key=lambda r, k=key.lstrip("-"): (r.get(k) is None, r.get(k)), reverse=key.startswith("-"))
+            column = key.lstrip("-")
+            rows.sort(key=lambda r, k=column: (r.get(k) is None, r.get(k)), reverse=key.startswith("-"))
         if opts.get("limit") is not None:
             rows = rows[:opts["limit"]]
         return rows
@@ -993,7 +995,7 @@ _STATE_NAMES = {FREE: "FREE", OPEN: "OPEN", CLOSED: "CLOSED", CANCELED: "CANCELE
                 FAILED: "FAILED"}
 
 
-def _match(row: dict, clauses: Optional[list]) -> bool:
+def _match(row: dict, clauses: list | None) -> bool:
     for col, op, value in clauses or []:
         if op.upper() == "IN" and row.get(col) not in value:
             return False
@@ -1002,14 +1004,14 @@ def _match(row: dict, clauses: Optional[list]) -> bool:
     return True
 
 
-def _int_opt(value: Optional[int], want: Any) -> bool:
+def _int_opt(value: int | None, want: Any) -> bool:
     """listTasks' int options: a list means IN, None means IS NULL, else =."""
     if isinstance(want, list):
         return value in want
     return value == want
 
 
-def _split_kwargs(params: tuple) -> Tuple[list, dict]:
+def _split_kwargs(params: tuple) -> tuple[list, dict]:
     args = list(params)
     if args and isinstance(args[-1], dict) and args[-1].get("__starstar"):
         kwargs = dict(args.pop())

@@ -55,22 +55,22 @@ import tarfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import boto3
+
 from fakes import health, vpc
-from support.cloudinit_files import written_files
 from fakes.autoscaling import FakeAutoScaling
 from fakes.builder import FakeBuilder
 from fakes.cloudformation import Handler, Resource, Stack, ValidationError
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
-
 from kojistack import ids, names
 from kojistack.controller.awsport import Cloud
 from kojistack.controller.kojiport import KojiPort
 from kojistack.controller.loop import Controller
 from kojistack.controller.settings import from_env, parse_env
+from support.cloudinit_files import written_files
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "cloud-init/payload/hub/python"))
@@ -92,7 +92,7 @@ class Clock:
         return self.now
 
 
-def user_data_files(stack: Stack, lt_lid: str) -> Dict[str, str]:
+def user_data_files(stack: Stack, lt_lid: str) -> dict[str, str]:
     """{path: content} of the write_files in a launch template's user data, as EC2 gets it."""
     return written_files(stack.resources[lt_lid].props["LaunchTemplateData"]["UserData"])
 
@@ -110,7 +110,7 @@ def payload_file(stack: Stack, lt_lid: str, member: str) -> str:
 class LaunchTemplates(Handler):
     """AWS::EC2::LaunchTemplate as moto launch templates (the controller reads their versions)."""
 
-    def __init__(self, world: "World"):
+    def __init__(self, world: World):
         self.world = world
 
     def _data(self, r: Resource) -> dict:
@@ -140,9 +140,9 @@ class LaunchTemplates(Handler):
 class Groups(Handler):
     """AWS::AutoScaling::AutoScalingGroup over the fake Auto Scaling service."""
 
-    def __init__(self, world: "World"):
+    def __init__(self, world: World):
         self.world = world
-        self.delete_deadline: Dict[str, float] = {}
+        self.delete_deadline: dict[str, float] = {}
 
     def create(self, stack: Stack, r: Resource) -> None:
         p = r.props
@@ -189,7 +189,7 @@ class Groups(Handler):
             if rolling.get("WaitOnResourceSignals"):
                 stack.wait_for_signals(r, len(batch), rolling.get("PauseTime", "PT5M"))
 
-    def busy(self, stack: Stack, r: Resource) -> Optional[str]:
+    def busy(self, stack: Stack, r: Resource) -> str | None:
         g = self.world.asg.groups.get(r.physical_id)
         if r.status == "UPDATE_IN_PROGRESS" and g is not None and not r.wanted:
             g.suspended = []
@@ -229,17 +229,17 @@ class Machine:
     id: str
     group: str  # logical id of its group
     launched: float
-    ready: Optional[bool] = None  # None: booting; True/False: its readiness step's outcome
-    reports: List[subprocess.CompletedProcess] = field(default_factory=list)
-    builder: Optional[FakeBuilder] = None
-    down_since: Optional[float] = None  # httpd not answering (a reboot) since
+    ready: bool | None = None  # None: booting; True/False: its readiness step's outcome
+    reports: list[subprocess.CompletedProcess] = field(default_factory=list)
+    builder: FakeBuilder | None = None
+    down_since: float | None = None  # httpd not answering (a reboot) since
     down_until: float = 0.0
 
 
 class Bridge:
     """The fake `aws` CLI's other end: forwards the calls the boot scripts make to the doubles."""
 
-    def __init__(self, world: "World"):
+    def __init__(self, world: World):
         bridge = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -256,12 +256,12 @@ class Bridge:
                 self.wfile.write(body)
 
         self.world = world
-        self.calls: List[List[str]] = []
+        self.calls: list[list[str]] = []
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def call(self, argv: List[str]) -> tuple:
+    def call(self, argv: list[str]) -> tuple:
         self.calls.append(argv)
         opts, rest, i = {}, [], 0
         while i < len(argv):
@@ -337,7 +337,7 @@ exec REALCURL "$@"
 class World:
     """Everything of one stack, inside `moto.mock_aws()`."""
 
-    def __init__(self, workdir: Path, template: dict, parameters: Dict[str, str], name: str = "ks"):
+    def __init__(self, workdir: Path, template: dict, parameters: dict[str, str], name: str = "ks"):
         self.workdir, self.clock = Path(workdir), Clock()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ec2 = boto3.client("ec2", region_name=REGION)
@@ -348,8 +348,8 @@ class World:
         self.hub = FakeHub.start(self.pki, clock=self.clock)
         self.hub.seed_user("kojistack-ctl", ("host", "admin"))
         self.hub.seed_host("kojihub-builder", "x86_64 aarch64", ("createrepo", "light"), capacity=20.0)
-        self.group_lid: Dict[str, str] = {}
-        self.machines: Dict[str, Machine] = {}
+        self.group_lid: dict[str, str] = {}
+        self.machines: dict[str, Machine] = {}
         self.bridge = Bridge(self)
         self.bin = self.workdir / "bin"
         self.bin.mkdir(exist_ok=True)
@@ -358,16 +358,16 @@ class World:
         (self.bin / "curl").write_text(FAKE_CURL.replace("REALCURL", real_curl))
         for f in ("aws", "curl"):
             (self.bin / f).chmod(0o755)
-        self.controller: Optional[Controller] = None
+        self.controller: Controller | None = None
         self.controller_loops = 0
-        self.db_schema: Optional[str] = None  # the koji version the database schema matches
+        self.db_schema: str | None = None  # the koji version the database schema matches
         self.broken_koji: set = set()
         self.broken_koji_once: set = set()
         self.kept_koji: set = set()  # koji builds kept on /mnt/koji by the hubs that installed them
-        self.controller_errors: List[str] = []
+        self.controller_errors: list[str] = []
         self.new_stack(template, parameters, name)
 
-    def new_stack(self, template: dict, parameters: Dict[str, str], name: str) -> Stack:
+    def new_stack(self, template: dict, parameters: dict[str, str], name: str) -> Stack:
         self.stack = Stack(name, template, parameters, self.clock, {ASG: Groups(self), LT: LaunchTemplates(self)})
         return self.stack
 
@@ -382,19 +382,19 @@ class World:
         r = self.stack.resources.get(lid)
         return self.asg.groups.get(r.physical_id) if r and r.physical_id else None
 
-    def live(self, lid: str, state: str = "") -> List[str]:
+    def live(self, lid: str, state: str = "") -> list[str]:
         g = self.group(lid)
         return sorted(i.id for i in g.instances.values() if not state or i.lifecycle == state) if g else []
 
-    def env_of(self, group_lid: str) -> Dict[str, str]:
+    def env_of(self, group_lid: str) -> dict[str, str]:
         """The instance's stack.env, from its launch template's user data as resolved."""
         lt = _lt_by_id(self.stack, _launch(self.stack, self.stack.resources[group_lid].props)[0]["LaunchTemplateId"])
         return parse_env(user_data_files(self.stack, lt)["/etc/kojistack/stack.env"])
 
-    def env_of_template(self, lt_lid: str) -> Dict[str, str]:
+    def env_of_template(self, lt_lid: str) -> dict[str, str]:
         return parse_env(user_data_files(self.stack, lt_lid)["/etc/kojistack/stack.env"])
 
-    def report(self, m: Machine, *args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    def report(self, m: Machine, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run the machine's own `kojistack-report` (from its user data) with bash."""
         lt = _lt_by_id(self.stack, _launch(self.stack, self.stack.resources[m.group].props)[0]["LaunchTemplateId"])
         box = self.workdir / m.id
@@ -551,7 +551,8 @@ class World:
         self.asg._start_termination(self.group(m.group), inst)
 
     def _new_controller(self) -> Controller:
-        lt = _lt_by_id(self.stack, _launch(self.stack, self.stack.resources[ids.HUB_GROUP].props)[0]["LaunchTemplateId"])
+        launch = _launch(self.stack, self.stack.resources[ids.HUB_GROUP].props)[0]
+        lt = _lt_by_id(self.stack, launch["LaunchTemplateId"])
         env = parse_env(payload_file(self.stack, lt, names.NAMES_ENV))  # /opt/kojistack/names.env
         env.update(self.env_of(ids.HUB_GROUP))  # /etc/kojistack/stack.env
         env["KOJISTACK_HUB_URL"] = self.hub.url
@@ -567,7 +568,7 @@ class World:
     def run(self, until: tuple, seconds: float = 30.0, max_passes: int = 600) -> str:
         return self.stack.run(lambda: self.tick(seconds), until, max_passes)
 
-    def tasks(self, n: int, arch: str = "x86_64") -> List[int]:
+    def tasks(self, n: int, arch: str = "x86_64") -> list[int]:
         return [self.hub.seed_task("buildArch", arch=arch, weight=1.0) for _ in range(n)]
 
 

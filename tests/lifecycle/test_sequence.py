@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.kojihub import OPEN
 from moto import mock_aws
 
+from fakes.kojihub import OPEN
 from kojistack import ids
 from kojistack.config import ArchConfig, Config
 from kojistack.template.compose import build_template
@@ -164,7 +164,8 @@ def test_builders_launched_after_create_complete_stay_in_service(make):
     w = make()
     create(w)
     tasks = serve(w)
-    assert not failed_builders(w), f"builders failed their bootstrap: {[m.reports[-1].stderr for m in w.machines.values() if m.ready is False][:1]}"
+    failures = [m.reports[-1].stderr for m in w.machines.values() if m.ready is False]
+    assert not failed_builders(w), f"builders failed their bootstrap: {failures[:1]}"
     assert all(w.hub.task_state(t) == OPEN for t in tasks), "no builder ever ran the tasks"
     assert w.stack.status == "CREATE_COMPLETE"
 

@@ -24,9 +24,8 @@ import boto3
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from ops.conftest import make_group  # noqa: E402
-
 from kojistack import names  # noqa: E402
+from ops.conftest import make_group  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -64,7 +63,7 @@ def main() -> None:
     tg = cf.describe_stack_resource(StackName="koji", LogicalResourceId="PublicTargetGroup")
     aws("elbv2").register_targets(TargetGroupArn=tg["StackResourceDetail"]["PhysicalResourceId"],
                                   Targets=[{"Id": hub[0]}])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     aws("cloudwatch").put_metric_data(Namespace="kojistack/koji", MetricData=[
         {"MetricName": "QueuedTaskWeight", "Dimensions": [{"Name": "Arch", "Value": "x86_64"}], "Value": 2.0,
          "Timestamp": now - dt.timedelta(minutes=1)},

@@ -133,7 +133,7 @@ def test_a_long_wait_says_what_it_waits_for_at_least_every_minute(stack):
               timeout=600, poll=POLL, echo=lambda line: said.append((clock.now - t0, line)))
     waits = [t for t, line in said if "still waiting" in line]
     assert waits and waits[0] <= POLL
-    gaps = [b - a for a, b in zip(waits, waits[1:])]
+    gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
     assert len(waits) >= 9 and max(gaps) <= chaos.PROGRESS_EVERY
     assert all("hub healthy in its target groups: " in line for _, line in said if "still waiting (" in line)
 

@@ -24,7 +24,7 @@ def arrange(aws) -> dict[str, list[str]]:
     tg = aws("cloudformation").describe_stack_resource(StackName="koji", LogicalResourceId="PublicTargetGroup")
     aws("elbv2").register_targets(TargetGroupArn=tg["StackResourceDetail"]["PhysicalResourceId"],
                                   Targets=[{"Id": hub[0]}])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     aws("cloudwatch").put_metric_data(Namespace="kojistack/koji", MetricData=[
         {"MetricName": "QueuedTaskWeight", "Dimensions": [{"Name": "Arch", "Value": "x86_64"}], "Value": 6.5,
          "Timestamp": now - dt.timedelta(minutes=2)},
@@ -77,7 +77,7 @@ def test_status_access_denied(run, aws, restrict):
 
 def test_last_failure_is_the_newest_failed_activity():
     # moto records no scaling activities, so the choice is tested on AWS-shaped records.
-    t = dt.datetime(2026, 11, 26, 12, tzinfo=dt.timezone.utc)
+    t = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
     activities = [
         {"StatusCode": "Successful", "StartTime": t + dt.timedelta(hours=2), "Description": "Launching"},
         {"StatusCode": "Failed", "StartTime": t, "StatusMessage": "old"},

@@ -62,7 +62,10 @@ def _statements(doc: dict):
             yield item
 
 
-@pytest.mark.parametrize("name", [("default", "new"), ("default", "existing"), ("aarch64-no-spot-fedora", "new")], ids=str)
+ROLE_VARIANTS = [("default", "new"), ("default", "existing"), ("aarch64-no-spot-fedora", "new")]
+
+
+@pytest.mark.parametrize("name", ROLE_VARIANTS, ids=str)
 def test_instance_roles_carry_no_managed_policy(templates, name):
     """AmazonSSMManagedInstanceCore grants ssm:GetParameter(s) on "*": a package build could read
     every SSM parameter of the account. The roles hold only their inline, scoped statements."""
@@ -96,12 +99,12 @@ def test_builders_tag_only_their_own_instance(templates):
     assert tagging["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [names.TAG_CSR_SHA256]}
 
 
-@pytest.mark.parametrize("name", [("default", "new"), ("default", "existing"), ("aarch64-no-spot-fedora", "new")], ids=str)
+@pytest.mark.parametrize("name", ROLE_VARIANTS, ids=str)
 def test_only_documented_condition_keys_and_variables(templates, name):
     used_keys, used_vars = set(), set()
     for who, doc in _documents(templates[name]):
         for st in _statements(doc):
-            for operator, keys in st.get("Condition", {}).items():
+            for _operator, keys in st.get("Condition", {}).items():
                 used_keys |= {(who, k) for k in keys}
             text = json.dumps({k: st.get(k) for k in ("Resource", "Condition")}).replace("${!", "${")
             used_vars |= {(who, v) for v in re.findall(r"\$\{[a-z0-9]+:[A-Za-z0-9]+\}", text)}
@@ -122,7 +125,7 @@ def _sub_text(value) -> str:
     return value["Fn::Sub"] if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str) else json.dumps(value)
 
 
-@pytest.mark.parametrize("name", [("default", "new"), ("default", "existing"), ("aarch64-no-spot-fedora", "new")], ids=str)
+@pytest.mark.parametrize("name", ROLE_VARIANTS, ids=str)
 def test_the_stack_key_serves_cloudwatch_logs_for_the_stacks_log_groups_only(templates, name):
     t = templates[name]
     policy = t["Resources"][ids.STACK_KEY]["Properties"]["KeyPolicy"]

@@ -18,7 +18,8 @@ def _statements(t: dict, policy: str) -> list[dict]:
 def test_log_groups_are_encrypted_with_the_stack_key_and_retained_for_the_parameter(templates):
     for t in templates.values():
         groups = resources(t, "AWS::Logs::LogGroup")
-        for title, name in ((ids.HUB_LOG_GROUP, names.HUB_LOG_GROUP_NAME), (ids.BUILDER_LOG_GROUP, names.BUILDER_LOG_GROUP_NAME)):
+        for title, name in ((ids.HUB_LOG_GROUP, names.HUB_LOG_GROUP_NAME),
+                            (ids.BUILDER_LOG_GROUP, names.BUILDER_LOG_GROUP_NAME)):
             props = groups[title]["Properties"]
             assert props["LogGroupName"] == {"Fn::Sub": name}
             assert props["KmsKeyId"] == {"Fn::GetAtt": [ids.STACK_KEY, "Arn"]}
@@ -27,7 +28,7 @@ def test_log_groups_are_encrypted_with_the_stack_key_and_retained_for_the_parame
 
 def test_each_role_ships_only_to_its_own_group_and_is_told_its_name(templates):
     for t in templates.values():
-        for policy, name, lt in ((ids.HUB_POLICY, names.HUB_LOG_GROUP_NAME, ids.HUB_LAUNCH_TEMPLATE),
+        for policy, name, _lt in ((ids.HUB_POLICY, names.HUB_LOG_GROUP_NAME, ids.HUB_LAUNCH_TEMPLATE),
                                  (ids.BUILDER_POLICY, names.BUILDER_LOG_GROUP_NAME, None)):
             (ship,) = [s for s in _statements(t, policy) if s["Sid"] == "ShipLogsToItsStackLogGroup"]
             assert sorted(ship["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]

@@ -13,9 +13,9 @@ import pytest
 from fakes.pki import TestPki
 from kojistack import names
 from kojistack.controller import pki as ctl_pki
+from support.paths import REPO
 
 from .fakes_cli import Imds, install_fake_aws
-from support.paths import REPO
 
 BIN = REPO / "cloud-init" / "payload" / "builder" / "bin"
 FETCH_LIB = REPO / "cloud-init" / "user-data" / "common" / "fetch-payload.sh"

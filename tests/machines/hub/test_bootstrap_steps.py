@@ -8,9 +8,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import shutil
-import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -79,8 +78,8 @@ PLACEHOLDER = {"placeholder": True}
 def test_first_boot_creates_both_cas_and_keeps_them_in_their_secrets(boot):
     boot.secret("ca-arn", PLACEHOLDER)
     boot.secret("bca-arn", PLACEHOLDER)
-    boot.step(f'mkdir -p "$PKI"; ensure_ca ca-arn "" "$PKI/ca" kojistack-ca; '
-              f'ensure_ca bca-arn "" "$PKI/builder-ca" kojistack-builder-ca "$PKI/ca"')
+    boot.step('mkdir -p "$PKI"; ensure_ca ca-arn "" "$PKI/ca" kojistack-ca; '
+              'ensure_ca bca-arn "" "$PKI/builder-ca" kojistack-builder-ca "$PKI/ca"')
     stored = boot.secret("ca-arn")
     assert stored["cert_pem"] == (boot.pki / "ca" / "ca.crt").read_text()
     assert stored["key_pem"] == (boot.pki / "ca" / "ca.key").read_text()
@@ -154,9 +153,10 @@ def test_rendered_dsn_connects_with_a_hostile_password(boot, postgres: Postgres,
     run(HUB_FILES / "bin" / "kojistack-pki", "ca", pki / "ca", "kojistack-ca")
     run(HUB_FILES / "bin" / "kojistack-pki", "client", pki / "ca", pki / "kojiweb.pem", "kojiweb")
     boot.step(f'config_values; render hub.conf.in {tmp_path}/hub.conf 0640')
-    line = next(l for l in (tmp_path / "hub.conf").read_text().splitlines() if l.startswith("DBConnectionString"))
+    line = next(x for x in (tmp_path / "hub.conf").read_text().splitlines() if x.startswith("DBConnectionString"))
     dsn = line.split("=", 1)[1].strip().replace("user=koji", "user=dsn_probe").replace(
-        "sslrootcert=/etc/kojistack/pki/rds-ca.pem", f"sslrootcert={postgres.ca}").replace("dbname=koji", "dbname=postgres")
+        "sslrootcert=/etc/kojistack/pki/rds-ca.pem", f"sslrootcert={postgres.ca}").replace(
+        "dbname=koji", "dbname=postgres")
     result = run("psql", "-X", "-tA", dsn, "-c", "SELECT current_user", env={"PATH": os.environ["PATH"]})
     assert result.stdout.strip() == "dsn_probe"
 
@@ -165,8 +165,8 @@ def test_rendered_dsn_connects_with_a_hostile_password(boot, postgres: Postgres,
 def koji_host(tmp_path: Path):
     """The bootstrap's koji step on a host whose dnf/rpm are tests/fakes/rpmhost.py (EL tools do
     not run here); SSM is the builders' recording fake aws; EFS is a directory."""
-    from machines.builder.fakes_cli import install_fake_aws
     from fakes.rpmhost import install_fake_rpm_tools
+    from machines.builder.fakes_cli import install_fake_aws
 
     bin_dir = tmp_path / "bin"
     install_fake_rpm_tools(bin_dir, tmp_path / "rpm", [f"{n}-1.35.3-1.el9" for n in KOJI_RPMS])
@@ -176,7 +176,8 @@ def koji_host(tmp_path: Path):
     key.write_text("key\n")
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(tmp_path / "rpm"),
            "FAKE_AWS_DIR": str(tmp_path / "aws"), "KOJISTACK_KOJI_KEEP": str(tmp_path / "efs" / "kojistack-koji"),
-           "KOJISTACK_FILES": str(HUB_FILES), "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
+           "KOJISTACK_FILES": str(HUB_FILES),
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
            "KOJISTACK_BOOTSTRAP_LIB": "1", "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_SSM_PREFIX": "/ks/kojistack"}
 
     def boot(koji_version: str = "") -> None:
@@ -214,7 +215,8 @@ def test_the_hub_keeps_its_koji_and_a_replacement_is_never_silently_upgraded(koj
     # KojiVersion names a newer one: the operator's upgrade, from the mirrors, then kept as well
     boot("1.36.1")
     assert "koji-hub-1.36.1-1.el9" in installed(root / "rpm") and ssm.read_text() == "1.36.1-1.el9"
-    assert (keep / "koji-builder-1.36.1-1.el9.noarch.rpm").exists() and (keep / "current").read_text() == "1.36.1-1.el9\n"
+    assert (keep / "koji-builder-1.36.1-1.el9.noarch.rpm").exists()
+    assert (keep / "current").read_text() == "1.36.1-1.el9\n"
     assert (keep / "koji-builder-1.35.3-1.el9.noarch.rpm").exists()  # older builds stay installable
 
 
@@ -268,7 +270,8 @@ def test_the_hub_enables_epel_and_crb_itself_and_installs_openssl(koji_host):
                               "policycoreutils-3-1", "curl-7-1", "createrepo_c-0.20-1", "logrotate-3.18-1"])
     env = {"PATH": f"{root / 'bin'}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(root / "rpm"),
            "FAKE_AWS_DIR": str(root / "aws"), "KOJISTACK_FILES": str(HUB_FILES),
-           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"), "KOJISTACK_BOOTSTRAP_LIB": "1",
+           "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
+           "KOJISTACK_BOOTSTRAP_LIB": "1",
            "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_URL_SUFFIX": "amazonaws.com"}
     run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; STATE_DIR={root}/state; "
         "start_log_shipping() { :; }; packages", env=env)
@@ -296,8 +299,8 @@ def test_kojid_and_kojira_logs_are_rotated(tmp_path: Path):
     rule = (CLOUD_INIT / "payload" / "common" / "conf" / "logrotate-koji").read_text()
     heads = [line.split("{")[0].split() for line in rule.splitlines() if line.endswith("{")]
     assert heads == [["/var/log/kojid.log", "/var/log/kojira.log"]]
-    proc = run("logrotate", "-d", "-s", tmp_path / "state", CLOUD_INIT / "payload" / "common" / "conf" / "logrotate-koji",
-               check=False)
+    proc = run("logrotate", "-d", "-s", tmp_path / "state",
+               CLOUD_INIT / "payload" / "common" / "conf" / "logrotate-koji", check=False)
     assert proc.returncode == 0 and "error" not in proc.stderr.lower(), proc.stderr
     for role in ("hub", "builder"):
         bootstrap = (CLOUD_INIT / "payload" / role / "bin" / "kojistack-bootstrap").read_text()

@@ -172,13 +172,13 @@ def test_httpd_limits_are_rendered(tmp_path: Path):
 
 
 def test_every_placeholder_is_provided_at_boot():
-    """Each @NAME@ is a stack.env value (the lead's hub_env), a names.env value (the payload), exported by the bootstrap, or printed
-    by `kojistack_hub httpd-limits` or `light-slots`: no config can fail to render on a real hub."""
+    """Each @NAME@ is a stack.env value (the lead's hub_env), a names.env value (the payload), exported
+    by the bootstrap, or printed by `kojistack_hub httpd-limits` or `light-slots`: no config can fail
+    to render on a real hub."""
+    from kojistack import names
     from kojistack.config import Config
     from kojistack.template.hub import hub_env
     from kojistack.template.payload import hub_payload
-
-    from kojistack import names
 
     provided = {f"KOJISTACK_{name}" for name in hub_env(Config(), hub_payload())} | set(names.env())
     for script in (HUB_FILES / "bin" / "kojistack-bootstrap", HUB_FILES / "sh" / "common.sh"):
