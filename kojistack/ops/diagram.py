@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import ids
 from ..config import ARCHES
+from .overview import save_figure
 
 TIERS = ("public", "private", "data", "global")
 TIER_TITLES = {"public": "public subnets", "private": "private subnets", "data": "data (private)",
@@ -166,13 +167,7 @@ def draw(template: Mapping[str, Any], out: Path, title: str = "kojistack") -> li
     ax.set_title(f"{title}: {len(nodes)} resources, {len(edges)} references (Ref, GetAtt, Sub, DependsOn; grey). "
                  "Red: how the key parts reach each other (via target groups, listeners, launch templates, "
                  "mount targets)", fontsize=10)
-    fig.tight_layout()
-    png, svg = out.with_suffix(".png"), out.with_suffix(".svg")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    return [png, svg]
+    return save_figure(fig, out)
 
 
 def load(path: Path) -> dict[str, Any]:

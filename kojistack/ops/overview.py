@@ -147,6 +147,14 @@ def draw(template: Mapping[str, Any], out: Path) -> list[Path]:
     ax.text(0.4, 0.2, "Purple border: kept when the stack is deleted (DeletionPolicy Retain or Snapshot); "
             "`kojistack delete` lists them and prints the parameters a restore needs. "
             "The whole resource graph: docs/architecture-full.png.", fontsize=8.5, color="#444444")
+    return save_figure(fig, out)
+
+
+def save_figure(fig: Any, out: Path) -> list[Path]:
+    """Write `fig` as PNG and SVG beside `out`, without the date and software stamps (same input,
+    same bytes), and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     png, svg = out.with_suffix(".png"), out.with_suffix(".svg")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -261,14 +261,21 @@ def test_a_koji_upgrade_replaces_the_hub_through_the_rolling_update(make):
                                        "runs the kept (broken) koji of the schema again; the way out is the "
                                        "snapshot taken before the upgrade (docs/upgrading.md)")
 def test_a_failed_koji_upgrade_rolls_back_to_a_working_hub(make):
+    _upgrade_rolls_back_to_a_working_hub(make, broken_koji={"1.36.1"})
+
+
+def _upgrade_rolls_back_to_a_working_hub(make, **broken: set):
+    """Upgrade 1.35.3 -> 1.36.1 with the given smoke-test failures; the rollback must leave a serving hub."""
     w = make(KojiVersion="1.35.3")
     create(w)
-    w.broken_koji = {"1.36.1"}
+    for name, versions in broken.items():
+        setattr(w, name, versions)
     w.stack.update(template(), {"KojiVersion": "1.36.1"})
     status = w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"))
     assert status == "UPDATE_ROLLBACK_COMPLETE", _why(w)
     (hub,) = w.live(ids.HUB_GROUP)
     assert w.machines[hub].ready, "the rolled-back hub does not serve"
+    return w
 
 
 def test_an_upgrade_failing_after_the_schema_moved_rolls_back_to_a_working_hub(make):
@@ -276,14 +283,7 @@ def test_an_upgrade_failing_after_the_schema_moved_rolls_back_to_a_working_hub(m
     once). CloudFormation rolls back to the old launch template; the old koji would refuse the newer
     schema (UPDATE_ROLLBACK_FAILED before), so the hub runs the koji of the schema it finds kept on
     the file system and the rollback completes ([Update] rollback; kojistack-bootstrap koji_for_schema)."""
-    w = make(KojiVersion="1.35.3")
-    create(w)
-    w.broken_koji_once = {"1.36.1"}
-    w.stack.update(template(), {"KojiVersion": "1.36.1"})
-    status = w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"))
-    assert status == "UPDATE_ROLLBACK_COMPLETE", _why(w)
-    (hub,) = w.live(ids.HUB_GROUP)
-    assert w.machines[hub].ready, "the rolled-back hub does not serve"
+    w = _upgrade_rolls_back_to_a_working_hub(make, broken_koji_once={"1.36.1"})
     assert w.db_schema == "1.36.1", "the schema never goes back"
 
 
