@@ -15,17 +15,23 @@ calls the same functions. Every rule of the builder fleet lives here:
 - the terminate hook as a backstop: disable, heartbeat while tasks run up to a limit, complete;
 - repair: tasks OPEN/ASSIGNED on a host whose instance is gone are freed, its host disabled;
 - registration: a CSR is signed only when its key hash equals the instance's own tag and no
-  other instance carries that hash; slots come from a fixed pool per arch and are re-used.
+  other instance carries that hash; slots come from a fixed pool per arch and are re-used;
+- light hosts (`light_plan`, part of every `Plan`): the light channel's capacity beyond the hub's
+  own kojid, one Auto Scaling group of small hosts whose kojid serves only the light channel,
+  registered like builders (slots light-NNN, channel `light` only), scaled to the active
+  light-channel tasks (`light_target`), surplus ones disabled and terminated once empty: a waiting
+  build parent is never stopped.
 
 The controller keeps no memory between loops: a drain in progress is visible as the instance tag
 names.TAG_DRAIN_STARTED (seconds since the epoch), so a restarted controller finishes it.
 """
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 # Koji task states (koji.TASK_STATES), kept here so this module imports nothing.
@@ -80,6 +86,8 @@ class Host:
     capacity: float = 2.0
     #: seconds since the epoch when its latest task finished (None: never ran one)
     last_task_end: Optional[float] = None
+    #: the host is in the light channel (its enabled capacity counts as light slots beyond light hosts)
+    light: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,9 @@ class Observed:
     hosts: tuple[Host, ...]
     instances: tuple[Instance, ...]
     groups: tuple[Group, ...]
+    #: the light hosts' group (None: the stack has none) and its instances (`arch` LIGHT)
+    light: Optional["LightGroup"] = None
+    light_instances: tuple[Instance, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,10 @@ class Registration:
     slot: str
     capacity: float
     host_exists: bool
+    #: the host's Koji channels, and only these; () = the builders' channels (KojiPort.channels)
+    channels: tuple[str, ...] = ()
+    #: the host's arch in Koji when `arch` is a group key, not an arch (light hosts: LightGroup.host_arch)
+    koji_arch: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,6 +232,7 @@ class Plan:
     run_scheduler: bool = False
     metrics: tuple[Metric, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    light: "LightPlan" = field(default_factory=lambda: LightPlan())
 
 
 # --- slots -------------------------------------------------------------------------------------
@@ -268,9 +284,28 @@ def check_csr(inst: Instance, instances: Sequence[Instance]) -> Optional[str]:
 
 
 def check_cn(cn: str, arch: str) -> None:
-    """Raise ValueError unless `cn` is a slot name of `arch` (the only CNs the builder CA signs)."""
+    """Raise ValueError unless `cn` is a slot name of `arch` (the only CNs the builder CA signs);
+    `arch` LIGHT: a light host's slot name."""
+    if arch == LIGHT:
+        if not LIGHT_SLOT_PATTERN.fullmatch(cn):
+            raise ValueError(f"refusing to sign CN {cn!r}: not a light host slot name")
+        return
     if not SLOT_PATTERN.fullmatch(cn) or slot_arch(cn) != arch:
         raise ValueError(f"refusing to sign CN {cn!r}: not a {arch} builder slot name")
+
+
+def _proven(inst: Instance, instances: Sequence[Instance], refusals: list[Refusal]) -> bool:
+    """True when `inst` waits in Pending:Wait with a proven CSR; a forged or failed one is added to
+    `refusals`; one that has not handed its CSR over yet is neither."""
+    if inst.lifecycle != PENDING_WAIT or not is_live(inst):
+        return False
+    if inst.bootstrap_failure is not None:
+        refusals.append(Refusal(inst.id, f"its bootstrap failed at step {inst.bootstrap_failure}"))
+        return False
+    reason = check_csr(inst, instances)
+    if reason:
+        refusals.append(Refusal(inst.id, reason))
+    return reason is None
 
 
 def registrations(state: Observed, policy: Policy) -> tuple[list[Registration], list[Refusal]]:
@@ -280,17 +315,8 @@ def registrations(state: Observed, policy: Policy) -> tuple[list[Registration], 
     hosts = {h.name for h in state.hosts}
     taken: set[str] = set()
     for inst in sorted(state.instances, key=lambda i: (i.launched_at, i.id)):
-        if inst.lifecycle != PENDING_WAIT or not is_live(inst):
+        if not _proven(inst, state.instances + state.light_instances, refusals):
             continue
-        if inst.bootstrap_failure is not None:
-            refusals.append(Refusal(inst.id, f"its bootstrap failed at step {inst.bootstrap_failure}"))
-            continue
-        reason = check_csr(inst, state.instances)
-        if reason:
-            refusals.append(Refusal(inst.id, reason))
-            continue
-        if reason == "":
-            continue  # the builder has not handed its CSR over yet
         slot = inst.slot
         if slot is None:
             pool = [s for s in free_slots(inst.arch, state.instances, policy.max_slots) if s not in taken]
@@ -323,6 +349,161 @@ def light_target(active_light_tasks: int, hub_slots: int, slots_per_host: int, m
     not) has a slot: those beyond the hub's own kojid, over one light host's slots."""
     beyond = active_light_tasks - hub_slots
     return _clamp(math.ceil(beyond / slots_per_host) if beyond > 0 else 0, 0, max_hosts)
+
+
+# --- light hosts ---------------------------------------------------------------------------------
+# The light channel's capacity beyond the hub's own kojid: an Auto Scaling group of small hosts
+# (kojistack/template/light.py) whose kojid serves only the light channel, with light_slots(MemTotal)
+# job slots each (cloud-init/payload/builder/bin/kojistack-kojid-conf, held equal by
+# tests/machines/builder). They boot and register like builders (CSR tag proof, the builder CA, the
+# launch hook) under slot names light-NNN, in Koji channel `light` only. Every loop `light_plan`
+# sets the group to `light_target` hosts: it calls back drains before launching, drains the least
+# loaded surplus hosts (disabled: no new parent; the ones they hold finish their builds), and
+# terminates a drained host with a decrement once Koji shows no task on it. A waiting build
+# parent is never stopped: it would restart its whole build.
+LIGHT = "light"  # the light channel's name, and the light hosts' group key (their Instance.arch)
+#: a light host's slot (Koji host name and certificate CN): one declaration, kojistack/names.py
+#: LIGHT_SLOT_RE; settings.from_env refuses a names.env whose LIGHT_SLOT_RE differs
+LIGHT_SLOT_PATTERN = re.compile("^light-[0-9]{3,4}$")
+#: MemTotal over the instance type's memory (DescribeInstanceTypes MemoryInfo.SizeInMiB): the
+#: kernel keeps the rest. m7i.large: 8,192 MiB, MemTotal about 7,800,000 kB (kojistack/sim/engine.py
+#: HUB_MEM_TOTAL_KIB). The controller sizes a light host before it boots; the host itself counts
+#: its own MemTotal, so an estimate too high only asks for a host late, never overfills one.
+MEM_TOTAL_SHARE = 0.93
+
+
+@dataclass(frozen=True)
+class LightGroup:
+    """The light hosts' Auto Scaling group (`${STACK}-light`)."""
+
+    name: str
+    min_size: int
+    max_size: int
+    desired: int
+    slots_per_host: int  # light_slots of one light host (light_host_slots of its instance type)
+    host_arch: str = "aarch64"  # the arch its hosts register with in Koji (noarch tasks go anywhere)
+
+
+@dataclass(frozen=True)
+class LightPlan:
+    """What one loop does to the light hosts (same meaning as the Plan fields of the same name)."""
+
+    desired: Optional[int] = None  # the group's desired capacity to set (None: leave it)
+    register: tuple[Registration, ...] = ()
+    refuse: tuple[Refusal, ...] = ()
+    start_drain: tuple[Instance, ...] = ()
+    cancel_drain: tuple[Instance, ...] = ()
+    disable_hosts: tuple[str, ...] = ()
+    terminate: tuple[Termination, ...] = ()
+    complete_terminate: tuple[str, ...] = ()
+    heartbeat: tuple[str, ...] = ()
+    forget_failures: tuple[str, ...] = ()
+    free_tasks: tuple[int, ...] = ()
+    active: int = 0  # active light-channel tasks (FREE, ASSIGNED, OPEN)
+    target: int = 0  # light hosts wanted
+
+
+def light_slot_name(number: int) -> str:
+    """3 -> `light-003`."""
+    return f"light-{number:03d}"
+
+
+def light_host_slots(size_in_mib: int) -> int:
+    """light_slots of a light host whose instance type has `size_in_mib` of memory."""
+    return light_slots(int(size_in_mib * MEM_TOTAL_SHARE))
+
+
+def light_capacity(slots: int) -> float:
+    """Koji capacity of a light host: its slots (a FREE parent weighs 1.0 until kojid opens it; Koji
+    requires capacity > 1)."""
+    return float(max(2, slots))
+
+
+def hub_light_slots(state: Observed) -> int:
+    """Job slots of the light channel's other hosts (the hub's own kojid): enabled, not light hosts."""
+    return sum(int(h.capacity) for h in state.hosts
+               if h.light and h.enabled and not LIGHT_SLOT_PATTERN.fullmatch(h.name))
+
+
+def _light_registrations(state: Observed, g: LightGroup) -> tuple[list[Registration], list[Refusal]]:
+    regs: list[Registration] = []
+    refusals: list[Refusal] = []
+    hosts = {h.name for h in state.hosts}
+    held = {i.slot for i in state.light_instances if i.slot and is_live(i)}
+    numbers = (n for n in itertools.count(1) if light_slot_name(n) not in held)
+    for inst in sorted(state.light_instances, key=lambda i: (i.launched_at, i.id)):
+        if not _proven(inst, state.instances + state.light_instances, refusals):
+            continue
+        slot = inst.slot or light_slot_name(next(numbers))
+        regs.append(Registration(inst.id, LIGHT, slot, light_capacity(g.slots_per_host), slot in hosts,
+                                 channels=(LIGHT,), koji_arch=g.host_arch))
+    return regs, refusals
+
+
+def light_plan(state: Observed, policy: Policy) -> LightPlan:
+    """The light hosts' part of one loop (see the section comment above)."""
+    g = state.light
+    if g is None:
+        return LightPlan()
+    busy = host_tasks(state)
+    hosts = {h.name: h for h in state.hosts}
+    active = sum(1 for t in state.tasks if t.channel == LIGHT and t.state in ACTIVE_STATES)
+    target = 0 if g.max_size <= 0 else _clamp(
+        light_target(active, hub_light_slots(state), g.slots_per_host, g.max_size), g.min_size, g.max_size)
+    regs, refusals = _light_registrations(state, g)
+    live = [i for i in state.light_instances if is_live(i) and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+    kept = [i for i in live if i.drain_started is None]
+    draining = sorted((i for i in live if i.drain_started is not None and i.lifecycle == IN_SERVICE and i.slot),
+                      key=lambda i: i.id)
+    back = draining[:max(0, target - len(kept))]  # a draining host is cheaper than a new one
+    n_kept = len(kept) + len(back)
+    desired = None
+    if n_kept < target:
+        want = min(g.max_size, max(g.desired, len(live) + target - n_kept))
+        desired = want if want != g.desired else None
+    elif g.max_size <= 0 and g.desired != 0:
+        desired = 0
+    drains: list[Instance] = []
+    if n_kept > target:
+        ready = [i for i in kept if i.lifecycle == IN_SERVICE and i.slot in hosts]
+        ready.sort(key=lambda i: (len(busy.get(i.slot or "", ())), i.slot))
+        drains = ready[:n_kept - target]
+    # drains in progress end like the builders' (_chosen_drains, _terminating_waits): disabled first,
+    # terminated with a decrement once Koji shows nothing on the host; the terminate hook is the backstop
+    back_ids = {i.id for i in back}
+    pseudo = replace(state, instances=tuple(replace(i, drain_started=None) if i.id in back_ids else i
+                                            for i in state.light_instances),
+                     groups=(Group(g.name, LIGHT, g.min_size, g.max_size, g.desired, float(g.slots_per_host)),))
+    terms, complete, beats, disable = drain_progress(pseudo, policy, busy)
+    terms += failed_in_service(pseudo, {t.instance_id for t in terms})
+    free, vanished = _light_repairs(state, busy)
+    return LightPlan(
+        desired=desired, register=tuple(regs), refuse=tuple(refusals),
+        start_drain=tuple(drains) + tuple(
+            i for i in sorted(state.light_instances, key=lambda i: i.id)
+            if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i)),
+        cancel_drain=tuple(back),
+        disable_hosts=tuple(sorted((set(disable) | set(vanished) | {i.slot for i in drains if i.slot})
+                                   - {r.slot for r in regs} - {i.slot for i in back})),
+        terminate=tuple(terms), complete_terminate=tuple(complete), heartbeat=tuple(beats),
+        forget_failures=tuple(sorted(({r.instance_id for r in refusals} | {t.instance_id for t in terms})
+                                     & {i.id for i in state.light_instances if i.bootstrap_failure is not None})),
+        free_tasks=tuple(free), active=active, target=target,
+    )
+
+
+def _light_repairs(state: Observed, busy: Mapping[str, list[Task]]) -> tuple[list[int], list[str]]:
+    """(tasks to free, hosts to disable) of light slots no live light host holds (`repairs` for builders)."""
+    held = {i.slot for i in state.light_instances if i.slot and is_live(i)}
+    free: list[int] = []
+    disable: list[str] = []
+    for h in sorted(state.hosts, key=lambda h: h.name):
+        if not LIGHT_SLOT_PATTERN.fullmatch(h.name) or h.name in held:
+            continue
+        free.extend(sorted(t.id for t in busy.get(h.name, [])))
+        if h.enabled:
+            disable.append(h.name)
+    return free, disable
 
 
 def builder_capacity(vcpus: int) -> float:
@@ -718,4 +899,5 @@ def plan(state: Observed, policy: Policy = Policy()) -> Plan:
         run_scheduler=bool(free) or scheduler_run_needed(state, policy, busy),
         metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free))),
         notes=tuple(notes),
+        light=light_plan(state, policy),
     )

@@ -14,7 +14,7 @@ import math
 from kojistack.controller import decide
 
 from .engine import ARCHES, BUILDER_CHANNELS, HUB_CHANNELS, Engine, Instance
-from .koji_model import ASSIGNED, FREE, OPEN
+from .koji_model import ASSIGNED, FREE, OPEN, Host, Task
 
 TICK_ORACLE_S = 15.0
 
@@ -89,35 +89,45 @@ def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
 
     Each simulated task, host and instance keeps its last frozen row with the values it was made
     from, and re-uses it while they are unchanged (`cache` is accepted for callers that pass one)."""
-    tasks = []
-    for t in _observed_tasks(eng):
-        task_key = (t.state, t.weight, t.host, t.waiting)
-        row = t.__dict__.get("_row")
-        if row is None or row[0] != task_key:
-            row = t.__dict__["_row"] = (task_key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
-                                                              t.host.name if t.host else None, t.waiting))
-        tasks.append(row[1])
-    hosts = []
-    for h in eng.hub.hosts.values():
-        host_key = (h.enabled, h.ready, h.capacity, h.last_task_end)
-        row = h.__dict__.get("_row")
-        if row is None or row[0] != host_key:
-            row = h.__dict__["_row"] = (host_key, decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end))
-        hosts.append(row[1])
-    instances = []
-    for i in eng.live():
-        inst_key = (i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
-        row = i.__dict__.get("_row")
-        if row is None or row[0] != inst_key:
-            sha = f"sha256-{i.id}" if i.csr_ready else None
-            row = i.__dict__["_row"] = (inst_key, decide.Instance(
-                i.id, i.arch, i.lifecycle, i.launched_at, i.ec2_state, True, True, i.slot, i.drain_started, sha, sha,
-                vcpus=eng.cfg.vcpus))
-        instances.append(row[1])
+    tasks = [task_row(t) for t in _observed_tasks(eng)]
+    hosts = [host_row(h) for h in eng.hub.hosts.values()]
+    instances = [instance_row(i, i.arch, eng.cfg.vcpus) for i in eng.live()]
     capacity = decide.builder_capacity(eng.cfg.vcpus)
     groups = tuple(decide.Group(group_name(a), a, eng.cfg.min_size, eng.max_size, eng.desired[a], capacity)
                    for a in ARCHES)
     return decide.Observed(eng.now, tuple(tasks), tuple(hosts), tuple(instances), groups)
+
+
+def task_row(t: Task) -> decide.Task:
+    """The frozen decide.Task of a simulated task, re-used while its observed values are unchanged."""
+    task_key = (t.state, t.weight, t.host, t.waiting)
+    row = t.__dict__.get("_row")
+    if row is None or row[0] != task_key:
+        row = t.__dict__["_row"] = (task_key, decide.Task(t.id, t.method, t.arch, t.channel, t.state, t.weight,
+                                                          t.host.name if t.host else None, t.waiting))
+    return row[1]
+
+
+def host_row(h: Host) -> decide.Host:
+    """The frozen decide.Host of a simulated host (`light`: it serves the light channel)."""
+    host_key = (h.enabled, h.ready, h.capacity, h.last_task_end)
+    row = h.__dict__.get("_row")
+    if row is None or row[0] != host_key:
+        row = h.__dict__["_row"] = (host_key, decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end,
+                                                          light=decide.LIGHT in h.channels))
+    return row[1]
+
+
+def instance_row(i: Instance, arch: str, vcpus: int) -> decide.Instance:
+    """The frozen decide.Instance of a simulated instance (`arch`: its group key; decide.LIGHT for a light host)."""
+    inst_key = (i.lifecycle, i.ec2_state, i.slot, i.drain_started, i.csr_ready)
+    row = i.__dict__.get("_row")
+    if row is None or row[0] != inst_key:
+        sha = f"sha256-{i.id}" if i.csr_ready else None
+        row = i.__dict__["_row"] = (inst_key, decide.Instance(
+            i.id, arch, i.lifecycle, i.launched_at, i.ec2_state, True, True, i.slot, i.drain_started, sha, sha,
+            vcpus=vcpus))
+    return row[1]
 
 
 def _observed_tasks(eng: Engine):

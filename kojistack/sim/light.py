@@ -1,74 +1,77 @@
-"""Light hosts: the light channel's capacity beyond the hub's own kojid, scaled like the builders.
+"""Light hosts: the light channel's capacity beyond the hub's own kojid, as the stack ships it.
 
 A build parent holds a kojid slot on its light-channel host for as long as its children run, so
 the builds in flight are bounded by the light channel's slots, and slots are memory (one forked
 kojid process per waiting task). The hub's kojid has `SimConfig.light_maxjobs` of them (sized from
-the hub's memory); when more light-channel tasks are active than that, the controller's rule
-`decide.light_target` asks for light hosts: small instances whose kojid serves only the light
-channel, `decide.light_slots(memory)` slots each. A surplus light host is disabled and leaves once
-its last parent finishes (a waiting parent is never stopped: that would restart its whole build).
+the hub's memory); beyond them the controller's `decide.light_plan` (the same code the controller
+runs on the hub, kojistack/controller/loop.py) keeps light hosts: small instances of the stack's
+light-host group (kojistack/template/light.py) whose kojid serves only the light channel,
+`decide.light_slots(MemTotal)` slots each. A surplus light host is disabled and leaves once its
+last parent finishes (a waiting parent is never stopped: that would restart its whole build).
 
-This is the design shown in the simulator; the stack does not yet create the light hosts' group
-(docs/simulator.md, "What is shipped").
+`LightHosts` only carries the plan out, as `fleets.ControllerFleet.apply` does for the builders.
 """
 
 from __future__ import annotations
 
 from kojistack.controller import decide
 
-from .engine import LIGHT_CHANNEL, Engine, Instance
-from .koji_model import Host
+from .engine import LIGHT_CHANNEL, Engine
+from .fleets import host_row, instance_row, task_row
+from .koji_model import ASSIGNED, OPEN
 
 LIGHT_HOST_TYPE = "m7g.large"              # 8 GiB Graviton: waiting is memory, not CPU
+LIGHT_HOST_TYPE_MIB = 8_192                # DescribeInstanceTypes MemoryInfo.SizeInMiB
 LIGHT_HOST_MEM_MIB = 7_617                 # its MemTotal, as the hub's (engine.HUB_MEM_TOTAL_KIB)
 LIGHT_HOST_PRICE = 0.0816                  # USD/h on demand, us-east-1 (metrics.PRICES_TAKEN)
+#: the LightHostsMax parameter's default (kojistack/template/parameters.py; tests/sim/test_light_hosts.py)
 LIGHT_HOSTS_MAX = 200
+#: maxjobs of a light host's kojid: what the host computes from its own MemTotal
 LIGHT_SLOTS = decide.light_slots(LIGHT_HOST_MEM_MIB)
+GROUP_NAME = "sim-light"
 
 
 class LightHosts:
-    """Carries out `decide.light_target` for the simulated stack, one step per controller loop."""
+    """Carries out `decide.light_plan` for the simulated stack, one plan per controller loop."""
 
-    def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
+    def __init__(self, policy: decide.Policy | None = None) -> None:
+        self.policy = policy or decide.Policy()
+
+    def observe(self, eng: Engine) -> decide.Observed:
+        """What the controller observes of the light channel: its active tasks, the hosts, the group."""
+        tasks = tuple(task_row(t) for t in eng.hub.by_channel.get(LIGHT_CHANNEL, {}).values())
+        hosts = tuple(host_row(h) for h in eng.hub.hosts.values() if LIGHT_CHANNEL in h.channels)
+        light = tuple(instance_row(i, decide.LIGHT, 2) for i in eng.live_light.values())
+        group = decide.LightGroup(GROUP_NAME, 0, LIGHT_HOSTS_MAX, eng.light_desired,
+                                  decide.light_host_slots(LIGHT_HOST_TYPE_MIB))
+        return decide.Observed(eng.now, tasks, hosts, (), (), light=group, light_instances=light)
 
     def step(self, eng: Engine) -> None:
-        live = list(eng.live_light.values())
-        for inst in live:
-            if inst.lifecycle == "Pending:Wait":
-                self._register(eng, inst)
-        active = len(eng.hub.by_channel.get(LIGHT_CHANNEL, {}))
-        target = decide.light_target(active, eng.cfg.light_maxjobs, LIGHT_SLOTS, LIGHT_HOSTS_MAX)
-        kept = [i for i in live if i.drain_started is None]
-        draining = sorted((i for i in live if i.drain_started is not None), key=lambda i: i.id)
-        while len(kept) < target and draining:            # a draining host is cheaper than a new one
-            inst = draining.pop(0)
-            inst.drain_started = None
-            eng.set_enabled(_host(eng, inst), True)
-            kept.append(inst)
-        if len(kept) < target:
-            eng.set_light_desired(len(live) + target - len(kept), LIGHT_HOSTS_MAX)
-        elif len(kept) > target:
-            ready = [i for i in kept if i.lifecycle == "InService" and i.slot in eng.hub.hosts]
-            ready.sort(key=lambda i: (len(_host(eng, i).tasks), i.slot))
-            for inst in ready[:len(kept) - target]:
-                inst.drain_started = eng.now
-                eng.set_enabled(_host(eng, inst), False)
-                draining.append(inst)
-        for inst in draining:
-            host = eng.hub.hosts.get(inst.slot) if inst.slot else None
-            if host is None or not host.tasks:
-                eng.terminate(inst, decrement=True)
+        self.apply(eng, decide.light_plan(self.observe(eng), self.policy))
 
-    def _register(self, eng: Engine, inst: Instance) -> None:
-        held = {i.slot for i in eng.live_light.values() if i.slot}
-        n = next(n for n in range(1, LIGHT_HOSTS_MAX + 2) if f"light-{n:02d}" not in held)
-        eng.register(inst, f"light-{n:02d}", float(LIGHT_SLOTS), channels=frozenset({LIGHT_CHANNEL}),
-                     maxjobs=LIGHT_SLOTS)
-
-
-def _host(eng: Engine, inst: Instance) -> Host:
-    """The Koji host of a registered light host (a draining or InService one has its slot)."""
-    if inst.slot is None:
-        raise RuntimeError(f"light host {inst.id} has no slot")
-    return eng.hub.hosts[inst.slot]
+    def apply(self, eng: Engine, plan: decide.LightPlan) -> None:
+        """Carry out a light plan the way the controller's shell does."""
+        by_id = {i.id: i for i in eng.instances}
+        hosts = eng.hub.hosts
+        for reg in plan.register:
+            eng.register(by_id[reg.instance_id], reg.slot, reg.capacity, channels=frozenset(reg.channels),
+                         maxjobs=LIGHT_SLOTS)
+        for ref in plan.refuse:
+            eng.terminate(by_id[ref.instance_id], decrement=False)
+        for inst in plan.start_drain:
+            by_id[inst.id].drain_started = eng.now
+        for inst in plan.cancel_drain:
+            by_id[inst.id].drain_started = None
+            if inst.slot in hosts:
+                eng.set_enabled(hosts[inst.slot], True)
+        for name in plan.disable_hosts:
+            if name in hosts:
+                eng.set_enabled(hosts[name], False)
+        for term in plan.terminate:
+            eng.terminate(by_id[term.instance_id], term.decrement)
+        for task_id in plan.free_tasks:
+            task = eng.hub.tasks.get(task_id)
+            if task is not None and task.state in (OPEN, ASSIGNED):
+                eng.hub.free_task(task, eng.now)
+        if plan.desired is not None:
+            eng.set_light_desired(plan.desired, LIGHT_HOSTS_MAX)
