@@ -27,8 +27,9 @@ API_CALLS = (
     ("ec2:DescribeLaunchTemplateVersions", "*"),
     ("ec2:CreateTags", "instance/* with aws:ResourceTag/aws:autoscaling:groupName = ${STACK}-builders-*"),
     ("ssm:GetParameter", "parameter${SSM_PREFIX}/csr/*"),
-    ("ssm:GetParametersByPath", "parameter${SSM_PREFIX}/bootstrap"),
+    ("ssm:GetParametersByPath", "parameter${SSM_PREFIX}/bootstrap and /cert"),
     ("ssm:DeleteParameter", "parameter${SSM_PREFIX}/csr/* and /bootstrap/*"),
+    ("ssm:DeleteParameters", "parameter${SSM_PREFIX}/cert/*"),
     ("ssm:PutParameter", "parameter${SSM_PREFIX}/cert/*"),
     ("cloudwatch:PutMetricData", "* with cloudwatch:namespace = kojistack/${STACK}"),
 )
@@ -114,6 +115,19 @@ class Cloud:
 
     def tag(self, instance_id: str, key: str, value: str) -> None:
         self.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": key, "Value": value}])
+
+    def parameter_leaves(self, path: str) -> list[str]:
+        """The last name components of the parameters directly under `path`, sorted."""
+        out: list[str] = []
+        for page in self.ssm.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
+            out.extend(param["Name"].rsplit("/", 1)[-1] for param in page["Parameters"])
+        return sorted(out)
+
+    def delete_parameters(self, names: Sequence[str]) -> None:
+        """DeleteParameters, ten names a call (the API's limit); absent names are not an error
+        (they come back as InvalidParameters)."""
+        for start in range(0, len(names), 10):
+            self.ssm.delete_parameters(Names=list(names[start:start + 10]))
 
     def failure_records(self, path: str) -> dict[str, dict[str, Any]]:
         """{instance id: record} of the failure records under `path` (JSON {step, exit_code, log_tail})."""

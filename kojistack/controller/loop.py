@@ -48,6 +48,8 @@ class Controller:
     csrs: dict[str, str] = field(default_factory=dict)  # instance id -> CSR PEM read this loop
     failures: dict[str, str] = field(default_factory=dict)  # instance id -> failed bootstrap step, this loop
     suspended: bool = False
+    # builders whose `cert/<id>` parameter is still there; None until the first loop has listed them
+    certs_out: Optional[set[str]] = None
 
     # --- observe ----------------------------------------------------------------------------
 
@@ -184,10 +186,30 @@ class Controller:
             attempt("free tasks", lambda: self.koji.free(plan.free_tasks))   # ends with a scheduler run
         elif plan.run_scheduler:
             attempt("run scheduler", self.koji.run_scheduler)
+        attempt("collect certificates", lambda: self._collect_certificates(state))
         attempt("put metrics", lambda: self.cloud.put_metrics(
             s.metrics_namespace, plan.metrics,
             datetime.datetime.fromtimestamp(state.now, tz=datetime.timezone.utc)))
         return errors
+
+    def _collect_certificates(self, state: Observed) -> None:
+        """Delete `cert/<id>` once its builder no longer needs it: its kojid has logged in with it
+        (the builder's Koji host is ready or holds a task; the key stays on the builder, which
+        never reads the parameter again while its certificate is valid) or the builder is gone.
+        Every registration leaves one parameter, and SSM keeps at most 10,000 standard parameters
+        per account and Region (https://docs.aws.amazon.com/general/latest/gr/ssm.html): a fleet
+        that churns through builders would reach that. After a restart the first loop lists what
+        is left (one GetParametersByPath call a page)."""
+        if self.certs_out is None:
+            self.certs_out = set(self.cloud.parameter_leaves(f"{self.settings.ssm_prefix}/cert"))
+        if not self.certs_out:
+            return
+        slots = {i.id: i.slot for i in state.instances}
+        logged_in = {h.name for h in state.hosts if h.ready} | {t.host for t in state.tasks if t.host}
+        done = sorted(iid for iid in self.certs_out if iid not in slots or slots[iid] in logged_in)
+        if done:
+            self.cloud.delete_parameters([f"{self.settings.ssm_prefix}/cert/{iid}" for iid in done])
+            self.certs_out -= set(done)
 
     def _take_back(self, inst: decide.Instance) -> None:
         """Call a drain off: the host takes work again; an empty drain tag reads as no drain."""
@@ -206,6 +228,8 @@ class Controller:
         self.cloud.tag(reg.instance_id, self.settings.names.tag_slot, reg.slot)  # first: a restart keeps the slot
         self.koji.register(reg, reg.instance_id)
         self.cloud.put_parameter(f"{s.ssm_prefix}/cert/{reg.instance_id}", cert)
+        if self.certs_out is not None:
+            self.certs_out.add(reg.instance_id)
         self.asg.complete_hook(group, self.settings.names.launch_hook, reg.instance_id, "CONTINUE")
         self.cloud.delete_parameter(f"{s.ssm_prefix}/csr/{reg.instance_id}")
         log.info("registered %s as %s", reg.instance_id, reg.slot)

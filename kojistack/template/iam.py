@@ -149,7 +149,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                   Action=[akms.Decrypt, akms.GenerateDataKey, akms.DescribeKey], Resource=[GetAtt(key, "Arn")]),
         Statement(Sid="StackParameters", Effect=Allow,
                   Action=[assm.GetParameter, assm.GetParametersByPath, assm.PutParameter,
-                          assm.DeleteParameter],
+                          assm.DeleteParameter, assm.DeleteParameters],
                   Resource=[ssm_arn("/*")]),
         Statement(Sid="CompleteTheHubLaunchHook", Effect=Allow, Action=[aas.CompleteLifecycleAction],
                   Resource=[group_arn(names.HUB_GROUP_NAME)]),
