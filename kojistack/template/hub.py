@@ -141,10 +141,11 @@ def add_hub(t: Template, cfg: Config, x: HubInputs) -> Hub:
             UserData=to_user_data(text, _values(x, cfg)), TagSpecifications=tag_specs("hub")),
         Metadata=payload.metadata()))
     # everything the hub and, through it, the builders use: created before the hub, deleted after
-    # the builder groups (which depend on the hub group) have drained (issue 11 items 4 and 5)
+    # the builder groups (which depend on the hub group) have drained (issue 11 items 4 and 5);
+    # the log groups too, so the machines' last lines (a console delete drains builders) land
     depends = [ids.HUB_POLICY, ids.DATABASE, *(m.title for m in x.storage.mount_targets),
                *(r.title for r in x.net.egress_ready), *(r.title for r in x.sgs.rules),
-               *(li.title for li in x.lbs.listeners)]
+               *(li.title for li in x.lbs.listeners), ids.HUB_LOG_GROUP, ids.BUILDER_LOG_GROUP]
     group = t.add_resource(asg.AutoScalingGroup(
         ids.HUB_GROUP, AutoScalingGroupName=Sub(names.HUB_GROUP_NAME),
         MinSize="1", MaxSize="1", DesiredCapacity="1",

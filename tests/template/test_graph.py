@@ -40,6 +40,11 @@ def test_order(templates):
         for name in resources(t, "AWS::AutoScaling::AutoScalingGroup"):
             if name != ids.HUB_GROUP:
                 assert ids.HUB_GROUP in reaches(graph, name), (key, name)
+        # every machine writes its logs until it is gone: the log groups are deleted after every
+        # group (a console delete drains builders for minutes; their last lines must land)
+        for name in resources(t, "AWS::AutoScaling::AutoScalingGroup"):
+            assert set(resources(t, "AWS::Logs::LogGroup")) - {ids.AMI_LOOKUP_LOG_GROUP} <= reaches(graph, name), \
+                (key, name)
         # IAM names the groups by deterministic name; it never depends on a group
         for pol in (ids.HUB_POLICY, ids.BUILDER_POLICY):
             assert not {n for n in reaches(graph, pol) if n.endswith("Group") and "Security" not in n
