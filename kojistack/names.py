@@ -25,6 +25,9 @@ TAG_IDLE_MINUTES = "kojistack:idle-minutes"  # on a builder group: idle time bef
 # A builder's slot (koji host name and certificate CN): <arch prefix>-NN, up to 4 digits
 # (controller.settings.MAX_SLOTS; controller.decide.SLOT_PATTERN must match the same names)
 SLOT_RE = "^(x86-64|aarch64)-[0-9]{2,4}$"
+# A light host's slot (koji host name and certificate CN; the light channel's hosts beyond the hub):
+# light-NNN (controller.decide.LIGHT_SLOT_PATTERN must match the same names)
+LIGHT_SLOT_RE = "^light-[0-9]{3,4}$"
 
 # --- deterministic names of AWS resources (Fn::Sub strings; never Ref, so IAM and the controller
 # cause no cycle). They travel to the machines in stack.env (hub_env / builder_env), not in names.env:
@@ -55,12 +58,17 @@ def builder_group_name(arch: str) -> str:
     return "${AWS::StackName}-builders-" + arch
 
 
+# the light hosts' group (kojistack/template/light.py); the controller's settings.light_group_name
+LIGHT_GROUP_NAME = "${AWS::StackName}-light"
+
+
 # name in names.env (after KOJISTACK_) -> value
 SHARED: dict[str, str] = {
     "HUB_LAUNCH_HOOK": HUB_LAUNCH_HOOK,
     "BUILDER_LAUNCH_HOOK": BUILDER_LAUNCH_HOOK, "BUILDER_TERMINATE_HOOK": BUILDER_TERMINATE_HOOK,
     "TAG_STACK": TAG_STACK, "TAG_CSR_SHA256": TAG_CSR_SHA256, "TAG_SLOT": TAG_SLOT,
     "TAG_DRAIN_STARTED": TAG_DRAIN_STARTED, "TAG_IDLE_MINUTES": TAG_IDLE_MINUTES, "SLOT_RE": SLOT_RE,
+    "LIGHT_SLOT_RE": LIGHT_SLOT_RE,
 }
 NAMES_ENV = "names.env"  # the payload member; /opt/kojistack/names.env on a machine
 

@@ -16,16 +16,17 @@ from .decide import Metric
 API_CALLS = (
     ("autoscaling:DescribeAutoScalingGroups", "*"),
     ("autoscaling:DescribeScalingActivities", "*"),
-    ("autoscaling:SetDesiredCapacity", "group ${STACK}-builders-*"),
-    ("autoscaling:SetInstanceProtection", "group ${STACK}-builders-*"),
-    ("autoscaling:TerminateInstanceInAutoScalingGroup", "group ${STACK}-builders-*"),
-    ("autoscaling:CompleteLifecycleAction", "group ${STACK}-builders-*"),
-    ("autoscaling:RecordLifecycleActionHeartbeat", "group ${STACK}-builders-*"),
-    ("autoscaling:SuspendProcesses", "group ${STACK}-builders-*"),
+    ("autoscaling:SetDesiredCapacity", "groups ${STACK}-builders-* and ${STACK}-light"),
+    ("autoscaling:SetInstanceProtection", "groups ${STACK}-builders-* and ${STACK}-light"),
+    ("autoscaling:TerminateInstanceInAutoScalingGroup", "groups ${STACK}-builders-* and ${STACK}-light"),
+    ("autoscaling:CompleteLifecycleAction", "groups ${STACK}-builders-* and ${STACK}-light"),
+    ("autoscaling:RecordLifecycleActionHeartbeat", "groups ${STACK}-builders-* and ${STACK}-light"),
+    ("autoscaling:SuspendProcesses", "groups ${STACK}-builders-* and ${STACK}-light"),
     ("ec2:DescribeInstances", "*"),
     ("ec2:DescribeInstanceTypes", "*"),
     ("ec2:DescribeLaunchTemplateVersions", "*"),
-    ("ec2:CreateTags", "instance/* with aws:ResourceTag/aws:autoscaling:groupName = ${STACK}-builders-*"),
+    ("ec2:CreateTags",
+     "instance/* with aws:ResourceTag/aws:autoscaling:groupName = ${STACK}-builders-* or ${STACK}-light"),
     ("ssm:GetParameter", "parameter${SSM_PREFIX}/csr/*"),
     ("ssm:GetParametersByPath", "parameter${SSM_PREFIX}/bootstrap and /cert"),
     ("ssm:DeleteParameter", "parameter${SSM_PREFIX}/csr/* and /bootstrap/*"),
@@ -82,7 +83,7 @@ class Cloud:
 
     def __init__(self, ec2: Any, ssm: Any, cloudwatch: Any):
         self.ec2, self.ssm, self.cw = ec2, ssm, cloudwatch
-        self._vcpus: dict[str, int] = {}
+        self._types: dict[str, dict[str, Any]] = {}  # DescribeInstanceTypes rows (types do not change)
 
     def describe_instances(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """id -> {state, type, launched (epoch), tags}."""
@@ -99,13 +100,28 @@ class Cloud:
                     }
         return out
 
-    def vcpus(self, types: Iterable[str]) -> dict[str, int]:
-        """Instance type -> default vCPUs (cached: types do not change)."""
-        missing = sorted(set(types) - set(self._vcpus))
+    def _type_rows(self, types: Iterable[str]) -> dict[str, dict[str, Any]]:
+        types = list(types)
+        missing = sorted(set(types) - set(self._types))
         if missing:
             for row in self.ec2.describe_instance_types(InstanceTypes=missing)["InstanceTypes"]:
-                self._vcpus[row["InstanceType"]] = int(row["VCpuInfo"]["DefaultVCpus"])
-        return {t: self._vcpus[t] for t in types if t in self._vcpus}
+                self._types[row["InstanceType"]] = row
+        return {t: self._types[t] for t in types if t in self._types}
+
+    def vcpus(self, types: Iterable[str]) -> dict[str, int]:
+        """Instance type -> default vCPUs (cached: types do not change)."""
+        return {t: int(r["VCpuInfo"]["DefaultVCpus"]) for t, r in self._type_rows(types).items()}
+
+    def memory_mib(self, instance_type: str) -> Optional[int]:
+        """The instance type's memory (MemoryInfo.SizeInMiB), None when EC2 does not know the type."""
+        row = self._type_rows([instance_type]).get(instance_type)
+        return int(row["MemoryInfo"]["SizeInMiB"]) if row else None
+
+    def koji_arch(self, instance_type: str) -> str:
+        """The type's arch as Koji names it: aarch64 for arm64 (ProcessorInfo.SupportedArchitectures)."""
+        row = self._type_rows([instance_type]).get(instance_type) or {}
+        archs = row.get("ProcessorInfo", {}).get("SupportedArchitectures", [])
+        return "aarch64" if "arm64" in archs else "x86_64"
 
     def launch_template(self, lt_id: str, version: str) -> tuple[str, Optional[str]]:
         """(version number, instance type) of a launch template version ("$Latest" resolved)."""

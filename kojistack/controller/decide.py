@@ -364,7 +364,7 @@ def light_target(active_light_tasks: int, hub_slots: int, slots_per_host: int, m
 LIGHT = "light"  # the light channel's name, and the light hosts' group key (their Instance.arch)
 #: a light host's slot (Koji host name and certificate CN): one declaration, kojistack/names.py
 #: LIGHT_SLOT_RE; settings.from_env refuses a names.env whose LIGHT_SLOT_RE differs
-LIGHT_SLOT_PATTERN = re.compile("^light-[0-9]{3,4}$")
+LIGHT_SLOT_PATTERN = re.compile("^" + LIGHT + "-[0-9]{3,4}$")
 #: MemTotal over the instance type's memory (DescribeInstanceTypes MemoryInfo.SizeInMiB): the
 #: kernel keeps the rest. m7i.large: 8,192 MiB, MemTotal about 7,800,000 kB (kojistack/sim/engine.py
 #: HUB_MEM_TOTAL_KIB). The controller sizes a light host before it boots; the host itself counts
@@ -405,7 +405,7 @@ class LightPlan:
 
 def light_slot_name(number: int) -> str:
     """3 -> `light-003`."""
-    return f"light-{number:03d}"
+    return f"{LIGHT}-{number:03d}"
 
 
 def light_host_slots(size_in_mib: int) -> int:

@@ -1,9 +1,10 @@
 """The controller's Koji port: the few hub calls it makes, over the koji client library.
 
 Reads are anonymous-shaped calls on the controller's own session; writes need the `host`
-permission (addHost, editHost, enable/disableHost, addHostToChannel) and, only for repair,
-`admin` (freeTask, scheduler.doRun). `CALLS` lists every method used here; the fake hub's replay
-test checks each against the recorded real hub.
+permission (addHost, editHost, enable/disableHost, addHostToChannel, removeHostFromChannel) and,
+only for repair, `admin` (freeTask, scheduler.doRun). A light host is registered in the light
+channel only (`register`). `CALLS` lists every method used here; the fake hub's replay test checks
+each against the recorded real hub.
 """
 
 import logging
@@ -12,14 +13,14 @@ from typing import Optional
 
 import koji
 
-from .decide import ASSIGNED, FREE, NOARCH, OPEN, Host, Registration, Task, slot_arch
+from .decide import ASSIGNED, FREE, LIGHT, NOARCH, OPEN, Host, Registration, Task, slot_arch
 
 log = logging.getLogger(__name__)
 
 #: every hub method this module calls (the replay test covers each)
 CALLS = ("sslLogin", "logout", "multiCall", "listTasks", "listHosts", "listChannels", "scheduler.getTaskRuns",
-         "getHost", "addHost", "enableHost", "editHost", "addHostToChannel", "disableHost", "freeTask",
-         "scheduler.doRun")
+         "getHost", "addHost", "enableHost", "editHost", "addHostToChannel", "removeHostFromChannel",
+         "disableHost", "freeTask", "scheduler.doRun")
 
 
 #: channel name of the FREE tasks counted in channels neither the builders nor the hub serve
@@ -67,7 +68,8 @@ class KojiPort:
 
         Two multicalls, each one HTTP request, ask only for what the decisions read:
         1. listChannels, listHosts;
-        2. the OPEN/ASSIGNED tasks (rows: the decisions read each one's host, weight, waiting);
+        2. the hosts of the light channel (listHosts(channelID=…): the hub's kojid and light hosts);
+           the OPEN/ASSIGNED tasks (rows: the decisions read each one's host, weight, waiting);
            the FREE tasks that were ever started (rows: freeTask and a host timeout keep the
            weight kojid set at open, koji/daemon.py `setTaskWeight`, and the start_time,
            kojihub.py Task.free); counts of FREE tasks per builder channel and arch in `arches`
@@ -93,6 +95,7 @@ class KojiPort:
         known = sorted(set(arches) | {NOARCH})
         counts = []  # (channel name, arch, call)
         with s.multicall(strict=True) as m:
+            light_call = m.listHosts(channelID=by_name[LIGHT]) if LIGHT in by_name else None
             running_call = m.listTasks(opts={"state": [OPEN, ASSIGNED]}, queryOpts={"order": "id"})
             refreed_call = m.listTasks(opts={"state": [FREE], "startedAfter": 0}, queryOpts={"order": "id"})
             for cid in builder_ids:
@@ -134,35 +137,47 @@ class KojiPort:
             if n > 0:
                 tasks.extend((Task(id=0, method="?", arch=arch, channel=channel, state=FREE, weight=1.0),) * n)
         busy = {t.host for t in tasks if t.host}
+        light = {h["id"] for h in light_call.result} if light_call is not None else set()
         hosts = []
         for h in sorted(host_rows, key=lambda h: h["name"]):
             last = None
             if h["name"] in run_calls and h["name"] not in busy:
                 last = _run_end(run_calls[h["name"]].result)
             hosts.append(Host(name=h["name"], enabled=bool(h["enabled"]), ready=bool(h["ready"]),
-                              capacity=float(h["capacity"]), last_task_end=last))
+                              capacity=float(h["capacity"]), last_task_end=last, light=h["id"] in light))
         return tuple(tasks), tuple(hosts)
 
     # --- act --------------------------------------------------------------------------------
 
     def register(self, reg: Registration, instance_id: str) -> None:
-        """Make slot `reg.slot` a working, enabled host of `reg.arch` in the builders' channels.
+        """Make slot `reg.slot` a working, enabled host of its arch in its channels.
 
         `addHost(force=True)` converts a user that a too-early builder login created (koji.md §9);
-        a slot used before is re-enabled (hosts cannot be deleted). Idempotent.
+        a slot used before is re-enabled (hosts cannot be deleted). A builder joins the builders'
+        channels; a light host (`reg.channels`) joins those and leaves every other one, `default`
+        first of all (addHost subscribes every new host to it: koji-1.35.3 kojihub/kojihub.py
+        HostExports.addHost, the "host_channels entry" of the `default` channel; the recorded
+        removeHostFromChannel returns None, koji-api register-host step 16). The host's kojid has no
+        certificate yet, so nothing is assigned to it meanwhile. Idempotent.
         """
         s = self._s()
+        arch = reg.koji_arch or reg.arch
         host = s.getHost(reg.slot)
         if host is None:
-            s.addHost(reg.slot, [reg.arch], force=True)
+            s.addHost(reg.slot, [arch], force=True)
             host = s.getHost(reg.slot, strict=True)
         else:
             s.enableHost(reg.slot)
-        s.editHost(reg.slot, capacity=reg.capacity, arches=reg.arch, comment=f"kojistack builder {instance_id}")
+        kind = "light host" if reg.channels else "builder"
+        s.editHost(reg.slot, capacity=reg.capacity, arches=arch, comment=f"kojistack {kind} {instance_id}")
         have = {c["name"] for c in s.listChannels(hostID=host["id"])}
-        for channel in self.channels:
+        want = reg.channels or self.channels
+        for channel in want:
             if channel not in have:
                 s.addHostToChannel(reg.slot, channel)
+        if reg.channels:
+            for channel in sorted(have - set(want)):
+                s.removeHostFromChannel(reg.slot, channel)
 
     def disable(self, name: str) -> None:
         """disableHost: the scheduler gives it nothing more; running tasks continue."""

@@ -9,6 +9,7 @@ Koji hosts.
 import datetime
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -50,6 +51,7 @@ class Controller:
     suspended: bool = False
     # builders whose `cert/<id>` parameter is still there; None until the first loop has listed them
     certs_out: Optional[set[str]] = None
+    light_suspended: bool = False
 
     # --- observe ----------------------------------------------------------------------------
 
@@ -58,20 +60,28 @@ class Controller:
         s = self.settings
         now = self.clock()
         names = {s.group_name(a): a for a in s.arches}
-        rows = self.asg.describe_groups(sorted(names))
+        light_name = s.light_group_name()
+        rows = self.asg.describe_groups(sorted(names) + [light_name])
         ids = [i["InstanceId"] for g in rows for i in g.get("Instances", [])]
         ec2 = self.cloud.describe_instances(ids) if ids else {}
         vcpus = self.cloud.vcpus(sorted({e["type"] for e in ec2.values()}))
         since = datetime.datetime.fromtimestamp(now - 300, tz=datetime.timezone.utc)
         groups: list[Group] = []
         instances: list[Instance] = []
+        light: Optional[decide.LightGroup] = None
+        light_instances: list[Instance] = []
         self.csrs = {}
         self.failures = self._failure_records() if ids else {}
         for g in rows:
-            arch = names[g["AutoScalingGroupName"]]
             lt_id, lt_version, types = group_launch_template(g)
             current_version, lt_type = (self.cloud.launch_template(lt_id, lt_version or "$Default")
                                         if lt_id else (None, None))
+            if g["AutoScalingGroupName"] == light_name:
+                light = self._light_group(g, types[0] if types else lt_type)
+                light_instances = [self._instance(i, decide.LIGHT, ec2.get(i["InstanceId"]), vcpus, current_version,
+                                                  now) for i in g.get("Instances", [])]
+                continue
+            arch = names[g["AutoScalingGroupName"]]
             group_vcpus = self.cloud.vcpus(types or ([lt_type] if lt_type else []))
             per_builder = decide.builder_capacity(min(group_vcpus.values()) if group_vcpus else 2)
             groups.append(Group(g["AutoScalingGroupName"], arch, g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
@@ -81,7 +91,18 @@ class Controller:
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
         tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE},
                                          s.arches, s.policy.hub_channels)
-        return Observed(now, tasks, hosts, tuple(instances), tuple(groups))
+        return Observed(now, tasks, hosts, tuple(instances), tuple(groups), light, tuple(light_instances))
+
+    def _light_group(self, row: dict[str, Any], instance_type: Optional[str]) -> Optional[decide.LightGroup]:
+        """The light hosts' group, sized by its instance type's memory; None (left alone) when the
+        type is unknown (a light host's slots cannot be told)."""
+        mem = self.cloud.memory_mib(instance_type) if instance_type else None
+        if mem is None or instance_type is None:
+            log.warning("light group %s: instance type %r unknown; light hosts left alone",
+                        row["AutoScalingGroupName"], instance_type)
+            return None
+        return decide.LightGroup(row["AutoScalingGroupName"], row["MinSize"], row["MaxSize"], row["DesiredCapacity"],
+                                 decide.light_host_slots(mem), self.cloud.koji_arch(instance_type))
 
     def _failure_records(self) -> dict[str, str]:
         """{instance id: failed step} from the builders' failure records (kojistack-report)."""
@@ -132,8 +153,10 @@ class Controller:
         """Carry out `plan`; returns the errors met (each action is tried independently)."""
         s = self.settings
         errors: list[str] = []
-        by_id = {i.id: i for i in state.instances}
-        group_of = {g.arch: g.name for g in state.groups}
+        by_id = {i.id: i for i in state.instances + state.light_instances}
+        group_of = {g.arch: g.name for g in state.groups}  # group key (arch, or decide.LIGHT) -> group name
+        if state.light is not None:
+            group_of[decide.LIGHT] = state.light.name
         acted: set[str] = set()  # instances whose abandon/terminate call succeeded
 
         # fn is called with no arguments; the lambdas below bind loop variables as default
@@ -147,43 +170,17 @@ class Controller:
                 log.error("%s failed: %s", what, exc)
                 return False
 
-        for reg in plan.register:
-            attempt(f"register {reg.instance_id} as {reg.slot}",
-                    lambda reg=reg: self._register(reg, group_of[reg.arch]))
-        for ref in plan.refuse:
-            log.warning("refusing %s: %s", ref.instance_id, ref.reason)
-            inst = by_id[ref.instance_id]
-            if attempt(f"abandon {ref.instance_id}", lambda i=inst: self.asg.complete_hook(
-                    group_of[i.arch], self.settings.names.launch_hook, i.id, "ABANDON")):
-                acted.add(ref.instance_id)
-        for arch, n in sorted(plan.desired.items()):
-            log.info("set desired capacity of %s to %d", group_of[arch], n)
-            attempt(f"set desired {arch}", lambda a=arch, n=n: self.asg.set_desired(group_of[a], n))
-        for inst in plan.start_drain:
-            attempt(f"tag drain {inst.id}", lambda i=inst: self.cloud.tag(
-                i.id, self.settings.names.tag_drain_started, str(int(state.now))))
-        for inst in plan.cancel_drain:
-            log.info("take back draining builder %s (%s)", inst.id, inst.slot)
-            attempt(f"take back {inst.id}", lambda i=inst: self._take_back(i))
-        for name in plan.disable_hosts:
-            attempt(f"disable {name}", lambda n=name: self.koji.disable(n))
-        for term in plan.terminate:
-            log.info("terminate %s (%s), decrement %s", term.instance_id, term.slot, term.decrement)
-            if attempt(f"terminate {term.instance_id}",
-                       lambda t=term: self._terminate(t, group_of[by_id[t.instance_id].arch])):
-                acted.add(term.instance_id)
-        for iid in plan.complete_terminate:
-            attempt(f"complete drain hook {iid}", lambda i=by_id[iid]: self.asg.complete_hook(
-                group_of[i.arch], self.settings.names.terminate_hook, i.id, "CONTINUE"))
-        for iid in sorted(set(plan.forget_failures) & acted):  # abandoned or terminated: forget the record
+        light_desired = {decide.LIGHT: plan.light.desired} if plan.light.desired is not None else {}
+        for part, desired in ((plan, plan.desired), (plan.light, light_desired)):
+            self._act(state, part, desired, by_id, group_of, attempt, acted)
+        for iid in sorted(set(plan.forget_failures + plan.light.forget_failures) & acted):
+            # abandoned or terminated: forget the record
             attempt(f"delete failure record {iid}", lambda i=iid: self.cloud.delete_parameter(
                 f"{s.ssm_prefix}/bootstrap/{i}"))
-        for iid in plan.heartbeat:
-            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(
-                group_of[i.arch], self.settings.names.terminate_hook, i.id))
-        if plan.free_tasks:
-            log.info("freeing tasks of vanished builders: %s", list(plan.free_tasks))
-            attempt("free tasks", lambda: self.koji.free(plan.free_tasks))   # ends with a scheduler run
+        free = plan.free_tasks + plan.light.free_tasks
+        if free:
+            log.info("freeing tasks of vanished builders and light hosts: %s", list(free))
+            attempt("free tasks", lambda: self.koji.free(free))   # ends with a scheduler run
         elif plan.run_scheduler:
             attempt("run scheduler", self.koji.run_scheduler)
         attempt("collect certificates", lambda: self._collect_certificates(state))
@@ -204,12 +201,49 @@ class Controller:
             self.certs_out = set(self.cloud.parameter_leaves(f"{self.settings.ssm_prefix}/cert"))
         if not self.certs_out:
             return
-        slots = {i.id: i.slot for i in state.instances}
+        slots = {i.id: i.slot for i in state.instances + state.light_instances}  # light hosts' too
         logged_in = {h.name for h in state.hosts if h.ready} | {t.host for t in state.tasks if t.host}
         done = sorted(iid for iid in self.certs_out if iid not in slots or slots[iid] in logged_in)
         if done:
             self.cloud.delete_parameters([f"{self.settings.ssm_prefix}/cert/{iid}" for iid in done])
             self.certs_out -= set(done)
+
+    def _act(self, state: Observed, part: "decide.Plan | decide.LightPlan", desired: Mapping[str, int],
+             by_id: Mapping[str, Instance], group_of: Mapping[str, str], attempt: Callable[..., bool],
+             acted: set[str]) -> None:
+        """The actions a builder plan and a light plan share, each on its instance's group, in the
+        same order for both: register, refuse, desired capacity, drains, disable, terminate, hooks."""
+        for reg in part.register:
+            attempt(f"register {reg.instance_id} as {reg.slot}",
+                    lambda reg=reg: self._register(reg, group_of[reg.arch]))
+        for ref in part.refuse:
+            log.warning("refusing %s: %s", ref.instance_id, ref.reason)
+            inst = by_id[ref.instance_id]
+            if attempt(f"abandon {ref.instance_id}", lambda i=inst: self.asg.complete_hook(
+                    group_of[i.arch], self.settings.names.launch_hook, i.id, "ABANDON")):
+                acted.add(ref.instance_id)
+        for key, n in sorted(desired.items()):
+            log.info("set desired capacity of %s to %d", group_of[key], n)
+            attempt(f"set desired {key}", lambda a=key, n=n: self.asg.set_desired(group_of[a], n))
+        for inst in part.start_drain:
+            attempt(f"tag drain {inst.id}", lambda i=inst: self.cloud.tag(
+                i.id, self.settings.names.tag_drain_started, str(int(state.now))))
+        for inst in part.cancel_drain:
+            log.info("take back draining host %s (%s)", inst.id, inst.slot)
+            attempt(f"take back {inst.id}", lambda i=inst: self._take_back(i))
+        for name in part.disable_hosts:
+            attempt(f"disable {name}", lambda n=name: self.koji.disable(n))
+        for term in part.terminate:
+            log.info("terminate %s (%s), decrement %s", term.instance_id, term.slot, term.decrement)
+            if attempt(f"terminate {term.instance_id}",
+                       lambda t=term: self._terminate(t, group_of[by_id[t.instance_id].arch])):
+                acted.add(term.instance_id)
+        for iid in part.complete_terminate:
+            attempt(f"complete drain hook {iid}", lambda i=by_id[iid]: self.asg.complete_hook(
+                group_of[i.arch], self.settings.names.terminate_hook, i.id, "CONTINUE"))
+        for iid in part.heartbeat:
+            attempt(f"heartbeat {iid}", lambda i=by_id[iid]: self.asg.heartbeat(
+                group_of[i.arch], self.settings.names.terminate_hook, i.id))
 
     def _take_back(self, inst: decide.Instance) -> None:
         """Call a drain off: the host takes work again; an empty drain tag reads as no drain."""
@@ -243,6 +277,12 @@ class Controller:
                 self.asg.suspend_az_rebalance(self.settings.group_name(arch))
             self.suspended = True
         state = self.observe()
+        if state.light is not None and not self.light_suspended:
+            try:
+                self.asg.suspend_az_rebalance(state.light.name)
+                self.light_suspended = True
+            except Exception as exc:  # noqa: BLE001 - retried next loop
+                log.warning("suspend AZRebalance of %s: %s", state.light.name, exc)
         plan = decide.plan(state, self.settings.policy)
         for note in plan.notes:
             log.debug("%s", note)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .decide import SLOT_PATTERN, Policy
+from .decide import LIGHT_SLOT_PATTERN, SLOT_PATTERN, Policy
 
 STACK_ENV = "/etc/kojistack/stack.env"
 NAMES_ENV = "/opt/kojistack/names.env"
@@ -49,6 +49,10 @@ def names_from_env(env: Mapping[str, str]) -> Names:
     if env.get("KOJISTACK_SLOT_RE") != SLOT_PATTERN.pattern:
         raise SettingsError(f"KOJISTACK_SLOT_RE in {NAMES_ENV} is {env.get('KOJISTACK_SLOT_RE')!r}, but this "
                             f"controller names slots {SLOT_PATTERN.pattern!r} (decide.SLOT_PATTERN)")
+    if env.get("KOJISTACK_LIGHT_SLOT_RE") != LIGHT_SLOT_PATTERN.pattern:
+        raise SettingsError(f"KOJISTACK_LIGHT_SLOT_RE in {NAMES_ENV} is {env.get('KOJISTACK_LIGHT_SLOT_RE')!r}, but "
+                            f"this controller names light hosts {LIGHT_SLOT_PATTERN.pattern!r} "
+                            "(decide.LIGHT_SLOT_PATTERN)")
     return Names(**values)
 
 
@@ -73,6 +77,11 @@ class Settings:
     def group_name(self, arch: str) -> str:
         """`${STACK_NAME}-builders-<arch>`, the deterministic group name IAM is scoped to."""
         return f"{self.stack_name}-builders-{arch}"
+
+    def light_group_name(self) -> str:
+        """`${STACK_NAME}-light`, the light hosts' group (names.LIGHT_GROUP_NAME); a stack without
+        one simply has no such group."""
+        return f"{self.stack_name}-light"
 
 
 def parse_env(text: str) -> dict[str, str]:

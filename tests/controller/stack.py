@@ -32,7 +32,8 @@ class Clock:
 class Rig:
     """Everything of one stack; call inside `moto.mock_aws()`."""
 
-    def __init__(self, workdir: str, arches=("x86_64",), max_size: int = 5, idle_minutes: float = 10):
+    def __init__(self, workdir: str, arches=("x86_64",), max_size: int = 5, idle_minutes: float = 10,
+                 light_max: int = 0):
         self.clock = Clock()
         self.workdir = workdir
         self.pki = TestPki.create(workdir)
@@ -51,6 +52,11 @@ class Rig:
                                                  LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": itype})
             self.lt[arch] = lt["LaunchTemplate"]["LaunchTemplateId"]
             self.asg.add_group(f"{STACK}-builders-{arch}", self.lt[arch], itype, 0, max_size)
+        if light_max:  # the light hosts' group, as kojistack/template/light.py makes it
+            lt = self.ec2.create_launch_template(LaunchTemplateName=f"{STACK}-light",
+                                                 LaunchTemplateData={"ImageId": "ami-12c6146b",
+                                                                     "InstanceType": "m7g.large"})
+            self.asg.add_group(f"{STACK}-light", lt["LaunchTemplate"]["LaunchTemplateId"], "m7g.large", 0, light_max)
         self.settings = Settings(
             stack_name=STACK, region=REGION, hub_url=self.hub.url, arches=tuple(arches),
             metrics_namespace=f"kojistack/{STACK}", ssm_prefix=PREFIX,
@@ -74,7 +80,8 @@ class Rig:
                           self.asg, Cloud(self.ec2, self.ssm, self.cw), clock=self.clock)
 
     def group(self, arch: str = "x86_64"):
-        return self.asg.groups[f"{STACK}-builders-{arch}"]
+        """A builder group, or (arch "light") the light hosts' group."""
+        return self.asg.groups[f"{STACK}-light" if arch == "light" else f"{STACK}-builders-{arch}"]
 
     def instances(self, arch: str = "x86_64", state: str | None = None) -> list[str]:
         return sorted(i.id for i in self.group(arch).instances.values() if state is None or i.lifecycle == state)

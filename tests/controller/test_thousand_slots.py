@@ -27,6 +27,21 @@ READERS = {
 
 def test_the_one_slot_pattern_is_the_controllers():
     assert names.SLOT_RE == decide.SLOT_PATTERN.pattern
+    assert names.LIGHT_SLOT_RE == decide.LIGHT_SLOT_PATTERN.pattern  # light hosts (issue 14 item 1)
+
+
+#: the light hosts' slot pattern (names.LIGHT_SLOT_RE) is read by the same places
+LIGHT_READERS = {
+    "cloud-init/payload/hub/conf/ssl.conf.in": "@KOJISTACK_LIGHT_SLOT_RE@",
+    "cloud-init/payload/hub/bin/kojistack-user": "$KOJISTACK_LIGHT_SLOT_RE",
+    "cloud-init/payload/builder/bin/kojistack-bootstrap": "$KOJISTACK_LIGHT_SLOT_RE",
+    "tests/fakes/kojihub.py": "names.LIGHT_SLOT_RE",
+}
+
+
+@pytest.mark.parametrize("path", sorted(LIGHT_READERS))
+def test_every_user_of_the_light_slot_pattern_reads_the_declared_one(path):
+    assert LIGHT_READERS[path] in (REPO / path).read_text(), path
 
 
 @pytest.mark.parametrize("path", sorted(READERS))

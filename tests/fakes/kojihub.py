@@ -35,7 +35,8 @@ from .kojihub_users import UserMethods
 
 FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = 0, 1, 2, 3, 4, 5
 NORMAL, HOST_USER = 0, 1
-SLOT_CN = re.compile(names.SLOT_RE)  # what the hub's ssl.conf requires of a builder CA certificate
+SLOT_CN = re.compile(names.SLOT_RE)  # what the hub's ssl.conf requires of a builder CA certificate:
+LIGHT_SLOT_CN = re.compile(names.LIGHT_SLOT_RE)  # a builder's or a light host's slot name (ssl.conf.in)
 LIGHT_METHODS = {"build", "chainbuild", "waitrepo", "tagBuild", "tagNotification", "buildNotification",
                  "dependantTask"}
 DEFAULT_METHODS = {"buildArch", "buildSRPMFromSCM", "rebuildSRPM"}
@@ -375,7 +376,7 @@ class FakeHub(UserMethods, BuildMethods):
     def login(self, cn: str, issuer_cn: str = "") -> dict:
         """sslLogin for a client certificate with CN `cn` (LoginCreatesUser = On)."""
         with self.lock:
-            if issuer_cn == "kojistack-builder-ca" and not SLOT_CN.match(cn):
+            if issuer_cn == "kojistack-builder-ca" and not (SLOT_CN.match(cn) or LIGHT_SLOT_CN.match(cn)):
                 raise auth_error(f"builder CA certificate with CN {cn} refused")
             uid = self._user_by_name(cn)
             if uid is None:

@@ -34,7 +34,7 @@ NEW = {
     "BUILDER_TERMINATE_HOOK": "ks-renamed-drain", "TAG_STACK": "ks-renamed:stack",
     "TAG_CSR_SHA256": "ks-renamed:csr", "TAG_SLOT": "ks-renamed:slot",
     "TAG_DRAIN_STARTED": "ks-renamed:drain", "TAG_IDLE_MINUTES": "ks-renamed:idle",
-    "SLOT_RE": "^(x86-64|aarch64)-[0-9][0-9]$",
+    "SLOT_RE": "^(x86-64|aarch64)-[0-9][0-9]$", "LIGHT_SLOT_RE": "^lite-[0-9]{3}$",
 }
 CONFIG = Config(builders=(ArchConfig("x86_64", ("c6i.xlarge",)),))
 
@@ -126,4 +126,17 @@ def test_a_renamed_slot_pattern_stops_a_controller_that_names_slots_otherwise(mo
            "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
            "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
     with pytest.raises(settings.SettingsError, match="KOJISTACK_SLOT_RE in /opt/kojistack/names.env"):
+        settings.from_env(env)
+
+
+def test_a_renamed_light_slot_pattern_stops_a_controller_that_names_light_hosts_otherwise(monkeypatch):
+    """The controller names light hosts itself (decide.LIGHT_SLOT_PATTERN): a names.env whose
+    LIGHT_SLOT_RE differs is refused at start."""
+    from kojistack.controller import settings
+
+    monkeypatch.setattr(names, "LIGHT_SLOT_RE", NEW["LIGHT_SLOT_RE"])
+    env = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
+           "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
+           "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
+    with pytest.raises(settings.SettingsError, match="KOJISTACK_LIGHT_SLOT_RE in /opt/kojistack/names.env"):
         settings.from_env(env)

@@ -223,3 +223,38 @@ def test_spot_watch_unit_is_a_long_running_service():
     assert "ExecStart=/opt/kojistack/files/bin/kojistack-spot-watch" in unit
     assert not (BIN.parent / "systemd" / "kojistack-spot-watch.timer").exists()
     assert "kojistack-spot-watch.service" in (BIN / "kojistack-bootstrap").read_text()
+
+
+@pytest.mark.parametrize("mem_kib", [7_800_000, 8_388_608, 3_900_000, 1_000_000, 500_000])
+def test_a_light_hosts_maxjobs_is_the_controllers_light_slots_of_its_memtotal(box, mem_kib):
+    """Light hosts (issue 14 item 1): kojid's maxjobs from MemTotal by decide.light_slots, the formula
+    the controller sizes the group with; no buildroot keys change."""
+    from kojistack.controller import decide
+
+    root, env, _ = box
+    meminfo = root / "meminfo"
+    meminfo.write_text(f"MemTotal:       {mem_kib} kB\nMemFree:          1000 kB\n")
+    k = kojid_conf(env, KOJISTACK_INTERNAL_NLB_DNS="int", KOJISTACK_VCPUS="2", KOJISTACK_ROLE="light",
+                   KOJISTACK_MEMINFO=str(meminfo))["kojid"]
+    assert int(k["maxjobs"]) == decide.light_slots(mem_kib // 1024)
+    assert set(k) <= KOJID_KEYS
+    assert kojid_conf(env, KOJISTACK_INTERNAL_NLB_DNS="int", KOJISTACK_VCPUS="2", KOJISTACK_ROLE="builder",
+                      KOJISTACK_MEMINFO=str(meminfo))["kojid"]["maxjobs"] == "2"
+
+
+def test_a_light_host_takes_only_a_light_slot_certificate(box):
+    root, env, _ = box
+    env = dict(env, **names.env())
+    pki = TestPki.create(str(root))
+    assert bootstrap(dict(env, KOJISTACK_ROLE="light"), "hand_over").returncode == 0
+    csr = param(root, f"/ks/kojistack/csr/{IID}").read_text()
+    param(root, f"/ks/kojistack/cert/{IID}").write_text(
+        ctl_pki.sign_builder_csr(csr, "x86-64-07", "x86_64", pki.builder_ca_crt, pki.builder_ca_key))
+    proc = bootstrap(dict(env, KOJISTACK_ROLE="light"), "identity")
+    assert proc.returncode != 0 and "not a light slot name" in proc.stderr
+    param(root, f"/ks/kojistack/cert/{IID}").write_text(
+        ctl_pki.sign_builder_csr(csr, "light-007", "light", pki.builder_ca_crt, pki.builder_ca_key))
+    proc = bootstrap(dict(env, KOJISTACK_ROLE="light"), "identity")
+    assert proc.returncode == 0 and "registered as light-007" in proc.stderr, proc.stderr
+    proc = bootstrap(env, "rm -f $KOJISTACK_KOJID_DIR/client.pem", "identity")  # a builder refuses it
+    assert proc.returncode != 0 and "not a builder slot name" in proc.stderr

@@ -131,7 +131,8 @@ def certs(pki_dir: Path) -> dict[str, Path]:
     out = {}
     for name, ca, cn in (("admin", "root", "kojiadmin"), ("kojiweb", "root", "kojiweb"),
                          ("slot", "builder", "x86-64-03"), ("forged", "builder", "kojiadmin"),
-                         ("slot1000", "builder", "aarch64-1000"), ("slot5digits", "builder", "x86-64-10000")):
+                         ("slot1000", "builder", "aarch64-1000"), ("slot5digits", "builder", "x86-64-10000"),
+                         ("light", "builder", "light-001"), ("light2digits", "builder", "light-01")):
         out[name] = pki_dir / f"login-{name}.pem"
         pki("client", pki_dir / ca, out[name], cn)
     return out
@@ -163,6 +164,12 @@ def test_the_thousandth_slot_logs_in(httpd, certs):
     """1,000 builders per arch (issue 14 item 3): slot names run to four digits, no further."""
     assert get(*httpd, "/kojihub/ssllogin", certs["slot1000"]) == (200, "SUCCESS|CN=aarch64-1000,O=kojistack\n")
     assert get(*httpd, "/kojihub/ssllogin", certs["slot5digits"])[0] == 403
+
+
+def test_a_light_host_logs_in_as_its_slot(httpd, certs):
+    """Light hosts (issue 14 item 1) get builder-CA certificates named light-NNN (names.LIGHT_SLOT_RE)."""
+    assert get(*httpd, "/kojihub/ssllogin", certs["light"]) == (200, "SUCCESS|CN=light-001,O=kojistack\n")
+    assert get(*httpd, "/kojihub/ssllogin", certs["light2digits"])[0] == 403
 
 
 def test_a_revoked_certificate_is_refused(httpd, pki_dir: Path):
