@@ -41,7 +41,8 @@ def upload(aws: Aws, bucket: str, prefix: str, templates_dir: Path, stack_name: 
               help="HTTPS URL of a template in S3 (yours or a release's: docs/launch.md).")
 @click.option("--stack-name", default=launch.DEFAULT_STACK_NAME, show_default=True)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Pre-filled parameter, repeatable; must be one the template declares (read from S3).")
+              help="Pre-filled parameter, repeatable; must be one the template declares, with a value its "
+                   "constraints allow (both read from S3).")
 @click.option("--markdown", is_flag=True, help="Print a Markdown Launch Stack button instead of the bare link.")
 @lazy_aws_options
 def launch_url(region: str | None, open_aws, template_url: str, stack_name: str, params: tuple[str, ...],
@@ -51,7 +52,8 @@ def launch_url(region: str | None, open_aws, template_url: str, stack_name: str,
     The link opens the console in the template's own region (from its URL; --region when the URL does
     not say). No AWS credentials are needed unless --param is given (the template is read to check it)."""
     from ..errors import UserError
-    from ..ops.templates import remote_parameters
+    from ..ops import paramcheck
+    from ..ops.templates import remote_parameters, remote_template
 
     values = launch.parse_params(params)
     launch.check_stack_name(stack_name)
@@ -62,6 +64,9 @@ def launch_url(region: str | None, open_aws, template_url: str, stack_name: str,
     if values:
         aws = open_aws(url_region)
         launch.check_params(values, remote_parameters(aws, template_url), template_url)
+        template = remote_template(aws, template_url)
+        if template is not None:  # the values against the template's constraints, as the console would
+            paramcheck.check(template, values, template_url)
         region = region or aws.region
     region = url_region or region
     if not region:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,39 @@ def remote_parameters(aws: Aws, template_url: str) -> list[str]:
     except Exception as err:  # moto raises plain errors for URLs it cannot map to an object
         raise UserError(f"cannot read the template at {template_url}: {err}") from None
     return [p["ParameterKey"] for p in summary.get("Parameters", [])]
+
+
+def s3_location(template_url: str, endpoint: str | None = None) -> tuple[str, str, str | None] | None:
+    """(bucket, key, versionId) of an S3 object URL: virtual-hosted (https://B.s3.R.amazonaws.com/K),
+    path style (https://s3.R.amazonaws.com/B/K, and any URL under an endpoint override); None otherwise."""
+    parts = urllib.parse.urlsplit(template_url)
+    host, path = parts.hostname or "", urllib.parse.unquote(parts.path).lstrip("/")
+    version = urllib.parse.parse_qs(parts.query).get("versionId", [None])[0]
+    if endpoint and template_url.startswith(endpoint.rstrip("/") + "/") or host.startswith("s3.") \
+            or host.startswith("s3-"):
+        bucket, _, key = path.partition("/")
+    elif ".s3." in host or ".s3-" in host:
+        bucket, key = host.split(".s3", 1)[0], path
+    else:
+        return None
+    return (bucket, key, version) if bucket and key else None
+
+
+def remote_template(aws: Aws, template_url: str) -> dict[str, Any] | None:
+    """The JSON template at an S3 `template_url` (GetObject), to check parameter values against its
+    constraints; None when it cannot be read that way (not an S3 URL, not JSON, no s3:GetObject):
+    then only CloudFormation checks the values, when the stack is created."""
+    where = s3_location(template_url, aws.endpoint_override)
+    if where is None:
+        return None
+    bucket, key, version = where
+    try:
+        extra = {"VersionId": version} if version else {}
+        body = aws.client("s3").get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+        template = json.loads(body)
+    except (botocore.exceptions.ClientError, ValueError):
+        return None
+    return template if isinstance(template, dict) else None
 
 
 def stale_templates(files: list[Path], config: Path) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 
 from kojistack.errors import UserError
 from kojistack.ops import launch
+from support.paths import REPO
 
 TEMPLATE = {"Parameters": {"AccessCidr": {"Type": "String"}, "AdminUser": {"Type": "String"}},
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
@@ -125,3 +126,31 @@ def test_launch_url_without_a_region_anywhere(run, no_aws_credentials, monkeypat
     monkeypatch.delenv("AWS_REGION", raising=False)
     result = run("launch-url", "--template-url", "https://example.org/k.json")
     assert result.exit_code == 2 and "pass --region" in result.stderr
+
+
+def test_launch_url_checks_values_against_the_templates_constraints(run, aws, aws_env):
+    """A value the template's AllowedPattern refuses is refused here, with the console's words, before a
+    link is printed (the generated template itself, read back from S3 as CloudFormation reads it)."""
+    aws("s3").create_bucket(Bucket="tpl")
+    aws("s3").put_object(Bucket="tpl", Key="k/kojistack.json",
+                         Body=(REPO / "templates" / "kojistack.json").read_bytes())
+    template_url = f"{aws_env['AWS_ENDPOINT_URL']}/tpl/k/kojistack.json"
+    result = run("launch-url", "--template-url", template_url, "--param", "AccessCidr=everyone")
+    assert result.exit_code == 2, result.output
+    assert "Parameter 'AccessCidr' failed to satisfy constraint" in result.stderr
+    assert "nothing was sent to AWS" in result.stderr and "http" not in result.stdout
+    result = run("launch-url", "--template-url", template_url, "--param", "AccessCidr=192.0.2.0/24")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("url, endpoint, where", [
+    ("https://b.s3.eu-west-1.amazonaws.com/kojistack/latest/kojistack.json", None,
+     ("b", "kojistack/latest/kojistack.json", None)),
+    ("https://s3.eu-west-1.amazonaws.com/my.bucket/a%20b.json?versionId=3Lg", None, ("my.bucket", "a b.json", "3Lg")),
+    ("https://b.s3-eu-west-1.amazonaws.com/t.json", None, ("b", "t.json", None)),
+    ("http://127.0.0.1:5000/tpl/t.json", "http://127.0.0.1:5000", ("tpl", "t.json", None)),
+    ("https://example.com/t.json", None, None),
+])
+def test_s3_location_of_template_urls(url, endpoint, where):
+    from kojistack.ops.templates import s3_location
+    assert s3_location(url, endpoint) == where
