@@ -4,7 +4,11 @@ table for the three fixed workloads. Figures are printed, never asserted."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,6 +34,56 @@ def _timed(fn: Callable[[], T], runs: int = 3) -> tuple[float, T]:
     return statistics.median(times), out
 
 
+#: the payload script the warm re-check edits (in a copy of the inputs): builder-only
+EDITED = Path("cloud-init/payload/builder/bin/kojistack-spot-watch")
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, out.stdout + out.stderr
+
+
+def check_loop() -> None:
+    """`kojistack check` as a user runs it (a fresh process each time) in a copy of the inputs with
+    an empty result cache: cold, warm with nothing changed, warm after a one-line edit of one
+    builder payload script, and again once the templates are regenerated; each as a ratio to a bare
+    cfn-lint run (the CLI, the same options) over the same templates in this run."""
+    from .checks.checkov import ENV_OVERRIDE, find_checkov
+    from .checks.lint import REGIONS
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        for part in ("kojistack", "cloud-init", "templates"):
+            shutil.copytree(root / part, copy / part, ignore=skip)
+        env = {**os.environ, "PYTHONPATH": str(copy), "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        checkov = find_checkov()
+        if checkov:
+            env[ENV_OVERRIDE] = str(checkov.resolve())
+        py = [sys.executable]
+        templates = [str(p.relative_to(copy)) for p in sorted((copy / "templates").glob("*.json"))]
+        bare, _ = _run([*py, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
+                        "--regions", *REGIONS, "--include-checks", "I", "--", *templates], copy, env)
+        check = [*py, "-m", "kojistack", "check"]
+        runs = [("cold (empty cache)", *_run(check, copy, env)),
+                ("warm, nothing changed", *_run(check, copy, env))]
+        with open(copy / EDITED, "a") as f:
+            f.write("# edited by make bench\n")
+        runs.append((f"warm, {EDITED.name} edited", *_run(check, copy, env)))
+        _run([*py, "-m", "kojistack", "generate", "--out", "templates"], copy, env)
+        runs.append(("warm, edited + templates regenerated", *_run(check, copy, env)))
+    print(f"check loop (`kojistack check`, a fresh process each time, in a copy of the inputs; unit: a bare "
+          f"cfn-lint run over the same templates, {bare:.2f} s, this run):")
+    for label, took, out in runs:
+        print(f"  {label}: {took:.2f} s = {took / bare:.2f} x")
+        for line in out.splitlines():
+            if line[:4] in ("ok  ", "FAIL"):
+                name, _, rest = line[5:].partition(":")
+                print(f"    {line[:4]} {name}: {rest[rest.rfind('('):]}")
+
+
 def main() -> None:
     cfg = Config()
     took, rendered = _timed(lambda: render_all(cfg))
@@ -52,28 +106,7 @@ def main() -> None:
     took, _ = _timed(lambda: build_template(cfg, "new"), runs=5)
     print(f"build_template(new), median of 5: {took * 1000:.1f} ms")
 
-    from .checks import run_checks
-    from .checks.freshness import use_config
-    from .checks.lint import lint_text
-
-    use_config(cfg)
-    templates = Path("templates")
-    start = time.perf_counter()
-    for path in sorted(templates.glob("*.json")):  # cfn-lint alone, as the ratios' unit
-        lint_text(path.read_text())
-    bare = time.perf_counter() - start
-    with tempfile.TemporaryDirectory() as cache:
-        start = time.perf_counter()
-        results = run_checks(templates, cache=Path(cache))
-        cold = time.perf_counter() - start
-        start = time.perf_counter()
-        run_checks(templates, cache=Path(cache))
-        warm = time.perf_counter() - start
-    for result, took in results:
-        print(f"check {result.name}: {took:.2f} s ({'ok' if result.ok else 'FAIL'}: {result.summary})")
-    print(f"kojistack check, stages side by side: cold {cold:.2f} s = {cold / bare:.2f} x, warm (nothing changed, "
-          f"answered from the cache) {warm:.2f} s = {warm / bare:.2f} x a bare cfn-lint run over the same "
-          f"templates ({bare:.2f} s, this run); the stages alone add to {sum(t for _, t in results):.2f} s")
+    check_loop()
 
     try:
         from .sim.bench import print_table

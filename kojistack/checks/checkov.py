@@ -11,10 +11,14 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import CheckResult
+
+if TYPE_CHECKING:
+    from .cache import Units
 
 VENV_BIN = Path(".venv-checkov") / "bin" / "checkov"
 ENV_OVERRIDE = "KOJISTACK_CHECKOV"
@@ -86,7 +90,20 @@ def run_checkov(checkov: Path, templates: list[Path]) -> list[Counts]:
             for t in templates]
 
 
-def check(templates_dir: Path) -> CheckResult:
+def _version(tool: Path) -> str:
+    """The checkov that would run, with its version: its own environment's package metadata names
+    it (`checkov --version` takes seconds)."""
+    found = sorted(tool.resolve().parents[1].glob("lib/python*/site-packages/checkov-*.dist-info"))
+    from .cache import tool_version
+    return f"{tool} {found[-1].name if found else tool_version(str(tool), '--version')}"
+
+
+def check(templates_dir: Path, units: Units | None = None) -> CheckResult:
+    """One unit per template (checks.cache: its bytes, the checkov and its version, this module's
+    code); the templates not answered from the cache go through one checkov run together."""
+    from .cache import Units
+
+    units = units or Units()
     files = sorted(Path(templates_dir).glob("*.json"))
     if not files:
         return CheckResult("checkov", False, f"no templates in {templates_dir}")
@@ -94,25 +111,21 @@ def check(templates_dir: Path) -> CheckResult:
     if checkov is None or not checkov.exists():
         return CheckResult("checkov", False, "checkov not found: run `make .venv-checkov/bin/checkov` "
                                              f"(or set {ENV_OVERRIDE})")
-    try:
-        per_template = run_checkov(checkov, files)
-    except RuntimeError as err:
-        return CheckResult("checkov", False, str(err))
+    tool = _version(checkov)
+    keys = {f: units.key("checkov", __file__, [tool], [f]) for f in files}
+    kept: dict[Path, Any] = {f: units.get(keys[f]) for f in files}
+    missing = [f for f in files if kept[f] is None]
+    if missing:
+        try:
+            fresh = run_checkov(checkov, missing)
+        except RuntimeError as err:
+            return CheckResult("checkov", False, str(err))
+        for f, counts in zip(missing, fresh, strict=True):
+            kept[f] = {"counts": asdict(counts), "unreasoned": uncommented_skips(json.loads(f.read_text()))}
+            units.put(keys[f], kept[f])
+    per_template = [Counts(**kept[f]["counts"]) for f in files]
     details: list[str] = []
     for f, counts in zip(files, per_template, strict=True):
         details += [f"{f.name}: FAILED {x}" for x in counts.failed]
-        details += [f"{f.name}: {x}" for x in uncommented_skips(json.loads(f.read_text()))]
+        details += [f"{f.name}: {x}" for x in kept[f]["unreasoned"]]
     return CheckResult("checkov", not details, "; ".join(c.line() for c in per_template), details)
-
-
-def fingerprint(templates_dir: Path) -> str:
-    """The templates, this module and the checkov that would run, with its version (checks.cache)."""
-    from .cache import digest, tool_version
-    tool = find_checkov()
-    # its own environment's package metadata names the version (`checkov --version` takes seconds)
-    found = sorted(tool.resolve().parents[1].glob("lib/python*/site-packages/checkov-*.dist-info")) if tool else []
-    version = (found[-1].name if found else tool_version(str(tool), "--version")) if tool else "checkov missing"
-    return digest(["checkov", str(tool), version], [Path(__file__), *sorted(Path(templates_dir).glob("*.json"))])
-
-
-check.fingerprint = fingerprint  # type: ignore[attr-defined]

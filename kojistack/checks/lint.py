@@ -4,9 +4,14 @@ suppression outside a resource's own Metadata."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import CheckResult
+
+if TYPE_CHECKING:
+    from .cache import Units
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
 
@@ -85,32 +90,32 @@ def read_template(path: Path) -> tuple[str, dict]:
     return text, dict(parsed)
 
 
-def lint_files(files: list[Path]) -> list[str]:
+def _findings(text: str, parsed: dict) -> list[str]:
+    return lint_text(text) + regional_findings(json.loads(json.dumps(parsed)))
+
+
+def lint_files(files: list[Path], units: Units | None = None) -> list[str]:
+    """Findings of every file, prefixed with its name; one unit per template (checks.cache): its
+    text, cfn-lint's version, the regions and this module's code."""
+    from importlib.metadata import version
+
+    from .cache import Units
+
+    units = units or Units()
+    tool = f"cfn-lint {version('cfn-lint')}"
     out = []
     for f in files:
         text, parsed = read_template(Path(f))
-        out += [f"{f.name}: {line}" for line in lint_text(text)]
-        out += [f"{f.name}: {line}" for line in regional_findings(json.loads(json.dumps(parsed)))]
+        key = units.key("cfn-lint", __file__, [tool, *REGIONS, text])
+        out += [f"{Path(f).name}: {line}" for line in units.run(key, partial(_findings, text, parsed))]
     return out
 
 
-def check(templates_dir: Path) -> CheckResult:
+def check(templates_dir: Path, units: Units | None = None) -> CheckResult:
     files = sorted(Path(templates_dir).glob("*.json"))
     if not files:
         return CheckResult("cfn-lint", False, f"no templates in {templates_dir}")
-    findings = lint_files(files)
+    findings = lint_files(files, units)
     return CheckResult("cfn-lint", not findings,
                        f"{len(files)} templates, regions {', '.join(REGIONS)}, informational rules on: "
                        f"{len(findings)} findings (with instance types and DB classes per region)", findings)
-
-
-def fingerprint(templates_dir: Path) -> str:
-    """The templates, this module and cfn-lint's version (checks.cache)."""
-    from importlib.metadata import version
-
-    from .cache import digest
-    return digest(["cfn-lint", version("cfn-lint")],
-                  [Path(__file__), *sorted(Path(templates_dir).glob("*.json"))])
-
-
-check.fingerprint = fingerprint  # type: ignore[attr-defined]

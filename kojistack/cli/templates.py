@@ -52,8 +52,9 @@ def lint(paths: tuple[Path, ...]) -> None:
 @config_options
 @click.option("--templates", "templates_dir", type=click.Path(path_type=Path), default=DEFAULT_TEMPLATES,
               show_default=True, help="Directory holding the committed templates.")
-@click.option("--no-cache", is_flag=True, help="Run every stage even when its inputs and tools are unchanged "
-                                              "(results are kept in $XDG_CACHE_HOME/kojistack/check).")
+@click.option("--no-cache", is_flag=True, help="Run every unit of work (a template, a user data, a script) even "
+                                              "when its inputs, tools and check code are unchanged (results "
+                                              "are kept per unit in $XDG_CACHE_HOME/kojistack/check).")
 def check(templates_dir: Path, no_cache: bool = False, **flags) -> None:
     """Everything CI runs: freshness, cfn-lint, cloud-init, shellcheck, checkov. Fails on any finding."""
     from ..checks import run_checks
@@ -63,9 +64,11 @@ def check(templates_dir: Path, no_cache: bool = False, **flags) -> None:
     failed = 0
     from ..checks.cache import default_dir
 
-    for result, took in run_checks(templates_dir, cache=None if no_cache else default_dir()):
+    for stage in run_checks(templates_dir, cache=None if no_cache else default_dir()):
+        result = stage.result
         mark = "ok  " if result.ok else "FAIL"
-        click.echo(f"{mark} {result.name}: {result.summary} ({took:.2f} s)")
+        click.echo(f"{mark} {result.name}: {result.summary} ({stage.seconds:.2f} s; units run {stage.ran}, "
+                   f"from the cache {stage.reused})")
         for line in result.details:
             click.echo(f"     {line}")
         failed += not result.ok

@@ -15,28 +15,111 @@ Sections (a few minutes in all; each prints its own time):
    beyond one hub, kojistack/sim/light.py; not yet created by the stack);
 4. packing (item 5): the controller without and with packing busy surplus builders;
 5. the simulator's own speed on the Fedora-size run.
+
+Every run a section asks for is a `Job`; equal jobs (the same workload, seed, fleet, configuration
+and policy) run once and serve every section that shows them (section 3's shipped rows are section
+1's controller rows, section 4's shipped rows too, section 5 times a run section 3 made). The jobs
+run side by side in a process pool, one process per core, the longest first; a section prints as
+soon as its own runs are done. Each run is deterministic, so the figures do not depend on the order
+or on the number of processes (tests/sim/test_bench.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 
 from kojistack.controller import decide
 
 from .engine import SHIPPED_BEFORE, SimConfig
 from .metrics import Result
 from .report import price_note
-from .run import POLICIES, compare
+from .run import POLICIES, bound_result, compare
 from .workloads import ALL_WORKLOADS, WORKLOADS, make_workload
 
 SHIPPED = SimConfig()
 BEFORE = dataclasses.replace(SHIPPED, **SHIPPED_BEFORE)
 LIGHT_HOSTS = dataclasses.replace(SHIPPED, light_hosts=True)
 HEADROOM = 2.0
+LOWER_BOUND = "lower-bound"
 
 _HEAD = (f"{'fleet':<30} {'p95 wait s':>10} {'<max p95':>8} {'capped':>6} {'parent p95 s':>12} {'makespan h':>10}"
          f" {'builder-h':>9} {'light-h':>7} {'peak x86/arm':>12}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One simulation a section shows: equal jobs run once."""
+
+    workload: str
+    seed: int
+    fleet: str                          # a POLICIES key, or LOWER_BOUND
+    cfg: SimConfig
+    policy: decide.Policy | None = None  # None: the controller's policy from cfg (the shipped one)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A job's figures, and what the run cost (the simulator's speed)."""
+
+    result: Result
+    max_per_arch: int                   # the workload's
+    tasks: int                          # tasks simulated (the controller's runs; 0 for the others)
+    events: int
+    polls: int
+    seconds: float
+
+
+def simulate(job: Job) -> Done:
+    """Run one job (in a worker process): the workload is made here, only the figures travel back."""
+    wl = make_workload(job.workload, job.seed)
+    start = time.perf_counter()
+    if job.fleet == LOWER_BOUND:
+        return Done(bound_result(wl, job.cfg), wl.max_per_arch, 0, 0, 0, time.perf_counter() - start)
+    cmp = compare(wl, job.cfg, (job.fleet,), job.policy, bound=False)
+    took = time.perf_counter() - start
+    rec = cmp.controller
+    if rec is None:
+        return Done(cmp.results[0], wl.max_per_arch, 0, 0, 0, took)
+    return Done(cmp.results[0], wl.max_per_arch, len(rec.tasks), rec.events, rec.polls, took)
+
+
+def _cost(job: Job) -> tuple:
+    """Longest first: the Fedora-size runs, then by workload size (a rough order, not a promise)."""
+    return (job.workload != "fedora-mass-rebuild", job.fleet == LOWER_BOUND, -ALL_WORKLOADS.index(job.workload))
+
+
+class Runs:
+    """The jobs of every section, each run once, side by side in `workers` processes."""
+
+    def __init__(self, jobs: list[Job], workers: int) -> None:
+        self.unique = sorted(dict.fromkeys(jobs), key=_cost)
+        self.asked = len(jobs)
+        self.workers = max(1, min(workers, len(self.unique)))
+        self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
+        self.futures: dict[Job, Future[Done]] = {}
+        if self.pool:
+            self.futures = {job: self.pool.submit(simulate, job) for job in self.unique}
+        self.done: dict[Job, Done] = {}
+        self.shown: set[Job] = set()
+
+    def get(self, job: Job) -> Done:
+        if job not in self.done:    # one process: each job runs when first asked for
+            self.done[job] = self.futures[job].result() if self.pool else simulate(job)
+        return self.done[job]
+
+    def section_seconds(self, jobs: list[Job]) -> tuple[float, int, int]:
+        """(seconds simulated for the runs first shown here, those runs, runs shown before)."""
+        new = [j for j in dict.fromkeys(jobs) if j not in self.shown]
+        self.shown.update(new)
+        return sum(self.get(j).seconds for j in new), len(new), len(set(jobs)) - len(new)
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown()
 
 
 def _row(r: Result, label: str | None = None) -> str:
@@ -47,10 +130,12 @@ def _row(r: Result, label: str | None = None) -> str:
             f" {peak:>12}{flag}")
 
 
-def _section(title: str, lines: list[str], took: float) -> None:
-    print(f"== {title} ({took:.1f} s)")
+def _section(title: str, lines: list[str], runs: Runs, jobs: list[Job]) -> None:
+    took, new, before = runs.section_seconds(jobs)
+    reused = f", {before} shown above" if before else ""
+    print(f"== {title} ({new} runs, {took:.1f} s simulated{reused})")
     print("\n".join(lines))
-    print(flush=True)                   # each section shows as soon as it is done (minutes apart)
+    print(flush=True)                   # each section shows as soon as its runs are done
 
 
 def _verdict(results: list[Result]) -> str:
@@ -71,60 +156,111 @@ def _headroom() -> decide.Policy:
     return decide.Policy(headroom_weight=HEADROOM)
 
 
-def print_table(seed: int = 1) -> None:
-    """Print the simulator tables (deterministic figures; only the timings vary)."""
-    start = time.perf_counter()
-    lines = []
-    for name in ALL_WORKLOADS:
-        wl = make_workload(name, seed)
-        cmp = compare(wl, dataclasses.replace(SHIPPED, seed=seed))
-        lines += [f"{name} (seed {seed}): {cmp.results[-1].tasks} builder tasks, max {wl.max_per_arch}/arch",
-                  _HEAD] + [_row(r) for r in cmp.results] + [_verdict(cmp.results), ""]
-    _section("as shipped: controller, peers and the lower bound", lines, time.perf_counter() - start)
+# --- the sections: each lists its jobs, then prints its lines from their results ------------------
 
-    start = time.perf_counter()
+def _shipped(seed: int) -> list[Job]:
+    cfg = dataclasses.replace(SHIPPED, seed=seed)
+    return [Job(name, seed, fleet, cfg) for name in ALL_WORKLOADS for fleet in (*POLICIES, LOWER_BOUND)]
+
+
+def _print_shipped(runs: Runs, seed: int) -> None:
+    jobs, lines = _shipped(seed), []
+    for name in ALL_WORKLOADS:
+        mine = [j for j in jobs if j.workload == name]
+        results = [runs.get(j).result for j in mine]
+        lines += [f"{name} (seed {seed}): {results[-1].tasks} builder tasks, max {runs.get(mine[0]).max_per_arch}/arch",
+                  _HEAD] + [_row(r) for r in results] + [_verdict(results), ""]
+    _section("as shipped: controller, peers and the lower bound", lines, runs, jobs)
+
+
+def _seeds() -> list[tuple[str, int, list[Job]]]:
+    out = []
+    for name in WORKLOADS:
+        for s in (2, 3, 4):
+            cfg = dataclasses.replace(SHIPPED, seed=s)
+            out.append((name, s, [Job(name, s, f, cfg) for f in POLICIES]
+                        + [Job(name, s, "controller", cfg, _headroom())]))
+    return out
+
+
+def _print_seeds(runs: Runs) -> None:
     columns = (*POLICIES, f"controller+headroom {HEADROOM:g}")
     lines = [f"{'workload':<13} {'seed':>4}  " + "  ".join(f"{f:>24}" for f in columns)
              + "   (p95 wait s / builder-h)"]
-    for name in WORKLOADS:
-        for s in (2, 3, 4):
-            wl = make_workload(name, s)
-            cfg = dataclasses.replace(SHIPPED, seed=s)
-            cmp = compare(wl, cfg, bound=False)
-            extra = compare(wl, cfg, ("controller",), _headroom(), bound=False).results[0]
-            cells = [f"{r.p95_wait_s:>10.0f} / {r.builder_hours:>11.1f}" for r in (*cmp.results, extra)]
-            lines.append(f"{name:<13} {s:>4}  " + "  ".join(f"{c:>24}" for c in cells)
-                         + ("" if all(cmp.results[0].p95_wait_s <= r.p95_wait_s for r in cmp.results[1:])
-                            else "   controller p95 above a peer"))
-    _section("other seeds (a peer's p95 below the controller's is flagged)", lines, time.perf_counter() - start)
+    jobs = []
+    for name, s, mine in _seeds():
+        jobs += mine
+        results = [runs.get(j).result for j in mine]
+        fleets = results[:len(POLICIES)]
+        cells = [f"{r.p95_wait_s:>10.0f} / {r.builder_hours:>11.1f}" for r in results]
+        lines.append(f"{name:<13} {s:>4}  " + "  ".join(f"{c:>24}" for c in cells)
+                     + ("" if all(fleets[0].p95_wait_s <= r.p95_wait_s for r in fleets[1:])
+                        else "   controller p95 above a peer"))
+    _section("other seeds (a peer's p95 below the controller's is flagged)", lines, runs, jobs)
 
-    start = time.perf_counter()
-    lines = [_HEAD]
+
+def _in_flight(seed: int) -> list[tuple[str, Job]]:
+    out = []
     for name in ("mass-rebuild", "fedora-mass-rebuild"):
-        wl = make_workload(name, seed)
         for label, cfg in (("hub 20/50 (before)", BEFORE), (f"hub {SHIPPED.light_maxjobs} (shipped)", SHIPPED),
                            ("+ light hosts (design)", LIGHT_HOSTS)):
-            r = compare(wl, dataclasses.replace(cfg, seed=seed), ("controller",), bound=False).results[0]
-            lines.append(_row(r, f"{name[:6]}: {label}"))
-    _section("builds in flight: the light channel's capacity (controller)", lines, time.perf_counter() - start)
+            out.append((f"{name[:6]}: {label}", Job(name, seed, "controller", dataclasses.replace(cfg, seed=seed))))
+    return out
 
-    start = time.perf_counter()
-    lines = [_HEAD]
-    for name in WORKLOADS:
-        wl = make_workload(name, seed)
-        for label, pol in (("no packing", decide.Policy(pack=False)), ("packing (shipped)", decide.Policy())):
-            r = compare(wl, dataclasses.replace(SHIPPED, seed=seed), ("controller",), pol, bound=False).results[0]
-            lines.append(_row(r, f"{name[:7]}: {label}"))
-    _section("packing busy surplus builders (controller)", lines, time.perf_counter() - start)
 
-    wl = make_workload("fedora-mass-rebuild", seed)
+def _print_in_flight(runs: Runs, seed: int) -> None:
+    rows = _in_flight(seed)
+    lines = [_HEAD] + [_row(runs.get(job).result, label) for label, job in rows]
+    _section("builds in flight: the light channel's capacity (controller)", lines, runs, [j for _, j in rows])
+
+
+def _packing(seed: int) -> list[tuple[str, Job]]:
+    cfg = dataclasses.replace(SHIPPED, seed=seed)
+    return [(f"{name[:7]}: {label}", Job(name, seed, "controller", cfg, pol)) for name in WORKLOADS
+            for label, pol in (("no packing", decide.Policy(pack=False)), ("packing (shipped)", None))]
+
+
+def _print_packing(runs: Runs, seed: int) -> None:
+    rows = _packing(seed)
+    lines = [_HEAD] + [_row(runs.get(job).result, label) for label, job in rows]
+    _section("packing busy surplus builders (controller)", lines, runs, [j for _, j in rows])
+
+
+def _speed_job(seed: int) -> Job:
+    return Job("fedora-mass-rebuild", seed, "controller", dataclasses.replace(LIGHT_HOSTS, seed=seed))
+
+
+def _print_speed(runs: Runs, seed: int) -> None:
+    job = _speed_job(seed)
+    done = runs.get(job)
+    what = "with light hosts" if job.cfg.light_hosts else "without light hosts"
+    print(f"== simulator speed (one run, timed in its own process)\nfedora-mass-rebuild {what}, controller: "
+          f"{done.tasks:,} tasks, {done.events:,} events, {done.polls:,} kojid polls simulated in "
+          f"{done.seconds:.1f} s\n", flush=True)
+
+
+def all_jobs(seed: int = 1) -> list[Job]:
+    """Every run the tables show, in section order (with repeats: a run may serve several)."""
+    return (_shipped(seed) + [j for _, _, mine in _seeds() for j in mine] + [j for _, j in _in_flight(seed)]
+            + [j for _, j in _packing(seed)] + [_speed_job(seed)])
+
+
+def print_table(seed: int = 1, workers: int | None = None) -> None:
+    """Print the simulator tables (deterministic figures; only the timings vary)."""
     start = time.perf_counter()
-    rec = compare(wl, LIGHT_HOSTS, ("controller",), bound=False).controller
-    assert rec is not None  # the controller fleet was run
-    took = time.perf_counter() - start
-    _section("simulator speed", [f"fedora-mass-rebuild with light hosts, controller: {len(rec.tasks):,} tasks, "
-                                 f"{rec.events:,} events, {rec.polls:,} kojid polls simulated in {took:.1f} s"], took)
+    jobs = all_jobs(seed)
+    runs = Runs(jobs, workers or len(os.sched_getaffinity(0)))
+    try:
+        _print_shipped(runs, seed)
+        _print_seeds(runs)
+        _print_in_flight(runs, seed)
+        _print_packing(runs, seed)
+        _print_speed(runs, seed)
+    finally:
+        runs.close()
     print(price_note())
+    print(f"simulator: {len(runs.unique)} runs ({runs.asked} shown) in {time.perf_counter() - start:.1f} s wall, "
+          f"{runs.workers} processes side by side", flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -394,7 +395,9 @@ class Hub:
     def _first_free(self) -> list[Task]:
         """The run's FREE tasks: the first FREE_TASK_LIMIT in (priority, create time) order
         (scheduler.py 550-562 `get_tasks`)."""
-        return [e[1] for e in heapq.nsmallest(FREE_TASK_LIMIT, heapq.merge(*self.free_bins.values()))]
+        # each bin is sorted and keys are unique, so the merge's head is the smallest FREE_TASK_LIMIT
+        # (heapq.nsmallest would consume the whole merge: every FREE task, on every run)
+        return [e[1] for e in itertools.islice(heapq.merge(*self.free_bins.values()), FREE_TASK_LIMIT)]
 
     def _demand(self, hosts: list[Host], now: float) -> dict[str, float]:
         """scheduler.py 374-398: each FREE task of the run spreads its weight evenly over the hosts
@@ -414,16 +417,19 @@ class Hub:
         for task in self._first_free():
             min_avail = max(0.0, task.weight - CAPACITY_OVERCOMMIT)
             key = ((task.channel, task.arch), min_avail)
-            if key not in base:
-                base[key] = [h for h in by_bin.get(key[0], ()) if h.capacity - h.active_load > min_avail + _EPS]
-            live = {n for n, ts in task.refused.items() if now - ts < SOFT_REFUSAL_TIMEOUT_S}
-            if not live:
-                if base[key]:
-                    share[key] = share.get(key, 0.0) + task.weight / len(base[key])
-                continue
-            cands = [h for h in base[key] if h.name not in live]
-            for h in cands:
-                demand[h.name] = demand.get(h.name, 0.0) + task.weight / len(cands)
+            hosts_of = base.get(key)
+            if hosts_of is None:
+                hosts_of = base[key] = [h for h in by_bin.get(key[0], ())
+                                        if h.capacity - h.active_load > min_avail + _EPS]
+            if task.refused:
+                live = {n for n, ts in task.refused.items() if now - ts < SOFT_REFUSAL_TIMEOUT_S}
+                if live:
+                    cands = [h for h in hosts_of if h.name not in live]
+                    for h in cands:
+                        demand[h.name] = demand.get(h.name, 0.0) + task.weight / len(cands)
+                    continue
+            if hosts_of:
+                share[key] = share.get(key, 0.0) + task.weight / len(hosts_of)
         for key, each in share.items():
             for h in base[key]:
                 demand[h.name] = demand.get(h.name, 0.0) + each

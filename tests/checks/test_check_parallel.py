@@ -14,11 +14,11 @@ def test_the_stages_run_side_by_side(tmp_path: Path):
     barrier = threading.Barrier(2, timeout=30)
 
     def stage(name: str):
-        def check(templates_dir: Path) -> CheckResult:
+        def check(templates_dir: Path, units=None) -> CheckResult:
             barrier.wait()  # raises BrokenBarrierError if the other stage is not running meanwhile
             return CheckResult(name, True, f"saw {templates_dir.name}")
         return check
 
     results = run_checks(tmp_path, [stage("first"), stage("second")])
-    assert [(r.name, r.ok) for r, _ in results] == [("first", True), ("second", True)]
+    assert [(r.result.name, r.result.ok) for r in results] == [("first", True), ("second", True)]
 
