@@ -68,11 +68,13 @@ test-fast: $(TEST_DEPS) ## the tests not marked slow (under a minute)
 check: $(RUN_DEPS) $(CHECKOV) ## what CI runs for users: freshness, lint, cloud-init, shellcheck, checkov
 	$(BIN)/kojistack check
 
-bench: $(TEST_DEPS) ## print generation and check times, sizes, the simulator table, the controller's observation cost and make test's wall time
-	$(BIN)/python -m kojistack.bench
-	PYTHONPATH=tests $(BIN)/python -m support.bench_observe
-	@if [ -f $(TEST_TIME) ]; then echo "last $$(cat $(TEST_TIME))"; \
-	 else echo "make test: no run recorded yet (make test writes its wall time to $(TEST_TIME))"; fi
+bench: $(TEST_DEPS) $(CHECKOV) ## print generation and check-loop times, sizes, the simulator tables, the controller's observation cost, make test's last wall time and its own
+	@start=$$(date +%s); \
+	 $(BIN)/python -m kojistack.bench && PYTHONPATH=tests $(BIN)/python -m support.bench_observe; rc=$$?; \
+	 if [ -f $(TEST_TIME) ]; then echo "last $$(cat $(TEST_TIME))"; \
+	 else echo "make test: no run recorded yet (make test writes its wall time to $(TEST_TIME))"; fi; \
+	 echo "make bench: $$(( $$(date +%s) - start )) s wall, exit $$rc, $$(nproc) cores, $$(date -u +%Y-%m-%dT%H:%MZ)"; \
+	 exit $$rc
 
 REALHUB_DIR ?= /srv/kojistack-realhub
 test-realhub: ## opt-in, root on Debian 12: a real koji hub from KOJI_SRC=<koji-1.35.3 source> runs this tree's last commit (docs/realhub.md)

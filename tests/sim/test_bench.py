@@ -1,0 +1,56 @@
+"""`make bench`'s simulator part (kojistack/sim/bench.py): every row comes from a job run once,
+shared by the sections that show it, and the figures do not depend on running the jobs side by
+side; the scheduler's view of the queue is the head of its bins (the shortcut the bench relies on)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+from kojistack.sim import bench
+from kojistack.sim.bench import SHIPPED, Job, Runs, all_jobs, simulate
+from kojistack.sim.koji_model import FREE_TASK_LIMIT, Hub, Task
+from kojistack.sim.run import compare
+from kojistack.sim.workloads import make_workload
+
+
+def test_the_shipped_rows_of_later_sections_are_section_ones_runs():
+    """Section 3's and 4's shipped rows and section 5's timed run are jobs equal to earlier ones:
+    they run once (65 rows, 59 runs)."""
+    jobs = all_jobs(1)
+    shipped = {j for j in bench._shipped(1) if j.fleet == "controller"}
+    in_flight = [j for label, j in bench._in_flight(1) if "(shipped)" in label]
+    packing = [j for label, j in bench._packing(1) if "(shipped)" in label]
+    assert in_flight and packing and set(in_flight) | set(packing) <= shipped
+    assert bench._speed_job(1) in {j for _, j in bench._in_flight(1)}
+    assert len(jobs) - len(set(jobs)) == len(in_flight) + len(packing) + 1
+
+
+def test_a_job_gives_what_compare_gives():
+    job = Job("steady", 2, "controller", dataclasses.replace(SHIPPED, seed=2))
+    expected = compare(make_workload("steady", 2), job.cfg, ("controller",), bound=False).results[0]
+    assert simulate(job).result == expected
+
+
+def test_side_by_side_gives_the_same_figures_as_one_by_one():
+    cfg = dataclasses.replace(SHIPPED, seed=3)
+    jobs = [Job("steady", 3, fleet, cfg) for fleet in ("controller", "buildkite-like", "lower-bound")]
+    jobs.append(jobs[0])                                    # asked twice, run once
+    pooled, serial = Runs(jobs, 2), Runs(jobs, 1)
+    try:
+        assert len(pooled.unique) == 3 and pooled.workers == 2 and serial.pool is None
+        assert [pooled.get(j).result for j in jobs] == [serial.get(j).result for j in jobs]
+    finally:
+        pooled.close()
+
+
+def test_the_runs_first_free_tasks_are_the_smallest_of_every_bin():
+    """Hub._first_free takes the head of the bins' merge; it equals sorting the whole queue."""
+    rng = random.Random(5)
+    hub = Hub()
+    for i in range(1, 3 * FREE_TASK_LIMIT):
+        task = Task(i, "buildArch", rng.choice(("x86_64", "aarch64", "noarch")), rng.choice(("default", "light")),
+                    rng.choice((10, 14, 20)), 60.0, 1.5)
+        hub.create(task, rng.uniform(0, 100))
+    everything = sorted((t for entries in hub.free_bins.values() for _, t in entries), key=lambda t: t.sort_key)
+    assert hub._first_free() == everything[:FREE_TASK_LIMIT]
