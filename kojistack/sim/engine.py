@@ -329,9 +329,9 @@ class Engine:
     sched_pending = False
 
     def force_scheduler_run(self) -> None:
-        """scheduler.doRun(force=True), as the controller calls it."""
+        """scheduler.doRun(force=True), as the controller calls it: the regular runs keep their
+        cycle (a forced run does not stamp the RunInterval clock, Hub.run_scheduler)."""
         self.hub.run_scheduler(self.now, force=True)
-        self._after_run()
 
     def _after_run(self) -> None:
         self.sched_gen += 1

@@ -322,10 +322,15 @@ class Hub:
 
     # --- scheduler ----------------------------------------------------------------------------
     def run_scheduler(self, now: float, force: bool = False) -> bool:
-        """TaskScheduler.run(): check hosts, assign FREE tasks, check active tasks."""
-        if not force and now - self.last_run < RUN_INTERVAL_S - _EPS:
-            return False
-        self.last_run = now
+        """TaskScheduler.run(): check hosts, assign FREE tasks, check active tasks.
+
+        Only a run that is not forced stamps the RunInterval clock: `run(force=True)` (what
+        scheduler.doRun(force=True) calls) skips `check_ts`, the only place that writes
+        last_run_ts (kojihub/scheduler.py 281-335), so a forced run leaves the regular cycle alone."""
+        if not force:
+            if now - self.last_run < RUN_INTERVAL_S - _EPS:
+                return False
+            self.last_run = now
         self.runs += 1
         hosts = [h for h in self.hosts.values() if h.enabled]
         for h in hosts:                                   # check_hosts

@@ -33,6 +33,17 @@ def test_the_scheduler_runs_at_most_once_per_run_interval():
     assert hub.runs == 2
 
 
+def test_a_forced_run_leaves_the_run_interval_clock_alone():
+    # scheduler.doRun(force=True) calls TaskScheduler.run(force=True), which skips check_ts, the only
+    # writer of last_run_ts (koji 1.35.3 kojihub/scheduler.py 281-335); the fake hub's doRun agrees
+    # (tests/fakes/kojihub.py m_scheduler_doRun records only unforced runs)
+    hub, _ = _hub()
+    assert hub.run_scheduler(100.0)
+    assert hub.run_scheduler(130.0, force=True)
+    assert hub.run_scheduler(100.0 + RUN_INTERVAL_S), "a forced run pushed the next regular run back"
+    assert hub.runs == 3
+
+
 def test_a_host_is_filled_while_capacity_minus_load_is_positive():
     hub, host = _hub(capacity=2.0)
     for i in range(4):
