@@ -30,7 +30,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -613,46 +613,74 @@ def choose_drains(state: Observed, policy: Policy, targets: Mapping[str, Demand]
     """Builders to start draining, each with whether its termination lowers the group's size.
 
     Per group: surplus = builders kept (live, not draining, not terminating) minus the target.
-    Only idle builders qualify (no OPEN/ASSIGNED task, idle for `idle_seconds`, host enabled),
-    out-of-date first, then longest idle. Idle out-of-date builders beyond the surplus are retired
-    without a decrement, so the group replaces them from the current launch template. A group
-    whose max is 0 drains every builder, idle or not (the busy ones finish their tasks first).
+    Idle builders go first (`_idle_drains`), then, with packing, lightly loaded busy ones
+    (`_pack_drains`). A group whose max is 0 drains every builder, idle or not (the busy ones
+    finish their tasks first).
     """
     busy = host_tasks(state) if busy is None else busy
     hosts = {h.name: h for h in state.hosts}
     chosen: list[tuple[Instance, bool]] = []
     for g in state.groups:
-        kept = [i for i in state.instances if i.arch == g.arch and is_live(i) and i.drain_started is None
-                and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+        kept = _kept(state, g)
         if g.max_size <= 0:
             chosen.extend((i, False) for i in kept if i.lifecycle == IN_SERVICE)
             continue
         surplus = len(kept) - targets[g.arch].target if g.arch in targets else 0
-        idle = []
-        for i in kept:
-            if i.lifecycle != IN_SERVICE or not i.slot or busy.get(i.slot):
-                continue
-            host = hosts.get(i.slot)
-            if host is None or not host.enabled:
-                continue
-            since = idle_since(i, host)
-            if state.now - since >= (policy.idle_seconds if g.idle_seconds is None else g.idle_seconds):
-                idle.append((i.up_to_date, since, i.slot, i))
-        idle.sort(key=lambda x: (x[0], x[1], x[2]))
-        for up_to_date, _since, _slot, inst in idle:
-            if surplus > 0:
-                chosen.append((inst, True))
-                surplus -= 1
-            elif not up_to_date:
-                chosen.append((inst, False))
+        idle = _idle_builders(state, policy, g, kept, hosts, busy)
+        drains, surplus = _idle_drains(idle, surplus)
+        chosen.extend(drains)
         if policy.pack and surplus > 0:
-            # builders that hold nothing go by the idle rule; pack only beyond them
-            chosen_ids = {i.id for i, _ in chosen}
-            empty = sum(1 for i in kept if i.id not in chosen_ids and not busy.get(i.slot or ""))
-            n = surplus - empty
-            if n > 0:
-                chosen.extend((inst, True) for inst in _pack(kept, busy, hosts, g, policy)[:n])
+            chosen.extend(_pack_drains(kept, {i.id for i, _ in drains}, surplus, hosts, busy, g, policy))
     return chosen
+
+
+def _kept(state: Observed, g: Group) -> list[Instance]:
+    """The group's builders that stay unless chosen: live, not draining, not terminating."""
+    return [i for i in state.instances if i.arch == g.arch and is_live(i) and i.drain_started is None
+            and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
+
+
+def _idle_builders(state: Observed, policy: Policy, g: Group, kept: Sequence[Instance], hosts: Mapping[str, Host],
+                   busy: Mapping[str, list[Task]]) -> list[tuple[bool, float, str, Instance]]:
+    """(up to date, idle since, slot, instance) of the kept builders idle long enough to drain:
+    InService, host enabled, no OPEN/ASSIGNED task for the group's idle time; out-of-date first,
+    then longest idle."""
+    limit = policy.idle_seconds if g.idle_seconds is None else g.idle_seconds
+    idle = []
+    for i in kept:
+        if i.lifecycle != IN_SERVICE or not i.slot or busy.get(i.slot):
+            continue
+        host = hosts.get(i.slot)
+        if host is None or not host.enabled:
+            continue
+        since = idle_since(i, host)
+        if state.now - since >= limit:
+            idle.append((i.up_to_date, since, i.slot, i))
+    idle.sort(key=lambda x: (x[0], x[1], x[2]))
+    return idle
+
+
+def _idle_drains(idle: Sequence[tuple[bool, float, str, Instance]], surplus: int
+                 ) -> tuple[list[tuple[Instance, bool]], int]:
+    """(drains, surplus left): idle builders up to the surplus, with a decrement; idle out-of-date
+    ones beyond it without one, so the group replaces them from the current launch template."""
+    chosen: list[tuple[Instance, bool]] = []
+    for up_to_date, _since, _slot, inst in idle:
+        if surplus > 0:
+            chosen.append((inst, True))
+            surplus -= 1
+        elif not up_to_date:
+            chosen.append((inst, False))
+    return chosen, surplus
+
+
+def _pack_drains(kept: Sequence[Instance], chosen_ids: Set[str], surplus: int, hosts: Mapping[str, Host],
+                 busy: Mapping[str, list[Task]], g: Group, policy: Policy) -> list[tuple[Instance, bool]]:
+    """Busy builders to drain beyond the idle ones: builders that hold nothing go by the idle rule,
+    so only the surplus beyond them is packed, least loaded first (`_pack`)."""
+    empty = sum(1 for i in kept if i.id not in chosen_ids and not busy.get(i.slot or ""))
+    n = surplus - empty
+    return [(inst, True) for inst in _pack(kept, busy, hosts, g, policy)[:n]] if n > 0 else []
 
 
 def _pack(kept: Sequence[Instance], busy: Mapping[str, list[Task]], hosts: Mapping[str, Host], g: Group,
