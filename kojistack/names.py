@@ -29,6 +29,15 @@ SLOT_RE = "^(x86-64|aarch64)-[0-9]{2,4}$"
 # light-NNN (controller.decide.LIGHT_SLOT_PATTERN must match the same names)
 LIGHT_SLOT_RE = "^light-[0-9]{3,4}$"
 
+# Koji channels the stack's hosts serve and its channel policy routes to. `default` and `createrepo`
+# are Koji's own: kojihub's schema creates them (schemas/schema.sql, INSERT INTO channels) and puts
+# every newRepo task in `createrepo` (kojihub/repos.py); a real hub accepts no other names for
+# them, so they are declared here to be read, never to be renamed. `light` is the stack's: the
+# channel policy (hub-policy.conf.in) sends coordination tasks there and kojistack-ready creates it.
+CHANNEL_DEFAULT = "default"  # builders (kojid on the builder groups) serve it
+CHANNEL_CREATEREPO = "createrepo"  # the hub's own kojid serves it
+CHANNEL_LIGHT = "light"  # the hub's own kojid serves it (and, by design, light hosts)
+
 # --- deterministic names of AWS resources (Fn::Sub strings; never Ref, so IAM and the controller
 # cause no cycle). They travel to the machines in stack.env (hub_env / builder_env), not in names.env:
 # they hold ${AWS::StackName} and ${StackUuid}, which only CloudFormation resolves.
@@ -62,7 +71,9 @@ def builder_group_name(arch: str) -> str:
 LIGHT_GROUP_NAME = "${AWS::StackName}-light"
 
 
-# name in names.env (after KOJISTACK_) -> value
+# What names.env carries: name (after KOJISTACK_) -> value. Two kinds, because they are found
+# differently: a SHARED value is spelled nowhere else at all (a plain text search finds any copy);
+# a CHANNELS value is a common word ("default", "light"), so its users are found by where they use it.
 SHARED: dict[str, str] = {
     "HUB_LAUNCH_HOOK": HUB_LAUNCH_HOOK,
     "BUILDER_LAUNCH_HOOK": BUILDER_LAUNCH_HOOK, "BUILDER_TERMINATE_HOOK": BUILDER_TERMINATE_HOOK,
@@ -70,13 +81,26 @@ SHARED: dict[str, str] = {
     "TAG_DRAIN_STARTED": TAG_DRAIN_STARTED, "TAG_IDLE_MINUTES": TAG_IDLE_MINUTES, "SLOT_RE": SLOT_RE,
     "LIGHT_SLOT_RE": LIGHT_SLOT_RE,
 }
+CHANNELS: dict[str, str] = {
+    "CHANNEL_DEFAULT": CHANNEL_DEFAULT, "CHANNEL_CREATEREPO": CHANNEL_CREATEREPO, "CHANNEL_LIGHT": CHANNEL_LIGHT,
+}
 NAMES_ENV = "names.env"  # the payload member; /opt/kojistack/names.env on a machine
 
 
-def shared() -> dict[str, str]:
-    """The current values (read at call time, so a test that renames a constant sees it here)."""
+def _current(keys: dict[str, str]) -> dict[str, str]:
     g = globals()
-    return {key: g[key] for key in SHARED}
+    return {key: g[key] for key in keys}
+
+
+def shared() -> dict[str, str]:
+    """Every names.env entry with its current value (read at call time, so a test that renames a
+    constant sees it here)."""
+    return {**_current(SHARED), **_current(CHANNELS)}
+
+
+def channels() -> dict[str, str]:
+    """The channel entries of names.env, current values."""
+    return _current(CHANNELS)
 
 
 def env_text() -> str:

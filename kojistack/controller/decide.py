@@ -142,13 +142,14 @@ class Observed:
 
 @dataclass(frozen=True)
 class Policy:
-    """The tunables. Defaults match the stack's parameters' defaults."""
+    """The tunables. Defaults match the stack's parameters' defaults. The channels have none: they
+    are names the stack shares (kojistack/names.py, names.env on the hub; settings.from_env)."""
 
+    builder_channels: tuple[str, ...]  # served by the builders
+    hub_channels: tuple[str, ...]  # served by the hub's own kojid
     idle_seconds: float = 600.0
     headroom_weight: float = 0.0
     drain_limit_seconds: float = 6 * 3600.0
-    builder_channels: tuple[str, ...] = ("default",)
-    hub_channels: tuple[str, ...] = ("light", "createrepo")  # served by the hub's own kojid
     primary_arch: str = "x86_64"
     max_slots: int = 99
     #: pack: when there are more builders than the demand needs, also drain busy surplus builders
@@ -894,7 +895,7 @@ def failed_in_service(state: Observed, already: set[str]) -> list[Termination]:
             and i.id not in already]
 
 
-def plan(state: Observed, policy: Policy = Policy()) -> Plan:
+def plan(state: Observed, policy: Policy) -> Plan:
     """The one entry point: everything the controller does in one loop, from one observation."""
     targets, unservable = demand(state, policy)
     regs, refusals = registrations(state, policy)

@@ -40,7 +40,7 @@ def _run_end(rows: Sequence[dict]) -> Optional[float]:
 class KojiPort:
     """A logged-in session of the controller's koji user (`kojistack-ctl`, perms host + admin)."""
 
-    def __init__(self, url: str, cert: str, serverca: str, channels: Sequence[str] = ("default",)):
+    def __init__(self, url: str, cert: str, serverca: str, channels: Sequence[str]):
         self.url, self.cert, self.serverca = url, cert, serverca
         self.channels = tuple(channels)
         self.session: Optional[koji.ClientSession] = None

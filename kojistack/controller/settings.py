@@ -30,11 +30,24 @@ class Names:
     tag_csr_sha256: str
     tag_drain_started: str
     tag_idle_minutes: str
+    channel_default: str  # koji's: the builders' channel
+    channel_createrepo: str  # koji's: newRepo tasks, served by the hub's kojid
+    channel_light: str  # the stack's: coordination tasks, served by the hub's kojid
+
+    @property
+    def builder_channels(self) -> tuple[str, ...]:
+        return (self.channel_default,)
+
+    @property
+    def hub_channels(self) -> tuple[str, ...]:
+        return (self.channel_light, self.channel_createrepo)
 
 
 _NAME_KEYS = {"launch_hook": "BUILDER_LAUNCH_HOOK", "terminate_hook": "BUILDER_TERMINATE_HOOK",
               "tag_slot": "TAG_SLOT", "tag_csr_sha256": "TAG_CSR_SHA256",
-              "tag_drain_started": "TAG_DRAIN_STARTED", "tag_idle_minutes": "TAG_IDLE_MINUTES"}
+              "tag_drain_started": "TAG_DRAIN_STARTED", "tag_idle_minutes": "TAG_IDLE_MINUTES",
+              "channel_default": "CHANNEL_DEFAULT", "channel_createrepo": "CHANNEL_CREATEREPO",
+              "channel_light": "CHANNEL_LIGHT"}
 
 
 def names_from_env(env: Mapping[str, str]) -> Names:
@@ -119,14 +132,16 @@ def from_env(env: Mapping[str, str]) -> Settings:
         interval = float(env.get("KOJISTACK_CONTROLLER_INTERVAL_SECONDS", "20"))
     except ValueError as exc:
         raise SettingsError(f"a number in {STACK_ENV} does not parse: {exc}") from None
+    names = names_from_env(env)
     return Settings(
         stack_name=need("STACK_NAME"), region=need("REGION"),
         hub_url=env.get("KOJISTACK_HUB_URL") or f"https://{need('INTERNAL_NLB_DNS')}/kojihub",
         arches=arches, metrics_namespace=need("METRICS_NAMESPACE"),
         ssm_prefix=need("SSM_PREFIX").rstrip("/"),
-        policy=Policy(idle_seconds=idle, headroom_weight=headroom, drain_limit_seconds=drain_hours * 3600,
+        policy=Policy(names.builder_channels, names.hub_channels, idle_seconds=idle, headroom_weight=headroom,
+                      drain_limit_seconds=drain_hours * 3600,
                       primary_arch=arches[0] if "x86_64" not in arches else "x86_64", max_slots=MAX_SLOTS),
-        names=names_from_env(env), interval_seconds=interval,
+        names=names, interval_seconds=interval,
     )
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from kojistack.controller import decide
 
 from .engine import SHIPPED_BEFORE, SimConfig
+from .engine import policy as sim_policy
 from .metrics import Result
 from .report import price_note
 from .run import POLICIES, bound_result, compare
@@ -153,7 +154,7 @@ def _verdict(results: list[Result]) -> str:
 
 
 def _headroom() -> decide.Policy:
-    return decide.Policy(headroom_weight=HEADROOM)
+    return sim_policy(headroom_weight=HEADROOM)
 
 
 # --- the sections: each lists its jobs, then prints its lines from their results ------------------
@@ -217,7 +218,7 @@ def _print_in_flight(runs: Runs, seed: int) -> None:
 def _packing(seed: int) -> list[tuple[str, Job]]:
     cfg = dataclasses.replace(SHIPPED, seed=seed)
     return [(f"{name[:7]}: {label}", Job(name, seed, "controller", cfg, pol)) for name in WORKLOADS
-            for label, pol in (("no packing", decide.Policy(pack=False)), ("packing (shipped)", None))]
+            for label, pol in (("no packing", sim_policy(pack=False)), ("packing (shipped)", None))]
 
 
 def _print_packing(runs: Runs, seed: int) -> None:

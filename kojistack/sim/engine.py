@@ -25,14 +25,24 @@ import random
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from .. import names
+from ..controller import decide
 from .koji_model import CLOSED, KOJID_POLL_S, OPEN, RUN_INTERVAL_S, Host, Hub, Task
 from .workloads import TaskSpec, Workload
 
 HUB_HOST = "kojihub-builder"
-BUILDER_CHANNELS = frozenset({"default"})
-HUB_CHANNELS = frozenset({"light", "createrepo"})
-LIGHT_CHANNEL = "light"
+# the channels, as the stack names them (kojistack/names.py; the controller reads names.env)
+BUILDER_CHANNELS = frozenset({names.CHANNEL_DEFAULT})
+HUB_CHANNELS = frozenset({names.CHANNEL_LIGHT, names.CHANNEL_CREATEREPO})
+LIGHT_CHANNEL = names.CHANNEL_LIGHT
+CREATEREPO_CHANNEL = names.CHANNEL_CREATEREPO
 ARCHES = ("x86_64", "aarch64")
+
+
+def policy(**tunables: object) -> decide.Policy:
+    """The controller's policy with the stack's channels (as settings.from_env builds it on the hub)."""
+    return decide.Policy((names.CHANNEL_DEFAULT,), (names.CHANNEL_LIGHT, names.CHANNEL_CREATEREPO),
+                         **tunables)  # type: ignore[arg-type]
 
 
 class HubKojidKnobs(TypedDict):
@@ -286,9 +296,9 @@ class Engine:
             self.repo_dirty = False
             self.newrepo_active = True
             self.rec.newrepos += 1
-            kids = tuple(TaskSpec("createrepo", "noarch", "createrepo", self.cfg.createrepo_s, CREATEREPO_WEIGHT,
+            kids = tuple(TaskSpec("createrepo", "noarch", CREATEREPO_CHANNEL, self.cfg.createrepo_s, CREATEREPO_WEIGHT,
                                   priority=NEWREPO_PRIORITY - 1) for _ in ARCHES)
-            spec = TaskSpec("newRepo", "noarch", "createrepo", NEWREPO_OWN_S, NEWREPO_WEIGHT,
+            spec = TaskSpec("newRepo", "noarch", CREATEREPO_CHANNEL, NEWREPO_OWN_S, NEWREPO_WEIGHT,
                             priority=NEWREPO_PRIORITY, post_s=NEWREPO_OWN_S, children=kids)
             self.pending_top += 1
             self._arrive(spec, None)

@@ -13,7 +13,7 @@ import math
 
 from kojistack.controller import decide
 
-from .engine import ARCHES, BUILDER_CHANNELS, HUB_CHANNELS, Engine, Instance
+from .engine import ARCHES, BUILDER_CHANNELS, HUB_CHANNELS, Engine, Instance, policy
 from .koji_model import ASSIGNED, FREE, OPEN, Host, Task
 
 TICK_ORACLE_S = 15.0
@@ -37,7 +37,7 @@ class ControllerFleet:
 
     def start(self, eng: Engine) -> None:
         if self.policy is None:
-            self.policy = decide.Policy(idle_seconds=eng.cfg.idle_s, headroom_weight=eng.cfg.headroom_weight,
+            self.policy = policy(idle_seconds=eng.cfg.idle_s, headroom_weight=eng.cfg.headroom_weight,
                                         max_slots=max(99, eng.max_size))
         for arch in ARCHES:
             eng.set_desired(arch, eng.cfg.min_size)

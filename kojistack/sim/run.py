@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kojistack import names
 from kojistack.controller import decide
 
 from .engine import Engine, Record, SimConfig
@@ -45,7 +46,7 @@ def bound_result(workload: Workload, cfg: SimConfig) -> Result:
     capacity = decide.builder_capacity(cfg.vcpus)
     lb = lower_bound(workload, capacity, boot_total_s(cfg))
     n = sum(1 for spec in workload.tasks for wave in (spec.children, spec.then) for c in wave
-            if c.channel == "default")
+            if c.channel == names.CHANNEL_DEFAULT)
     return Result("lower-bound", n, 0.0, 0.0, 0.0, n, 0.0, 0, 0.0, 0.0, 0, lb.builder_hours, 0.0, 1.0,
                   lb.makespan_s, lb.peak_builders, 0, 0.0)
 

@@ -19,6 +19,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import names
 from .workloads import PRIO_DEFAULT, TaskSpec, Workload
 
 FIELDS = ("id", "method", "arch", "channel", "weight", "parent", "state", "priority",
@@ -90,12 +91,12 @@ def read_csv(text: str) -> list[dict]:
 
 def _channel(row: dict, parent_channel: str | None) -> str:
     if row["method"] in LIGHT_METHODS:
-        return "light"
+        return names.CHANNEL_LIGHT
     if row["method"] in DEFAULT_METHODS:
-        return "default"
-    if row["method"] in HUB_METHODS or row["channel"] == "createrepo":
-        return "createrepo"
-    return parent_channel or "default"
+        return names.CHANNEL_DEFAULT
+    if row["method"] in HUB_METHODS or row["channel"] == names.CHANNEL_CREATEREPO:
+        return names.CHANNEL_CREATEREPO
+    return parent_channel or names.CHANNEL_DEFAULT
 
 
 @dataclass

@@ -13,6 +13,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .. import names
+
 WORKLOADS = ("steady", "diurnal", "mass-rebuild")
 ALL_WORKLOADS = WORKLOADS + ("fedora-mass-rebuild",)
 ARCH_SHARE_X86 = 0.7            # 70 % of buildArch tasks are x86_64, 30 % aarch64 (issue 7)
@@ -91,13 +93,13 @@ def build(arrival_s: float, arches: tuple[str, ...], duration_s: float, srpm_s: 
     lognormal of the issue exactly. With `srpm_s` the build is from SCM: BuildTask first waits for
     a buildSRPMFromSCM child (default channel, noarch, weight 1.0) on a builder, then spawns the
     buildArch children."""
-    arch_tasks = tuple(TaskSpec("buildArch", arch, "default", duration_s, build_arch_weight(duration_s),
+    arch_tasks = tuple(TaskSpec("buildArch", arch, names.CHANNEL_DEFAULT, duration_s, build_arch_weight(duration_s),
                                 priority=PRIO_DEFAULT - 1) for arch in arches)
     if srpm_s is None:
-        return TaskSpec("build", "noarch", "light", PARENT_PRE_S, 0.2, arrival_s=arrival_s,
+        return TaskSpec("build", "noarch", names.CHANNEL_LIGHT, PARENT_PRE_S, 0.2, arrival_s=arrival_s,
                         post_s=PARENT_POST_S, children=arch_tasks)
-    srpm = TaskSpec("buildSRPMFromSCM", "noarch", "default", srpm_s, SRPM_WEIGHT, priority=PRIO_DEFAULT - 1)
-    return TaskSpec("build", "noarch", "light", PARENT_PRE_S, 0.2, arrival_s=arrival_s,
+    srpm = TaskSpec("buildSRPMFromSCM", "noarch", names.CHANNEL_DEFAULT, srpm_s, SRPM_WEIGHT, priority=PRIO_DEFAULT - 1)
+    return TaskSpec("build", "noarch", names.CHANNEL_LIGHT, PARENT_PRE_S, 0.2, arrival_s=arrival_s,
                     post_s=PARENT_POST_S, children=(srpm,), then=arch_tasks)
 
 

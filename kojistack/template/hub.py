@@ -68,7 +68,7 @@ def hub_env(cfg: Config, payload: Payload) -> dict[str, str]:
         "STACK_ID": "${AWS::StackId}",
         "SIGNAL_RESOURCE": ids.HUB_GROUP, "LAUNCH_TEMPLATE_RESOURCE": ids.HUB_LAUNCH_TEMPLATE,
         "PAYLOAD_SHA256": payload.sha256,
-        "HUB_GROUP": names.HUB_GROUP_NAME, "HUB_LAUNCH_HOOK": names.HUB_LAUNCH_HOOK,
+        "HUB_GROUP": names.HUB_GROUP_NAME,  # the launch hook's name travels in names.env, as every shared name
         "FILE_SYSTEM_ID": "${FileSystemId}",
         "DB_ADDRESS": "${DbAddress}", "DB_PORT": "${DbPort}", "DB_CLASS": "${DbInstanceClass}",
         "DB_MASTER_SECRET": "${DbMasterSecret}", "KOJI_DB_SECRET": "${KojiDbSecret}",

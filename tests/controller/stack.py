@@ -11,10 +11,10 @@ from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
 from kojistack import names
 from kojistack.controller.awsport import Cloud
-from kojistack.controller.decide import Policy
 from kojistack.controller.kojiport import KojiPort
 from kojistack.controller.loop import Controller
 from kojistack.controller.settings import Settings, names_from_env
+from support.channels import HUB_CHANNELS, policy
 
 REGION = "us-east-1"
 STACK = "ks"
@@ -40,7 +40,7 @@ class Rig:
         self.hub = FakeHub.start(self.pki, clock=self.clock)
         self.hub.seed_user("kojistack-ctl", ("host", "admin"))
         self.hub.seed_user("kojiadmin", ("admin",))
-        self.hub.seed_host("kojihub-builder", "x86_64 aarch64", ("createrepo", "light"), capacity=2.0)
+        self.hub.seed_host("kojihub-builder", "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
         self.ec2 = boto3.client("ec2", region_name=REGION)
         self.ssm = boto3.client("ssm", region_name=REGION)
         self.cw = boto3.client("cloudwatch", region_name=REGION)
@@ -60,7 +60,7 @@ class Rig:
         self.settings = Settings(
             stack_name=STACK, region=REGION, hub_url=self.hub.url, arches=tuple(arches),
             metrics_namespace=f"kojistack/{STACK}", ssm_prefix=PREFIX,
-            policy=Policy(idle_seconds=idle_minutes * 60, drain_limit_seconds=6 * 3600),
+            policy=policy(idle_seconds=idle_minutes * 60, drain_limit_seconds=6 * 3600),
             names=names_from_env(names.env()),
             ca_pem=self.pki.ca_pem, client_pem=self.pki.client("kojistack-ctl"),
             builder_ca_crt=self.pki.builder_ca_crt, builder_ca_key=self.pki.builder_ca_key)
@@ -76,7 +76,8 @@ class Rig:
 
     def new_controller(self) -> Controller:
         """A fresh controller process (new koji session, no memory), as after a restart."""
-        return Controller(self.settings, KojiPort(self.hub.url, self.settings.client_pem, self.pki.ca_pem),
+        return Controller(self.settings, KojiPort(self.hub.url, self.settings.client_pem, self.pki.ca_pem,
+                                                   self.settings.policy.builder_channels),
                           self.asg, Cloud(self.ec2, self.ssm, self.cw), clock=self.clock)
 
     def group(self, arch: str = "x86_64"):

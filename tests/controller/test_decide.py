@@ -17,12 +17,12 @@ from kojistack.controller.decide import (
     Host,
     Instance,
     Observed,
-    Policy,
     Task,
 )
+from support.channels import policy
 
 NOW = 1_800_000_000.0
-POLICY = Policy(idle_seconds=600, drain_limit_seconds=3600)
+POLICY = policy(idle_seconds=600, drain_limit_seconds=3600)
 
 
 def group(arch: str = "x86_64", lo: int = 0, hi: int = 10, desired: int = 0, cap: float = 4.0) -> Group:

@@ -7,6 +7,7 @@ abandon or kill its peers)."""
 import json
 
 from kojistack.controller import decide
+from support.channels import policy
 
 from .stack import PREFIX, Rig
 
@@ -53,5 +54,5 @@ def test_the_hubs_own_record_and_healthy_builders_are_left_alone():
     inst = decide.Instance("i-0aaa", "x86_64", decide.IN_SERVICE, 0.0, slot="x86-64-01")
     group = decide.Group("ks-builders-x86_64", "x86_64", 0, 5, 1, 2.0)
     state = decide.Observed(100.0, (), (), (inst,), (group,))
-    plan = decide.plan(state)
+    plan = decide.plan(state, policy())
     assert not plan.terminate and not plan.forget_failures and not plan.refuse

@@ -13,11 +13,10 @@ import pytest
 
 from fakes.kojihub import FREE, OPEN, FakeHub
 from fakes.pki import TestPki
-from kojistack.controller.decide import Policy
 from kojistack.controller.kojiport import KojiPort
+from support.channels import BUILDER_CHANNELS, HUB_CHANNELS
 
 ARCHES = ("x86_64", "aarch64")
-HUB_CHANNELS = Policy().hub_channels
 
 
 @pytest.fixture
@@ -26,8 +25,8 @@ def hub(tmp_path):
     h = FakeHub.start(pki, clock=lambda: 1_800_000_000.0)
     h.seed_user("kojistack-ctl", ("host", "admin"))
     h.seed_user("kojiadmin", ("admin",))
-    h.seed_host("kojihub-builder", "x86_64 aarch64", ("createrepo", "light"), capacity=2.0)
-    h.port = KojiPort(h.url, pki.client("kojistack-ctl"), pki.ca_pem)
+    h.seed_host("kojihub-builder", "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
+    h.port = KojiPort(h.url, pki.client("kojistack-ctl"), pki.ca_pem, BUILDER_CHANNELS)
     yield h
     h.port.close()
     h.stop()

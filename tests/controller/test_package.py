@@ -13,7 +13,10 @@ import pytest
 from kojistack import names
 from kojistack.controller import settings
 from support import python39
+from support.channels import BUILDER_CHANNELS, HUB_CHANNELS
 from support.paths import REPO
+
+CHANNEL_DEFAULT = names.CHANNEL_DEFAULT
 
 PKG = REPO / "kojistack" / "controller"
 UNIT = REPO / "cloud-init" / "payload" / "hub" / "systemd" / "kojistack-controller.service"  # beside its drop-in
@@ -46,8 +49,9 @@ def test_decisions_run_on_python_3_9(tmp_path):
     lib = tmp_path / "lib"
     shutil.copytree(PKG, lib / "kojistack_controller", ignore=shutil.ignore_patterns("__pycache__"))
     code = ("import kojistack_controller.decide as d, kojistack_controller.settings as s; "
-            "st = d.Observed(0.0, (d.Task(1, 'buildArch', 'x86_64', 'default', 0, 1.0),), (), (), "
-            "(d.Group('g', 'x86_64', 0, 3, 0, 4.0),)); print(d.plan(st).desired)")
+            f"st = d.Observed(0.0, (d.Task(1, 'buildArch', 'x86_64', {CHANNEL_DEFAULT!r}, 0, 1.0),), (), (), "
+            f"(d.Group('g', 'x86_64', 0, 3, 0, 4.0),)); print(d.plan(st, d.Policy({BUILDER_CHANNELS!r}, "
+            f"{HUB_CHANNELS!r})).desired)")
     proc = subprocess.run([python39(), "-c", code], cwd=lib, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "{'x86_64': 1}"

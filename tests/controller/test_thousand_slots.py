@@ -10,9 +10,10 @@ import pytest
 
 from kojistack import names
 from kojistack.controller import decide
-from kojistack.controller.decide import IN_SERVICE, PENDING_WAIT, Instance, Observed, Policy
+from kojistack.controller.decide import IN_SERVICE, PENDING_WAIT, Instance, Observed
 from kojistack.controller.settings import MAX_SLOTS, from_env
 from kojistack.template.parameters import BUILDER_MAX_VALUES, max_param
+from support.channels import policy
 from support.paths import REPO
 
 # The slot pattern is declared once (kojistack/names.py SLOT_RE, in the payload's names.env); these
@@ -82,7 +83,7 @@ def test_a_thousand_slots_are_handed_out_and_no_more(arch):
     held = [_builder(n, arch, IN_SERVICE, decide.slot_name(arch, n)) for n in range(1, 999)]
     waiting = [_builder(n, arch, PENDING_WAIT) for n in range(1000, 1004)]
     state = Observed(now=5000.0, tasks=(), hosts=(), instances=tuple(held + waiting), groups=())
-    regs, refusals = decide.registrations(state, Policy(max_slots=MAX_SLOTS))
+    regs, refusals = decide.registrations(state, policy(max_slots=MAX_SLOTS))
     prefix = decide.ARCH_SLOT_PREFIX[arch]
     assert [r.slot for r in regs] == [f"{prefix}-999", f"{prefix}-1000"]
     assert len(refusals) == 2 and all("all 1000 in use" in r.reason for r in refusals)

@@ -40,8 +40,8 @@ LIGHT_SLOT_CN = re.compile(names.LIGHT_SLOT_RE)  # a builder's or a light host's
 LIGHT_METHODS = {"build", "chainbuild", "waitrepo", "tagBuild", "tagNotification", "buildNotification",
                  "dependantTask"}
 DEFAULT_METHODS = {"buildArch", "buildSRPMFromSCM", "rebuildSRPM"}
-SEEDED_CHANNELS = ("default", "createrepo", "maven", "livecd", "appliance", "vm", "image", "livemedia",
-                   "autoscale", "light")
+SEEDED_CHANNELS = (names.CHANNEL_DEFAULT, names.CHANNEL_CREATEREPO, "maven", "livecd", "appliance", "vm", "image",
+                   "livemedia", "autoscale", names.CHANNEL_LIGHT)
 SEEDED_PERMS = ("admin", "appliance", "dist-repo", "host", "image", "image-import", "livecd", "maven-import",
                 "repo", "sign", "tag", "target", "win-admin", "win-import", "draft-promoter")
 #: hub methods that are staticmethods of an internal function, whose name a ParameterError shows
@@ -248,7 +248,7 @@ class FakeHub(UserMethods, BuildMethods):
             self.users[uid] = User(uid, name, usertype, set(perms))
             return uid
 
-    def seed_host(self, name: str, arches: str = "x86_64", channels: tuple[str, ...] = ("default",),
+    def seed_host(self, name: str, arches: str = "x86_64", channels: tuple[str, ...] = (names.CHANNEL_DEFAULT,),
                   capacity: float = 2.0, enabled: bool = True) -> int:
         """A host with its user, as addHost would make it."""
         with self.lock:
@@ -342,12 +342,12 @@ class FakeHub(UserMethods, BuildMethods):
         if req:
             return self._channel_id(req)
         if method in LIGHT_METHODS:
-            return self._channel_id("light")
+            return self._channel_id(names.CHANNEL_LIGHT)
         if method in DEFAULT_METHODS:
-            return self._channel_id("default")
+            return self._channel_id(names.CHANNEL_DEFAULT)
         if parent is not None:
             return self.tasks[parent].channel_id
-        return self._channel_id("default")
+        return self._channel_id(names.CHANNEL_DEFAULT)
 
     def _new_task(self, method: str, args: list, owner: int, arch: str = "noarch", channel: str | None = None,
                   priority: int = 20, parent: int | None = None, label: str | None = None) -> int:
@@ -563,7 +563,8 @@ class FakeHub(UserMethods, BuildMethods):
         else:
             uid = self.seed_user(hostname, (), HOST_USER)
         hid = self._next("host")
-        self.hosts[hid] = HostRec(hid, uid, hostname, " ".join(arches), channels=[self._channel_id("default")])
+        self.hosts[hid] = HostRec(hid, uid, hostname, " ".join(arches),
+                                  channels=[self._channel_id(names.CHANNEL_DEFAULT)])
         return hid
 
     def m_listBuildroots(self, ctx, hostID=None, tagID=None, state=None, rpmID=None, archiveID=None,

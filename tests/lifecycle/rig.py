@@ -562,7 +562,8 @@ class World:
                                      "builder_ca_crt": self.pki.builder_ca_crt,
                                      "builder_ca_key": self.pki.builder_ca_key})
         self.settings = settings
-        return Controller(settings, KojiPort(self.hub.url, settings.client_pem, self.pki.ca_pem), self.asg,
+        port = KojiPort(self.hub.url, settings.client_pem, self.pki.ca_pem, settings.policy.builder_channels)
+        return Controller(settings, port, self.asg,
                           Cloud(self.ec2, self.ssm, self.cw), clock=self.clock)
 
     def run(self, until: tuple, seconds: float = 30.0, max_passes: int = 600) -> str:

@@ -14,8 +14,8 @@ import tracemalloc
 
 from fakes.kojihub import OPEN, FakeHub
 from fakes.pki import TestPki
-from kojistack.controller.decide import Policy
 from kojistack.controller.kojiport import KojiPort
+from support.channels import BUILDER_CHANNELS, HUB_CHANNELS
 
 BUILDERS = 1000
 IDLE = 100
@@ -53,13 +53,13 @@ def _hub(pki: TestPki, active: int) -> tuple:
 
 def measure(active: int, pki: TestPki) -> dict:
     hub, idle = _hub(pki, active)
-    port = KojiPort(hub.url, pki.client("kojistack-ctl"), pki.ca_pem)
+    port = KojiPort(hub.url, pki.client("kojistack-ctl"), pki.ca_pem, BUILDER_CHANNELS)
     try:
         port._s()
         t0 = hub.traffic
         before = (t0.requests, t0.bytes_in + t0.bytes_out, t0.cpu_seconds)
         cpu, wall = time.process_time(), time.perf_counter()
-        tasks, hosts = port.observe(idle, ARCHES, Policy().hub_channels)
+        tasks, hosts = port.observe(idle, ARCHES, HUB_CHANNELS)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         t = hub.traffic
         hub_cpu = t.cpu_seconds - before[2]
@@ -67,7 +67,7 @@ def measure(active: int, pki: TestPki) -> dict:
                "moved": t.bytes_in + t.bytes_out - before[1], "hub_cpu": hub_cpu,
                "ctl_cpu": max(0.0, cpu - hub_cpu), "wall": wall}
         tracemalloc.start()
-        port.observe(idle, ARCHES, Policy().hub_channels)
+        port.observe(idle, ARCHES, HUB_CHANNELS)
         out["peak"] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return out

@@ -140,3 +140,65 @@ def test_a_renamed_light_slot_pattern_stops_a_controller_that_names_light_hosts_
            "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
     with pytest.raises(settings.SettingsError, match="KOJISTACK_LIGHT_SLOT_RE in /opt/kojistack/names.env"):
         settings.from_env(env)
+
+
+# --- the channels: common words ("default", "light"), so their users are found by use, not by text
+CHANNEL_NEW = {"CHANNEL_DEFAULT": "ks-renamed-default", "CHANNEL_CREATEREPO": "ks-renamed-createrepo",
+               "CHANNEL_LIGHT": "ks-renamed-light"}
+#: the Python string constants equal to a channel name that are NOT channels, with why; any other
+#: occurrence in kojistack/ is a channel spelled again (read kojistack.names instead)
+NOT_CHANNELS = {
+    ("kojistack/ops/paramdoc.py", "default"): 2,  # CloudFormation's label key {"default": ...}
+    ("kojistack/sim/engine.py", "light"): 4,  # the role of a simulated light host, not its channel
+    ("kojistack/sim/metrics.py", "light"): 1,  # the same role
+    ("kojistack/sim/engine.py", "createrepo"): 1,  # koji's task method createrepo (newRepo's children)
+    ("kojistack/sim/trace.py", "createrepo"): 1,  # the same method, in a recorded trace
+}
+
+
+def _constants(path) -> list[str]:
+    import ast
+    return [n.value for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_every_channel_has_a_rename_case():
+    assert set(CHANNEL_NEW) == set(names.CHANNELS)
+
+
+def test_no_python_spells_a_channel_again():
+    """The controller (decide, settings, kojiport), the simulator and every other module of
+    kojistack/ take the channel names from kojistack.names (the controller: from names.env)."""
+    values = set(names.channels().values())
+    found: dict[tuple[str, str], int] = {}
+    for path in sorted((REPO / "kojistack").rglob("*.py")):
+        rel = path.relative_to(REPO).as_posix()
+        if rel == "kojistack/names.py":
+            continue
+        for value in _constants(path):
+            if value in values:
+                found[(rel, value)] = found.get((rel, value), 0) + 1
+    assert found == NOT_CHANNELS
+
+
+@pytest.mark.parametrize("key", sorted(names.CHANNELS))
+def test_a_renamed_channel_reaches_names_env_and_the_controller(key, monkeypatch):
+    """Renamed in kojistack/names.py, a channel is in both payloads' names.env and the controller's
+    policy built from it (settings.from_env, as on the hub). `default` and `createrepo` are Koji's own
+    (a real hub would not accept other names): renaming them here only proves every user reads them."""
+    from kojistack.controller import settings
+
+    monkeypatch.setattr(names, key, CHANNEL_NEW[key])
+    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
+    for lid, files in _payloads(t).items():
+        env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
+        assert env[key] == CHANNEL_NEW[key], lid
+    stack = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
+             "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
+             "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u"}
+    policy = settings.from_env({**stack, **{f"KOJISTACK_{k}": v for k, v in env.items()}}).policy
+    assert CHANNEL_NEW[key] in policy.builder_channels + policy.hub_channels
+    if key == "CHANNEL_DEFAULT":
+        assert policy.builder_channels == (CHANNEL_NEW[key],)
+    else:
+        assert CHANNEL_NEW[key] in policy.hub_channels

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kojistack import names
 from kojistack.sim.engine import HUB_MEM_TOTAL_KIB, SimConfig
 
 from .conftest import CLOUD_INIT, HUB_FILES, run
@@ -62,6 +63,7 @@ VALUES = {
     "KOJISTACK_PKI_DIR": "/etc/kojistack/pki", "KOJISTACK_DB_CLASS": "db.t4g.small",
     "KOJISTACK_HTTPD_SERVER_LIMIT": "6", "KOJISTACK_HTTPD_THREADS_PER_CHILD": "25",
     "KOJISTACK_HTTPD_MAX_REQUEST_WORKERS": "150", "KOJISTACK_LIGHT_MAXJOBS": "189",
+    **names.env(),  # /opt/kojistack/names.env (the payload), exported by sh/common.sh
 }
 
 
@@ -132,6 +134,15 @@ def test_channel_policy_is_the_verified_one(tmp_path: Path):
         "is_child_task :: parent",
         "all :: use default"]
     assert policy["build_from_scm"].strip().splitlines()[0] == "all :: allow"
+
+
+def test_channel_policy_takes_the_channels_from_names_env(tmp_path: Path):
+    """The policy names its channels by names.env (kojistack/names.py), so a renamed light channel
+    (the stack's own) is the one coordination tasks go to; default is koji's and stays."""
+    values = {**VALUES, "KOJISTACK_CHANNEL_LIGHT": "ks-renamed-light"}
+    channel = parse(render("hub-policy.conf.in", tmp_path, values))["policy"]["channel"]
+    assert ":: use ks-renamed-light" in channel and ":: use light" not in channel
+    assert ":: use default" in channel
 
 
 def test_web_secret_survives_kojiweb_interpolation(tmp_path: Path):

@@ -13,6 +13,7 @@ import pytest
 
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
+from kojistack import names
 
 from .conftest import CLOUD_INIT, HUB_FILES, REPO, run
 
@@ -31,9 +32,11 @@ def hub() -> Iterator[tuple[FakeHub, Path]]:
     hub.stop()
 
 
-def bash(conf: Path, script: str) -> str:
-    """Source the ready and smoke scripts (functions only); koji_local and koji_admin reach the fake."""
-    env = {"PATH": f"{KOJI.parent}:{os.environ['PATH']}", "KOJISTACK_READY_LIB": "1",
+def bash(conf: Path, script: str, **shared: str) -> str:
+    """Source the ready and smoke scripts (functions only); koji_local and koji_admin reach the fake.
+    The shared names are the payload's names.env (kojistack/names.py), `shared` overriding them."""
+    env = {**names.env(), **{f"KOJISTACK_{k}": v for k, v in shared.items()},
+           "PATH": f"{KOJI.parent}:{os.environ['PATH']}", "KOJISTACK_READY_LIB": "1",
            "KOJISTACK_SMOKE_LIB": "1", "KOJISTACK_FILES": str(HUB_FILES),
            "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh")}
     prelude = (f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-ready; . {HUB_FILES}/bin/kojistack-smoke; "
@@ -52,5 +55,15 @@ def test_hub_host_serves_only_createrepo_and_light(hub):
 
 def test_an_existing_host_in_default_leaves_it(hub):
     fake, conf = hub
-    fake.seed_host("kojihub-builder", channels=("default", "createrepo"))
+    fake.seed_host("kojihub-builder", channels=(names.CHANNEL_DEFAULT, names.CHANNEL_CREATEREPO))
     assert bash(conf, "hub_host; channel_names").strip() == "createrepo light"
+
+
+def test_the_hub_host_takes_its_channels_from_names_env(hub):
+    """Renamed in names.env, the light channel is the one kojistack-ready creates and kojistack-smoke
+    expects (the channel names are read, never spelled in the scripts; tests/template/test_shared_names.py)."""
+    _, conf = hub
+    renamed = {"CHANNEL_LIGHT": "ks-renamed-light"}
+    assert bash(conf, "hub_host; channel_names", **renamed).strip() == "createrepo ks-renamed-light"
+    assert bash(conf, "want_state", **renamed).strip() == "True createrepo,ks-renamed-light"
+    assert bash(conf, "want_state").strip() == "True createrepo,light"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kojistack import names
 from kojistack.config import Config
 from kojistack.template.hub import hub_user_data_text
 from kojistack.template.payload import hub_payload
@@ -99,5 +100,8 @@ def test_deploy_time_values_appear_only_in_stack_env():
     env = written["/etc/kojistack/stack.env"]["content"]
     assert all(re.fullmatch(r"KOJISTACK_[A-Z0-9_]+='[^']*'", line) for line in env.splitlines())
     for name in ("DB_ADDRESS", "CA_SECRET", "SIGNAL_RESOURCE", "LAUNCH_TEMPLATE_RESOURCE",
-                 "PAYLOAD_SHA256", "HUB_LAUNCH_HOOK", "SSM_PREFIX", "PUBLIC_TARGET_GROUP"):
+                 "PAYLOAD_SHA256", "SSM_PREFIX", "PUBLIC_TARGET_GROUP"):
         assert f"KOJISTACK_{name}=" in env
+    # the shared names (kojistack/names.py) travel one route, the payload's names.env, never stack.env
+    for name in names.shared():
+        assert f"KOJISTACK_{name}=" not in env, name
