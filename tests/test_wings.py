@@ -2,7 +2,8 @@
 
 - the template wing never imports ops, controller, sim or cli (generation stays pure and offline);
 - the controller imports nothing else of kojistack (it is shipped alone to the hub, Python 3.9);
-- the simulator imports only the controller's decisions and the errors module of kojistack.
+- the simulator imports only the controller's decisions, the errors module and the shared names
+  (kojistack/names.py: constants only, no imports; the channels it simulates are the stack's).
 
 Imports are read with `ast` (also the ones inside functions), relative ones resolved to absolute names.
 """
@@ -73,8 +74,8 @@ def test_the_controller_imports_nothing_else_of_kojistack():
     assert violations("controller", lambda n: n.startswith("kojistack.controller")) == []
 
 
-def test_the_simulator_imports_only_the_decisions_and_errors():
-    allowed = ("kojistack.sim", "kojistack.controller.decide", "kojistack.errors")
+def test_the_simulator_imports_only_the_decisions_errors_and_names():
+    allowed = ("kojistack.sim", "kojistack.controller.decide", "kojistack.errors", "kojistack.names")
     assert violations("sim", lambda n: n == "kojistack" or n == "kojistack.controller"
                       or n.startswith(allowed)) == []
 
@@ -88,3 +89,11 @@ def test_the_simulator_imports_only_the_decisions_and_errors():
 ])
 def test_imports_are_resolved_so_a_forbidden_arrow_would_be_seen(source, module, expected):
     assert imports(source, module) == expected
+
+
+def test_the_shared_names_import_nothing():
+    """kojistack/names.py is a leaf (every wing may read it, and tests/realhub loads it by path)."""
+    tree = ast.parse((PKG / "names.py").read_text())
+    imported = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")]
+    assert imported == []
