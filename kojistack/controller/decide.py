@@ -147,6 +147,7 @@ class Policy:
 
     builder_channels: tuple[str, ...]  # served by the builders
     hub_channels: tuple[str, ...]  # served by the hub's own kojid
+    light_channel: str  # coordination tasks: served by the hub's own kojid and the light hosts
     idle_seconds: float = 600.0
     headroom_weight: float = 0.0
     drain_limit_seconds: float = 6 * 3600.0
@@ -362,7 +363,9 @@ def light_target(active_light_tasks: int, hub_slots: int, slots_per_host: int, m
 # loaded surplus hosts (disabled: no new parent; the ones they hold finish their builds), and
 # terminates a drained host with a decrement once Koji shows no task on it. A waiting build
 # parent is never stopped: it would restart its whole build.
-LIGHT = "light"  # the light channel's name, and the light hosts' group key (their Instance.arch)
+#: the light hosts' group key (their Instance.arch) and slot prefix; their channel is
+#: Policy.light_channel (names.env, kojistack/names.py CHANNEL_LIGHT)
+LIGHT = "light"
 #: a light host's slot (Koji host name and certificate CN): one declaration, kojistack/names.py
 #: LIGHT_SLOT_RE; settings.from_env refuses a names.env whose LIGHT_SLOT_RE differs
 LIGHT_SLOT_PATTERN = re.compile("^" + LIGHT + "-[0-9]{3,4}$")
@@ -426,7 +429,7 @@ def hub_light_slots(state: Observed) -> int:
                if h.light and h.enabled and not LIGHT_SLOT_PATTERN.fullmatch(h.name))
 
 
-def _light_registrations(state: Observed, g: LightGroup) -> tuple[list[Registration], list[Refusal]]:
+def _light_registrations(state: Observed, g: LightGroup, channel: str) -> tuple[list[Registration], list[Refusal]]:
     regs: list[Registration] = []
     refusals: list[Refusal] = []
     hosts = {h.name for h in state.hosts}
@@ -437,7 +440,7 @@ def _light_registrations(state: Observed, g: LightGroup) -> tuple[list[Registrat
             continue
         slot = inst.slot or light_slot_name(next(numbers))
         regs.append(Registration(inst.id, LIGHT, slot, light_capacity(g.slots_per_host), slot in hosts,
-                                 channels=(LIGHT,), koji_arch=g.host_arch))
+                                 channels=(channel,), koji_arch=g.host_arch))
     return regs, refusals
 
 
@@ -448,10 +451,10 @@ def light_plan(state: Observed, policy: Policy) -> LightPlan:
         return LightPlan()
     busy = host_tasks(state)
     hosts = {h.name: h for h in state.hosts}
-    active = sum(1 for t in state.tasks if t.channel == LIGHT and t.state in ACTIVE_STATES)
+    active = sum(1 for t in state.tasks if t.channel == policy.light_channel and t.state in ACTIVE_STATES)
     target = 0 if g.max_size <= 0 else _clamp(
         light_target(active, hub_light_slots(state), g.slots_per_host, g.max_size), g.min_size, g.max_size)
-    regs, refusals = _light_registrations(state, g)
+    regs, refusals = _light_registrations(state, g, policy.light_channel)
     live = [i for i in state.light_instances if is_live(i) and i.lifecycle not in (TERMINATING_WAIT, "Terminating")]
     kept = [i for i in live if i.drain_started is None]
     draining = sorted((i for i in live if i.drain_started is not None and i.lifecycle == IN_SERVICE and i.slot),

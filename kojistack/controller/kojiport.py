@@ -13,7 +13,7 @@ from typing import Optional
 
 import koji
 
-from .decide import ASSIGNED, FREE, LIGHT, NOARCH, OPEN, Host, Registration, Task, slot_arch
+from .decide import ASSIGNED, FREE, NOARCH, OPEN, Host, Registration, Task, slot_arch
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ class KojiPort:
     # --- observe ----------------------------------------------------------------------------
 
     def observe(self, idle_candidates: Set[str] = frozenset(), arches: Sequence[str] = (),
-                hub_channels: Sequence[str] = ()) -> tuple[tuple[Task, ...], tuple[Host, ...]]:
+                hub_channels: Sequence[str] = (), light_channel: Optional[str] = None
+                ) -> tuple[tuple[Task, ...], tuple[Host, ...]]:
         """Active tasks (FREE, OPEN, ASSIGNED) and all hosts; for the hosts named in
         `idle_candidates` (builders in service) with no active task, when their last task ended.
 
@@ -95,7 +96,8 @@ class KojiPort:
         known = sorted(set(arches) | {NOARCH})
         counts = []  # (channel name, arch, call)
         with s.multicall(strict=True) as m:
-            light_call = m.listHosts(channelID=by_name[LIGHT]) if LIGHT in by_name else None
+            light_call = (m.listHosts(channelID=by_name[light_channel])
+                          if light_channel is not None and light_channel in by_name else None)
             running_call = m.listTasks(opts={"state": [OPEN, ASSIGNED]}, queryOpts={"order": "id"})
             refreed_call = m.listTasks(opts={"state": [FREE], "startedAfter": 0}, queryOpts={"order": "id"})
             for cid in builder_ids:

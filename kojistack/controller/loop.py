@@ -90,7 +90,7 @@ class Controller:
             for i in g.get("Instances", []):
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
         tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE},
-                                         s.arches, s.policy.hub_channels)
+                                         s.arches, s.policy.hub_channels, s.policy.light_channel)
         return Observed(now, tasks, hosts, tuple(instances), tuple(groups), light, tuple(light_instances))
 
     def _light_group(self, row: dict[str, Any], instance_type: Optional[str]) -> Optional[decide.LightGroup]:

@@ -138,8 +138,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         hub_url=env.get("KOJISTACK_HUB_URL") or f"https://{need('INTERNAL_NLB_DNS')}/kojihub",
         arches=arches, metrics_namespace=need("METRICS_NAMESPACE"),
         ssm_prefix=need("SSM_PREFIX").rstrip("/"),
-        policy=Policy(names.builder_channels, names.hub_channels, idle_seconds=idle, headroom_weight=headroom,
-                      drain_limit_seconds=drain_hours * 3600,
+        policy=Policy(names.builder_channels, names.hub_channels, names.channel_light, idle_seconds=idle,
+                      headroom_weight=headroom, drain_limit_seconds=drain_hours * 3600,
                       primary_arch=arches[0] if "x86_64" not in arches else "x86_64", max_slots=MAX_SLOTS),
         names=names, interval_seconds=interval,
     )

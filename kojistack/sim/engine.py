@@ -42,7 +42,7 @@ ARCHES = ("x86_64", "aarch64")
 def policy(**tunables: object) -> decide.Policy:
     """The controller's policy with the stack's channels (as settings.from_env builds it on the hub)."""
     return decide.Policy((names.CHANNEL_DEFAULT,), (names.CHANNEL_LIGHT, names.CHANNEL_CREATEREPO),
-                         **tunables)  # type: ignore[arg-type]
+                         names.CHANNEL_LIGHT, **tunables)  # type: ignore[arg-type]
 
 
 class HubKojidKnobs(TypedDict):

@@ -13,7 +13,7 @@ import math
 
 from kojistack.controller import decide
 
-from .engine import ARCHES, BUILDER_CHANNELS, HUB_CHANNELS, Engine, Instance, policy
+from .engine import ARCHES, BUILDER_CHANNELS, HUB_CHANNELS, LIGHT_CHANNEL, Engine, Instance, policy
 from .koji_model import ASSIGNED, FREE, OPEN, Host, Task
 
 TICK_ORACLE_S = 15.0
@@ -114,7 +114,7 @@ def host_row(h: Host) -> decide.Host:
     row = h.__dict__.get("_row")
     if row is None or row[0] != host_key:
         row = h.__dict__["_row"] = (host_key, decide.Host(h.name, h.enabled, h.ready, h.capacity, h.last_task_end,
-                                                          light=decide.LIGHT in h.channels))
+                                                          light=LIGHT_CHANNEL in h.channels))
     return row[1]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from kojistack.controller import decide
 
 from .engine import LIGHT_CHANNEL, Engine
+from .engine import policy as sim_policy
 from .fleets import host_row, instance_row, task_row
 from .koji_model import ASSIGNED, OPEN
 
@@ -35,7 +36,7 @@ class LightHosts:
     """Carries out `decide.light_plan` for the simulated stack, one plan per controller loop."""
 
     def __init__(self, policy: decide.Policy | None = None) -> None:
-        self.policy = policy or decide.Policy()
+        self.policy = policy or sim_policy()
 
     def observe(self, eng: Engine) -> decide.Observed:
         """What the controller observes of the light channel: its active tasks, the hosts, the group."""

@@ -18,12 +18,12 @@ from kojistack.controller.decide import (
     Instance,
     LightGroup,
     Observed,
-    Policy,
     Task,
 )
+from support.channels import policy
 
 NOW = 1_800_000_000.0
-POLICY = Policy(idle_seconds=600, drain_limit_seconds=3600)
+POLICY = policy(idle_seconds=600, drain_limit_seconds=3600)
 SLOTS = d.light_host_slots(8192)          # m7g.large
 HUB = Host("kojihub-builder", enabled=True, ready=True, capacity=10.0, light=True)
 
@@ -38,7 +38,7 @@ def lhost(n: int, enabled: bool = True) -> Host:
 
 
 def parent(i: int, state: int = OPEN, host: str | None = "kojihub-builder", waiting: bool = True) -> Task:
-    return Task(i, "build", "noarch", LIGHT, state, 0.2, host if state != FREE else None, waiting)
+    return Task(i, "build", "noarch", POLICY.light_channel, state, 0.2, host if state != FREE else None, waiting)
 
 
 def obs(tasks=(), hosts=(HUB,), insts=(), lo: int = 0, hi: int = 10, desired: int | None = None) -> Observed:

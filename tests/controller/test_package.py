@@ -51,7 +51,7 @@ def test_decisions_run_on_python_3_9(tmp_path):
     code = ("import kojistack_controller.decide as d, kojistack_controller.settings as s; "
             f"st = d.Observed(0.0, (d.Task(1, 'buildArch', 'x86_64', {CHANNEL_DEFAULT!r}, 0, 1.0),), (), (), "
             f"(d.Group('g', 'x86_64', 0, 3, 0, 4.0),)); print(d.plan(st, d.Policy({BUILDER_CHANNELS!r}, "
-            f"{HUB_CHANNELS!r})).desired)")
+            f"{HUB_CHANNELS!r}, {HUB_CHANNELS[0]!r})).desired)")
     proc = subprocess.run([python39(), "-c", code], cwd=lib, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "{'x86_64': 1}"

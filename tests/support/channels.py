@@ -13,4 +13,4 @@ HUB_CHANNELS = NAMES.hub_channels
 
 
 def policy(**tunables) -> Policy:
-    return Policy(BUILDER_CHANNELS, HUB_CHANNELS, **tunables)
+    return Policy(BUILDER_CHANNELS, HUB_CHANNELS, NAMES.channel_light, **tunables)

@@ -148,6 +148,7 @@ CHANNEL_NEW = {"CHANNEL_DEFAULT": "ks-renamed-default", "CHANNEL_CREATEREPO": "k
 #: the Python string constants equal to a channel name that are NOT channels, with why; any other
 #: occurrence in kojistack/ is a channel spelled again (read kojistack.names instead)
 NOT_CHANNELS = {
+    ("kojistack/controller/decide.py", "light"): 1,  # decide.LIGHT: the light hosts' group key and slot prefix
     ("kojistack/ops/paramdoc.py", "default"): 2,  # CloudFormation's label key {"default": ...}
     ("kojistack/sim/engine.py", "light"): 4,  # the role of a simulated light host, not its channel
     ("kojistack/sim/metrics.py", "light"): 1,  # the same role
