@@ -75,3 +75,21 @@ def test_a_tool_version_is_all_it_prints():
 def test_the_cache_lives_under_the_users_cache(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_dir() == tmp_path / "kojistack" / "check"
+
+
+def test_freshness_reads_every_module_generation_loads():
+    """freshness.NOT_GENERATOR leaves wings out of the freshness unit's inputs: generation, in a
+    fresh interpreter, loads no module from them, and every module it loads is an input."""
+    import json
+    import subprocess
+    import sys
+
+    from kojistack.checks import freshness
+
+    script = ("import json, sys\nfrom kojistack.config import Config\nfrom kojistack.template.compose import "
+              "render_all\nrender_all(Config())\nprint(json.dumps(sorted(getattr(m, '__file__', None) or '' "
+              "for n, m in list(sys.modules.items()) if n == 'kojistack' or n.startswith('kojistack.'))))")
+    loaded = {Path(f).resolve() for f in json.loads(subprocess.run([sys.executable, "-c", script], check=True,
+                                                                    capture_output=True, text=True).stdout) if f}
+    inputs = {p.resolve() for p in freshness.generator_inputs()}
+    assert loaded and loaded <= inputs, sorted(map(str, loaded - inputs))

@@ -7,11 +7,15 @@ from __future__ import annotations
 import dataclasses
 import random
 
+import pytest
+
 from kojistack.sim import bench
 from kojistack.sim.bench import SHIPPED, Job, Runs, all_jobs, simulate
 from kojistack.sim.koji_model import FREE_TASK_LIMIT, Hub, Task
 from kojistack.sim.run import compare
 from kojistack.sim.workloads import make_workload
+
+pytestmark = pytest.mark.slow      # simulator runs in a process pool (tests/tiers.py: over 4 s)
 
 
 def test_the_shipped_rows_of_later_sections_are_section_ones_runs():
