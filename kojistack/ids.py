@@ -130,6 +130,11 @@ def builder_group(arch: str) -> str:
     return f"Builder{arch_title(arch)}Group"
 
 
+# --- light hosts (the light channel beyond the hub's kojid) ---------------------------------------
+LIGHT_LAUNCH_TEMPLATE = "LightLaunchTemplate"
+LIGHT_GROUP = "LightGroup"
+
+
 DASHBOARD = "Dashboard"
 
 # --- logs and alarms --------------------------------------------------------------------

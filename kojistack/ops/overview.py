@@ -26,6 +26,7 @@ def facts(template: Mapping[str, Any]) -> dict[str, Any]:
         "arches": [a for k, a in _ARCH_OF.items() if k in res],
         "nat_gateways": sum(1 for r in res.values() if r.get("Type") == "AWS::EC2::NatGateway"),
         "new_vpc": ids.VPC in res,
+        "light_hosts": ids.LIGHT_GROUP in res,
         "kept": kept,
         "secrets_kept": sorted(k for k, r in res.items()
                                if r.get("Type") == "AWS::SecretsManager::Secret" and k in kept),
@@ -92,7 +93,7 @@ def draw(template: Mapping[str, Any], out: Path) -> list[Path]:
               f"{f['nat_gateways']} (egress only)" if f["nat_gateways"] else "(your VPC's NAT)")
     hub = box(12.7, 10.2, 6.0, 6.9, "hub (exactly 1, self-healing)",
               "httpd + mod_ssl: kojihub, kojiweb,\n/kojifiles\nkojira (repos)\nkojid: createrepo + light channel\n"
-              "kojistack-controller:\nscales, registers, drains builders\nlog shipper")
+              "kojistack-controller:\nscales, registers, drains builders\nand light hosts; log shipper")
     internal = box(12.7, 6.4, 6.0, 2.3, "internal load balancer", "TCP 443, inside the VPC only\n"
                                                                   "(machines' server/topurl)")
     nb = max(1, len(f["arches"]))
@@ -101,6 +102,9 @@ def draw(template: Mapping[str, Any], out: Path) -> list[Path]:
     for i, arch in enumerate(f["arches"]):
         builders.append(box(12.7 + i * bw, 1.4, bw - 0.4, 3.6, f"{arch} builders",
                             "kojid + mock\nspot or on-demand\n0..max, by the controller"))
+
+    light = box(19.2, 5.6, 3.9, 3.6, "light hosts", "kojid: light channel only\n(waiting build parents)\n"
+                "on-demand, 0..max,\nby the controller") if f["light_hosts"] else None
 
     db = box(19.8, 14.0, 3.2, 3.1, "database", "RDS PostgreSQL\nencrypted, TLS,\nbackups",
              kept=f["kept"].get(ids.DATABASE))
@@ -135,6 +139,8 @@ def draw(template: Mapping[str, Any], out: Path) -> list[Path]:
         at = min(0.85, max(0.15, (b[0] + b[2] / 2 - internal[0]) / internal[2]))
         arrow(top(b), bottom(internal, at), "XML-RPC, files: 443", rad=0.0)
     arrow(top(internal), bottom(hub), "443")
+    if light is not None:
+        arrow(left(light, 0.45), right(internal, 0.45), "443", rad=0.0, dy=0.3)
     arrow(right(hub, 0.85), left(db, 0.5), "5432 TLS", dy=0.3)
     arrow(right(hub, 0.3), left(fs, 0.5), "NFS 2049", dy=0.3)
     arrow(left(hub, 0.35), right(nat), "dnf", rad=0.0, dy=0.3)

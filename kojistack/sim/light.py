@@ -26,7 +26,7 @@ LIGHT_HOST_TYPE_MIB = 8_192                # DescribeInstanceTypes MemoryInfo.Si
 LIGHT_HOST_MEM_MIB = 7_617                 # its MemTotal, as the hub's (engine.HUB_MEM_TOTAL_KIB)
 LIGHT_HOST_PRICE = 0.0816                  # USD/h on demand, us-east-1 (metrics.PRICES_TAKEN)
 #: the LightHostsMax parameter's default (kojistack/template/parameters.py; tests/sim/test_light_hosts.py)
-LIGHT_HOSTS_MAX = 200
+LIGHT_HOSTS_MAX = 100
 #: maxjobs of a light host's kojid: what the host computes from its own MemTotal
 LIGHT_SLOTS = decide.light_slots(LIGHT_HOST_MEM_MIB)
 GROUP_NAME = "sim-light"

@@ -63,11 +63,43 @@ def builder_env(cfg: Config, arch: str, payload: Payload) -> dict[str, str]:
     }
 
 
-def builder_user_data_text(cfg: Config, arch: str, payload: Payload) -> str:
+def builder_user_data_text(cfg: Config, arch: str, payload: Payload, env: dict[str, str] | None = None) -> str:
+    """The builder machine's user data; `env` replaces builder_env (light hosts)."""
     ctx = BootContext(role="builder", distro=cfg.distro, arches=cfg.arches,
-                      stack_env=stack_env(builder_env(cfg, arch, payload)),
+                      stack_env=stack_env(env or builder_env(cfg, arch, payload)),
                       payload_sha256=payload.sha256, arch=arch)
     return render(BUILDER_USER_DATA, ctx)
+
+
+def builder_launch_template(t: Template, title: str, arch: str, text: str, payload: Payload, volume_gib,
+                            sgs: SecurityGroups, roles: Roles, lbs: LoadBalancers, images: Images, p: Params,
+                            name: str, **data) -> ec2.LaunchTemplate:
+    """A launch template of the builder machine (builders and light hosts): the builder role and
+    security group, IMDSv2, an encrypted gp3 root volume, `text` as user data, the payload in Metadata."""
+    values = {"InternalNlbDns": GetAtt(lbs.internal, "DNSName"), "KojiVersion": p.ref(P.KOJI_VERSION),
+              "AllowedScms": p.ref(P.ALLOWED_SCMS), **stack_values(names.SSM_PREFIX)}
+    return t.add_resource(ec2.LaunchTemplate(
+        title,
+        LaunchTemplateData=ec2.LaunchTemplateData(
+            ImageId=images.by_arch[arch],
+            IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(roles.builder_profile, "Arn")),
+            SecurityGroupIds=[GetAtt(sgs.builder, "GroupId")], MetadataOptions=imdsv2(),
+            BlockDeviceMappings=[root_volume(images.root_device[arch], volume_gib)],
+            UserData=to_user_data(text, values), TagSpecifications=tag_specs(name), **data),
+        Metadata=payload.metadata()))
+
+
+def lifecycle_hooks() -> list[asg.LifecycleHookSpecification]:
+    """The launch hook (the controller registers the instance) and the terminate hook (it drains it)."""
+    return [
+        asg.LifecycleHookSpecification(
+            LifecycleHookName=names.BUILDER_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+            HeartbeatTimeout=REGISTER_HEARTBEAT, DefaultResult="ABANDON"),
+        asg.LifecycleHookSpecification(
+            LifecycleHookName=names.BUILDER_TERMINATE_HOOK,
+            LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+            HeartbeatTimeout=DRAIN_HEARTBEAT, DefaultResult="CONTINUE"),
+    ]
 
 
 def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs: SecurityGroups,
@@ -75,17 +107,8 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
     arch = b.arch
     payload = builder_payload()
     text = builder_user_data_text(cfg, arch, payload)
-    values = {"InternalNlbDns": GetAtt(lbs.internal, "DNSName"), "KojiVersion": p.ref(P.KOJI_VERSION),
-              "AllowedScms": p.ref(P.ALLOWED_SCMS), **stack_values(names.SSM_PREFIX)}
-    lt = t.add_resource(ec2.LaunchTemplate(
-        ids.builder_launch_template(arch),
-        LaunchTemplateData=ec2.LaunchTemplateData(
-            ImageId=images.by_arch[arch],
-            IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(roles.builder_profile, "Arn")),
-            SecurityGroupIds=[GetAtt(sgs.builder, "GroupId")], MetadataOptions=imdsv2(),
-            BlockDeviceMappings=[root_volume(images.root_device[arch], p.ref(P.BUILDER_VOLUME_GIB))],
-            UserData=to_user_data(text, values), TagSpecifications=tag_specs("builder-" + arch)),
-        Metadata=payload.metadata()))
+    lt = builder_launch_template(t, ids.builder_launch_template(arch), arch, text, payload,
+                                 p.ref(P.BUILDER_VOLUME_GIB), sgs, roles, lbs, images, p, "builder-" + arch)
     on_demand_pct = p.ref(P.BUILDER_ON_DEMAND_PERCENTAGE) if cfg.spot else 100
     group = t.add_resource(asg.AutoScalingGroup(
         ids.builder_group(arch), AutoScalingGroupName=Sub(names.builder_group_name(arch)),
@@ -101,15 +124,7 @@ def add_builder_fleet(t: Template, cfg: Config, b: ArchConfig, net: Network, sgs
                 Overrides=[asg.LaunchTemplateOverrides(InstanceType=it) for it in b.instance_types])),
         VPCZoneIdentifier=list(net.private_subnets), HealthCheckType="EC2", HealthCheckGracePeriod=300,
         NewInstancesProtectedFromScaleIn=True, CapacityRebalance=cfg.spot,
-        LifecycleHookSpecificationList=[
-            asg.LifecycleHookSpecification(
-                LifecycleHookName=names.BUILDER_LAUNCH_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
-                HeartbeatTimeout=REGISTER_HEARTBEAT, DefaultResult="ABANDON"),
-            asg.LifecycleHookSpecification(
-                LifecycleHookName=names.BUILDER_TERMINATE_HOOK,
-                LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
-                HeartbeatTimeout=DRAIN_HEARTBEAT, DefaultResult="CONTINUE"),
-        ],
+        LifecycleHookSpecificationList=lifecycle_hooks(),
         MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
         Tags=asg.Tags(Name=Sub("${AWS::StackName}-builder-" + arch),
                       **{names.TAG_IDLE_MINUTES: (p.ref(P.BUILDER_IDLE_MINUTES), False)}),

@@ -21,6 +21,7 @@ from .database import add_database
 from .hub import HubInputs, add_hub
 from .iam import add_roles
 from .kms import add_stack_key
+from .light import add_light_hosts
 from .loadbalancers import add_load_balancers
 from .logs import add_log_groups
 from .network import add_network
@@ -56,6 +57,7 @@ def build_template(cfg: Config, variant: str = "new") -> Template:
     hub = add_hub(t, cfg, HubInputs(net, sgs, roles, lbs, db, storage, secrets, images, key, p))
     for b in cfg.builders:
         add_builder_fleet(t, cfg, b, net, sgs, roles, lbs, images, hub, p)
+    add_light_hosts(t, cfg, net, sgs, roles, lbs, images, hub, p)
     dashboard = add_dashboard(t, cfg)
     log_groups = add_log_groups(t, key, p)
     alarms = add_alarms(t, cfg, key, lbs, db)

@@ -131,7 +131,8 @@ def _signal_and_payload() -> Statement:
 
 
 def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
-    builder_groups = [group_arn(names.builder_group_name(a)) for a in cfg.arches]
+    # the light hosts' group is scaled, registered and drained like the builder groups (issue 14 item 1)
+    builder_groups = [group_arn(names.builder_group_name(a)) for a in cfg.arches] + [group_arn(names.LIGHT_GROUP_NAME)]
     return [
         _signal_and_payload(),
         allow_session_manager(),
@@ -169,7 +170,7 @@ def _hub_statements(cfg: Config, secrets: Secrets, key) -> list[Statement]:
                   Resource=[_arn("ec2", "instance/*")],
                   Condition=Condition([
                       StringLike("aws:ResourceTag/aws:autoscaling:groupName",
-                                 Sub(names.builder_group_name("*"))),
+                                 [Sub(names.builder_group_name("*")), Sub(names.LIGHT_GROUP_NAME)]),
                       ForAllValuesStringEquals("aws:TagKeys", [names.TAG_SLOT, names.TAG_DRAIN_STARTED]),
                   ])),
         Statement(Sid="PutMetricDataOnlyInTheStackNamespace", Effect=Allow, Action=[acw.PutMetricData],

@@ -64,6 +64,9 @@ BUILDER_ON_DEMAND_BASE = "BuilderOnDemandBase"
 BUILDER_ON_DEMAND_PERCENTAGE = "BuilderOnDemandPercentage"
 BUILDER_VOLUME_GIB = "BuilderVolumeGiB"
 BUILDER_IDLE_MINUTES = "BuilderIdleMinutes"
+LIGHT_HOSTS_MAX = "LightHostsMax"
+#: LightHostsMax's default: 100 light hosts of 274 waiting build parents each (kojistack/sim/light.py)
+LIGHT_HOSTS_MAX_DEFAULT = 100
 DB_INSTANCE_CLASS = "DbInstanceClass"
 DB_ALLOCATED_STORAGE_GIB = "DbAllocatedStorageGiB"
 DB_MAX_ALLOCATED_STORAGE_GIB = "DbMaxAllocatedStorageGiB"
@@ -237,6 +240,12 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
     add(b, "Idle minutes before scale-in", BUILDER_IDLE_MINUTES, Type="Number", Default="10",
         AllowedValues=["5", "10", "15", "20", "30", "60"], ConstraintDescription="one of 5, 10, 15, 20, 30, 60",
         Description="A builder with no task for this long is drained and terminated.")
+    add(b, "Light hosts, maximum", LIGHT_HOSTS_MAX, Type="Number", Default=str(LIGHT_HOSTS_MAX_DEFAULT),
+        MinValue=0, MaxValue=1000, ConstraintDescription="0 to 1000",
+        Description="Most light hosts the controller may run. A build parent waits for its children in a "
+                    "kojid job slot of the light channel; beyond the hub's own slots (about 189 on m7i.large) "
+                    "the controller adds light hosts (8 GiB, about 274 waiting parents each; none while "
+                    "the hub has room). 0: builds in flight stop at the hub's slots.")
 
     d = "Database"
     add(d, "Database instance class", DB_INSTANCE_CLASS, Type="String", Default="db.t4g.small",

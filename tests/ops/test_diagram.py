@@ -24,9 +24,11 @@ def test_diagram_renders_and_names_the_key_parts(run, tmp_path, template):
     svg = (tmp_path / "arch-full.svg").read_text()
     resources = json.loads(template.read_text())["Resources"]
     builder_groups = [k for k, r in resources.items()
-                      if r["Type"] == "AWS::AutoScaling::AutoScalingGroup" and k != ids.HUB_GROUP]
+                      if r["Type"] == "AWS::AutoScaling::AutoScalingGroup"
+                      and k not in (ids.HUB_GROUP, ids.LIGHT_GROUP)]
     assert len(builder_groups) == 2
-    for name in [ids.HUB_GROUP, ids.DATABASE, ids.FILE_SYSTEM, ids.PUBLIC_NLB, ids.INTERNAL_NLB, *builder_groups]:
+    for name in [ids.HUB_GROUP, ids.DATABASE, ids.FILE_SYSTEM, ids.PUBLIC_NLB, ids.INTERNAL_NLB, ids.LIGHT_GROUP,
+                 *builder_groups]:
         assert f">{name}" in svg, name
     for tier in ("public subnets", "private subnets", "data (private)", "regional / account services"):
         assert tier in svg

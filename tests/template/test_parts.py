@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -99,7 +100,8 @@ def test_hub_group_hook_health_check_and_update_policy(default):
 @ALL
 def test_builder_groups_belong_to_the_controller(templates, key):
     t = templates[key]
-    groups = {k: r for k, r in resources(t, "AWS::AutoScaling::AutoScalingGroup").items() if k != ids.HUB_GROUP}
+    groups = {k: r for k, r in resources(t, "AWS::AutoScaling::AutoScalingGroup").items()
+              if k not in (ids.HUB_GROUP, ids.LIGHT_GROUP)}
     assert groups
     for name, g in groups.items():
         p = g["Properties"]
@@ -114,9 +116,42 @@ def test_builder_groups_belong_to_the_controller(templates, key):
         assert ids.HUB_GROUP in g["DependsOn"]
 
 
+@ALL
+def test_the_light_hosts_group_belongs_to_the_controller_and_boots_the_builder_machine(templates, key):
+    """Light hosts (issue 14 item 1): min 0, max LightHostsMax, no desired (the controller's), the
+    builders' hooks, on-demand only, IMDSv2, encrypted root, the builder role and security group;
+    Graviton when the stack has an aarch64 image, and the light role in its stack.env."""
+    from kojistack.template.light import LIGHT_HOST_TYPE
+    t = templates[key]
+    g = t["Resources"][ids.LIGHT_GROUP]
+    p = g["Properties"]
+    assert (p["MinSize"], p["MaxSize"]) == ("0", {"Ref": "LightHostsMax"})
+    assert "DesiredCapacity" not in p and "UpdatePolicy" not in g and "MixedInstancesPolicy" not in p
+    assert p["AutoScalingGroupName"] == {"Fn::Sub": names.LIGHT_GROUP_NAME}
+    assert p["NewInstancesProtectedFromScaleIn"] is True and ids.HUB_GROUP in g["DependsOn"]
+    hooks = {h["LifecycleHookName"]: h for h in p["LifecycleHookSpecificationList"]}
+    assert set(hooks) == {names.BUILDER_LAUNCH_HOOK, names.BUILDER_TERMINATE_HOOK}
+    lt = t["Resources"][ids.LIGHT_LAUNCH_TEMPLATE]
+    assert p["LaunchTemplate"]["LaunchTemplateId"] == {"Ref": ids.LIGHT_LAUNCH_TEMPLATE}
+    data = lt["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    (vol,) = data["BlockDeviceMappings"]
+    assert vol["Ebs"]["Encrypted"] is True and vol["Ebs"]["VolumeSize"] == 20
+    arch = "aarch64" if "Aarch64" in json.dumps(data["ImageId"]) else "x86_64"
+    assert data["InstanceType"] == LIGHT_HOST_TYPE[arch]
+    assert arch == ("aarch64" if any(k.startswith("BuilderAarch64") for k in t["Resources"]) else "x86_64")
+    builder_lt = next(r for k, r in t["Resources"].items() if k.startswith("Builder") and k.endswith("LaunchTemplate"))
+    bdata = builder_lt["Properties"]["LaunchTemplateData"]
+    assert data["IamInstanceProfile"] == bdata["IamInstanceProfile"]
+    assert data["SecurityGroupIds"] == bdata["SecurityGroupIds"]
+    text = json.dumps(data["UserData"])
+    assert "KOJISTACK_ROLE=light" in text.replace("'", "") or "ROLE='light'" in text, text[:2000]
+
+
 def test_spot_off_means_all_on_demand(templates):
     t = templates[("aarch64-no-spot-fedora", "new")]
-    (g,) = [r for k, r in resources(t, "AWS::AutoScaling::AutoScalingGroup").items() if k != ids.HUB_GROUP]
+    (g,) = [r for k, r in resources(t, "AWS::AutoScaling::AutoScalingGroup").items()
+            if k not in (ids.HUB_GROUP, ids.LIGHT_GROUP)]
     assert g["Properties"]["MixedInstancesPolicy"]["InstancesDistribution"][
         "OnDemandPercentageAboveBaseCapacity"] == 100
     assert "BuilderOnDemandPercentage" not in t["Parameters"]

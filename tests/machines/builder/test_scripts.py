@@ -237,7 +237,7 @@ def test_a_light_hosts_maxjobs_is_the_controllers_light_slots_of_its_memtotal(bo
     k = kojid_conf(env, KOJISTACK_INTERNAL_NLB_DNS="int", KOJISTACK_VCPUS="2", KOJISTACK_ROLE="light",
                    KOJISTACK_MEMINFO=str(meminfo))["kojid"]
     assert int(k["maxjobs"]) == decide.light_slots(mem_kib // 1024)
-    assert set(k) <= KOJID_KEYS
+    assert set(k) <= KOJID_KEYS and k["minspace"] == "1024"  # a 20 GiB root volume (template/light.py)
     assert kojid_conf(env, KOJISTACK_INTERNAL_NLB_DNS="int", KOJISTACK_VCPUS="2", KOJISTACK_ROLE="builder",
                       KOJISTACK_MEMINFO=str(meminfo))["kojid"]["maxjobs"] == "2"
 
