@@ -152,6 +152,7 @@ NOT_CHANNELS = {
     ("kojistack/ops/paramdoc.py", "default"): 2,  # CloudFormation's label key {"default": ...}
     ("kojistack/sim/engine.py", "light"): 4,  # the role of a simulated light host, not its channel
     ("kojistack/sim/metrics.py", "light"): 1,  # the same role
+    ("kojistack/template/light.py", "light"): 2,  # a light host's KOJISTACK_ROLE and its Name tag suffix
     ("kojistack/sim/engine.py", "createrepo"): 1,  # koji's task method createrepo (newRepo's children)
     ("kojistack/sim/trace.py", "createrepo"): 1,  # the same method, in a recorded trace
 }
