@@ -55,8 +55,9 @@ def _since(value: str) -> float:
               help="Capacity of the hub's kojid that serves the light channel.")
 @click.option("--light-maxjobs", type=int, default=_D.light_maxjobs, show_default=True,
               help="maxjobs of the hub's kojid (waiting parents count).")
-@click.option("--light-hosts", is_flag=True,
-              help="Give the light channel controller-scaled light hosts beyond the hub's kojid (the design).")
+@click.option("--light-hosts/--no-light-hosts", default=_D.light_hosts, show_default=True,
+              help="Light hosts beyond the hub's kojid, scaled by the controller (the stack's light group); "
+                   "--no-light-hosts: the hub's kojid alone serves the light channel.")
 @click.option("--no-reference", is_flag=True, help="Run the controller only (no oracle or fixed fleets).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write queue, running tasks and builders over time to this PNG.")

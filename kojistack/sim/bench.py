@@ -11,8 +11,9 @@ Sections (a few minutes in all; each prints its own time):
 2. other seeds (2-4) of the three small workloads, and the controller with 2 weight units of
    headroom: p95 wait / builder-hours per fleet;
 3. builds in flight (issue 14 item 1): the mass rebuilds with the hub's kojid as shipped before
-   (capacity 20, maxjobs 50), as shipped now (sized from memory), and with light hosts (the design
-   beyond one hub, kojistack/sim/light.py; not yet created by the stack);
+   (capacity 20, maxjobs 50, no light hosts), the hub's kojid alone sized from memory, and as
+   shipped: that hub plus the light hosts the controller scales (kojistack/template/light.py,
+   decide.light_plan);
 4. packing (item 5): the controller without and with packing busy surplus builders;
 5. the simulator's own speed on the Fedora-size run.
 
@@ -41,9 +42,9 @@ from .report import price_note
 from .run import POLICIES, bound_result, compare
 from .workloads import ALL_WORKLOADS, WORKLOADS, make_workload
 
-SHIPPED = SimConfig()
-BEFORE = dataclasses.replace(SHIPPED, **SHIPPED_BEFORE)
-LIGHT_HOSTS = dataclasses.replace(SHIPPED, light_hosts=True)
+SHIPPED = SimConfig()                   # the hub's kojid sized from memory, plus light hosts
+BEFORE = dataclasses.replace(SHIPPED, light_hosts=False, **SHIPPED_BEFORE)
+HUB_ONLY = dataclasses.replace(SHIPPED, light_hosts=False)
 HEADROOM = 2.0
 LOWER_BOUND = "lower-bound"
 
@@ -203,8 +204,8 @@ def _print_seeds(runs: Runs) -> None:
 def _in_flight(seed: int) -> list[tuple[str, Job]]:
     out = []
     for name in ("mass-rebuild", "fedora-mass-rebuild"):
-        for label, cfg in (("hub 20/50 (before)", BEFORE), (f"hub {SHIPPED.light_maxjobs} (shipped)", SHIPPED),
-                           ("+ light hosts (design)", LIGHT_HOSTS)):
+        for label, cfg in (("hub 20/50 (before)", BEFORE), (f"hub {SHIPPED.light_maxjobs} alone", HUB_ONLY),
+                           (f"hub {SHIPPED.light_maxjobs} + light (shipped)", SHIPPED)):
             out.append((f"{name[:6]}: {label}", Job(name, seed, "controller", dataclasses.replace(cfg, seed=seed))))
     return out
 
@@ -228,7 +229,7 @@ def _print_packing(runs: Runs, seed: int) -> None:
 
 
 def _speed_job(seed: int) -> Job:
-    return Job("fedora-mass-rebuild", seed, "controller", dataclasses.replace(LIGHT_HOSTS, seed=seed))
+    return Job("fedora-mass-rebuild", seed, "controller", dataclasses.replace(SHIPPED, seed=seed))
 
 
 def _print_speed(runs: Runs, seed: int) -> None:

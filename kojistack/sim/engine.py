@@ -81,7 +81,7 @@ class SimConfig:
     builder_maxjobs: int | None = None  # None: the vCPUs (cloud-init/payload/builder/bin/kojistack-kojid-conf)
     light_capacity: float = 189.0       # the hub's own kojid: capacity = maxjobs (kojistack-ready)
     light_maxjobs: int = 189            # kojistack_hub light-slots for HUB_MEM_TOTAL_KIB (kojid.conf.in)
-    light_hosts: bool = False           # the light channel also has controller-scaled light hosts
+    light_hosts: bool = True            # light hosts beyond the hub's kojid (the stack's LightGroup)
     spot_rate_per_hour: float = 0.0     # interruptions per builder-hour
     spot_notice_s: float = 120.0        # EC2's two-minute warning; kojid is stopped at once
     min_size: int = 0

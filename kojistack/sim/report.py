@@ -56,7 +56,8 @@ def header(cmp: Comparison) -> str:
     ctl = cmp.results[0]
     return (f"workload {w.name} (seed {w.seed}): {ctl.tasks} builder tasks, max {cmp.workload.max_per_arch}"
             f"/arch; boot {boot_total_s(cfg):.0f} s, controller period {cfg.period_s:.0f} s, idle "
-            f"{cfg.idle_s:.0f} s; light channel capacity {cfg.light_capacity:g}, maxjobs {cfg.light_maxjobs}; "
+            f"{cfg.idle_s:.0f} s; light channel: hub kojid capacity {cfg.light_capacity:g}, maxjobs "
+            f"{cfg.light_maxjobs}{', light hosts' if cfg.light_hosts else ', no light hosts'}; "
             f"spot {cfg.spot_rate_per_hour:g}/builder-h")
 
 
@@ -77,7 +78,8 @@ def render_text(cmp: Comparison) -> str:
     if ctl.parent_p95_wait_s > wait_bound_s(cmp) and ctl.light_full_share >= 0.1:
         lines.append(f"warning: build parents waited {ctl.parent_p95_wait_s:.0f} s (p95) for the light channel: "
                      f"{ctl.light_full_share:.0%} of them waited while the light channel (the hub's kojid: capacity "
-                     f"{cmp.cfg.light_capacity:g}, maxjobs {cmp.cfg.light_maxjobs}) was full, so builds in flight "
+                     f"{cmp.cfg.light_capacity:g}, maxjobs {cmp.cfg.light_maxjobs}"
+                     f"{', and the light hosts' if cmp.cfg.light_hosts else ''}) was full, so builds in flight "
                      "were capped and builder figures describe a fleet fed below demand")
     elif ctl.parent_p95_wait_s > wait_bound_s(cmp):
         lines.append(f"note: build parents waited {ctl.parent_p95_wait_s:.0f} s (p95): the scheduler looks at "

@@ -67,7 +67,7 @@ def test_figures_do_not_depend_on_the_hash_seed():
 
 def test_a_throttling_light_channel_is_called_out():
     small = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference",
-                                      "--light-capacity", "2", "--light-maxjobs", "2"])
+                                      "--light-capacity", "2", "--light-maxjobs", "2", "--no-light-hosts"])
     shipped = CliRunner().invoke(main, ["simulate", "--workload", "steady", "--no-reference"])
     assert small.exit_code == 0 and shipped.exit_code == 0
     assert "warning: build parents waited" in small.stdout and "capacity 2, maxjobs 2" in small.stdout

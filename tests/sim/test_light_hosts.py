@@ -3,6 +3,7 @@ memory, maximum and slot formula as the template and the light host's own kojid.
 
 from kojistack.controller import decide
 from kojistack.sim import light
+from kojistack.sim.engine import SimConfig
 from kojistack.template.light import LIGHT_HOST_TYPE
 from kojistack.template.parameters import LIGHT_HOSTS_MAX_DEFAULT
 
@@ -13,3 +14,7 @@ def test_the_simulated_light_hosts_are_the_templates():
     # the controller's estimate from the type's memory and the host's own count from its MemTotal agree
     assert decide.light_host_slots(light.LIGHT_HOST_TYPE_MIB) == light.LIGHT_SLOTS == 274
 
+
+
+def test_the_shipped_configuration_has_light_hosts():
+    assert SimConfig().light_hosts is True

@@ -85,7 +85,7 @@ def _in_flight(rec):
 
 def test_light_hosts_lift_the_ceiling_on_builds_in_flight_and_leave_when_empty():
     wl = small_workload(n_builds=60, window_s=300.0)
-    capped = Engine(wl, ControllerFleet(), SimConfig(light_maxjobs=3, light_capacity=3.0)).run()
+    capped = Engine(wl, ControllerFleet(), SimConfig(light_maxjobs=3, light_capacity=3.0, light_hosts=False)).run()
     lifted = Engine(wl, ControllerFleet(), SimConfig(light_maxjobs=3, light_capacity=3.0, light_hosts=True)).run()
     assert _in_flight(capped) <= 3 < _in_flight(lifted)
     light = [i for i in lifted.instances if i.role == "light"]
