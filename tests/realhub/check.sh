@@ -8,6 +8,8 @@
 #      and a real build of an SRPM; a user without the role submits the same. The hub's kojid takes the
 #      tasks: the packager's pass every policy check (build_rpm, build_from_srpm) and wait for a repo
 #      (the distro's repos cannot be fetched here, so no mock build runs); the other's fail on policy.
+#   4. a light host (examples/light-host.py): the controller registers light-001 in channel `light` only
+#      (addHost's `default` removed), observes it as a light-channel host, drains it when surplus
 set -u
 D=${1:?usage: check.sh DIR}
 D=$(cd "$D" && pwd)
@@ -148,6 +150,24 @@ for key in rh-reader-scratch rh-reader-real; do
 done
 for key in "${!TASK[@]}"; do [ -z "${TASK[$key]}" ] || ns "$ADMIN cancel ${TASK[$key]}" >/dev/null 2>&1; done
 ns "$D/bin/svc stop kojid" >/dev/null 2>&1
+
+echo "=== 4. a light host: registered in channel light only, observed, drained (examples/light-host.py)"
+if ns "python3 $D/examples/light-host.py" > "$D/logs/check-light.log" 2>&1; then
+  sed 's/^/    /' "$D/logs/check-light.log"
+  L=$D/logs/check-light.log
+  if [ "$(grep -c "^light-001 channels \['light'\] arches aarch64" "$L")" = 2 ]; then
+    pass "light-001 is in channel light only, twice (idempotent)"
+  else bad "light-001's channels"; fi
+  if grep -q "^light-channel hosts observed: .*'kojihub-builder'.*'light-001'" "$L"; then
+    pass "the hub's kojid and light-001 are the light channel's hosts"
+  else bad "light-channel hosts observed"; fi
+  if grep -q "^after disable, enabled = False" "$L" \
+      && grep -q "^next plan terminates: \[('i-0aaaabbbbcccc0042', True)\]" "$L"; then
+    pass "surplus light-001 drained (disabled), terminated with a decrement once empty"
+  else bad "light-001's drain"; fi
+else
+  bad "examples/light-host.py (log $D/logs/check-light.log):"; tail -5 "$D/logs/check-light.log"
+fi
 
 echo "=== result: $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail
