@@ -10,6 +10,7 @@ import pytest
 from kojistack.checks.lint import lint_text
 from kojistack.template.builders import builder_user_data_text
 from kojistack.template.hub import hub_user_data_text
+from kojistack.template.light import light_arch, light_env
 from kojistack.template.payload import builder_payload, hub_payload
 from kojistack.template.userdata import LONGEST_PARAMS, USER_DATA_BUDGET, USER_DATA_LIMIT, used_names, worst_case
 from support.configs import CONFIGS
@@ -51,6 +52,9 @@ def user_data_texts():
         yield f"{name}-hub", hub_user_data_text(cfg, hub_payload())
         for arch in cfg.arches:
             yield f"{name}-builder-{arch}", builder_user_data_text(cfg, arch, builder_payload())
+        arch = light_arch(cfg)  # the light hosts' (issue 14 item 1): the builder machine, light role
+        yield f"{name}-light", builder_user_data_text(cfg, arch, builder_payload(),
+                                                     light_env(cfg, arch, builder_payload()))
 
 
 @pytest.mark.parametrize("name,text", list(user_data_texts()), ids=lambda x: x if isinstance(x, str) and
