@@ -496,6 +496,23 @@ def light_plan(state: Observed, policy: Policy) -> LightPlan:
     )
 
 
+#: published with dimension Arch=light, only by a stack that has the light hosts' group
+LIGHT_METRIC_NAMES = ("LightChannelTasks", "LightHostsInService", "LightHostsDraining", "DesiredLightHosts")
+
+
+def light_metrics(state: Observed, lp: LightPlan) -> list[Metric]:
+    """The light channel's active tasks and the light hosts, for the dashboard and `status`."""
+    if state.light is None:
+        return []
+    live = [i for i in state.light_instances if is_live(i)]
+    return [Metric("LightChannelTasks", LIGHT, float(lp.active)),
+            Metric("LightHostsInService", LIGHT, float(sum(1 for i in live if i.lifecycle == IN_SERVICE
+                                                           and i.drain_started is None))),
+            Metric("LightHostsDraining", LIGHT, float(sum(1 for i in live if i.drain_started is not None
+                                                          or i.lifecycle == TERMINATING_WAIT))),
+            Metric("DesiredLightHosts", LIGHT, float(lp.target))]
+
+
 def _light_repairs(state: Observed, busy: Mapping[str, list[Task]]) -> tuple[list[int], list[str]]:
     """(tasks to free, hosts to disable) of light slots no live light host holds (`repairs` for builders)."""
     held = {i.slot for i in state.light_instances if i.slot and is_live(i)}
@@ -912,6 +929,7 @@ def plan(state: Observed, policy: Policy) -> Plan:
              for a, d in sorted(targets.items())]
     notes += [f"drain {i.id} ({i.slot}): {'surplus' if dec else 'out of date or group max 0'}"
               for i, dec in drains]
+    light = light_plan(state, policy)
     return Plan(
         desired=desired_capacity(state, targets, terms),
         register=tuple(regs),
@@ -929,7 +947,7 @@ def plan(state: Observed, policy: Policy) -> Plan:
                                      & {i.id for i in state.instances if i.bootstrap_failure is not None})),
         free_tasks=tuple(free),
         run_scheduler=bool(free) or scheduler_run_needed(state, policy, busy),
-        metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free))),
+        metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free)) + light_metrics(state, light)),
         notes=tuple(notes),
-        light=light_plan(state, policy),
+        light=light,
     )

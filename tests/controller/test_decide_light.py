@@ -55,7 +55,17 @@ def test_slots_of_a_light_host_come_from_its_memory():
 
 def test_no_light_group_no_light_plan():
     p = d.plan(Observed(NOW, (parent(1),), (HUB,), (), ()), POLICY)
-    assert p.light == d.LightPlan()
+    assert p.light == d.LightPlan() and not [m for m in p.metrics if m.arch == LIGHT]
+
+
+def test_light_metrics():
+    tasks = [parent(i) for i in range(10)] + [parent(20, host="light-001"), parent(21, state=FREE)]
+    p = d.plan(obs(tasks, (HUB, lhost(1), lhost(2, enabled=False)), [light(1), light(2, drain_started=NOW - 60)]),
+               POLICY)
+    got = {m.name: m.value for m in p.metrics if m.arch == LIGHT}
+    assert got == {"LightChannelTasks": 12.0, "LightHostsInService": 1.0, "LightHostsDraining": 1.0,
+                   "DesiredLightHosts": 1.0}
+    assert set(got) == set(d.LIGHT_METRIC_NAMES)
 
 
 def test_parents_beyond_the_hub_ask_for_light_hosts():

@@ -65,6 +65,8 @@ def test_a_light_host_serves_only_the_light_channel_and_leaves_without_stopping_
     rig.run_until(lambda: not rig.instances("light"))
     assert all(rig.hub.task_state(t) == CLOSED for t in tasks)
     assert rig.group("light").desired == 0             # terminated with a decrement
+    published = {m["MetricName"] for m in rig.cw.list_metrics(Namespace="kojistack/ks")["Metrics"]}
+    assert set(decide.LIGHT_METRIC_NAMES) <= published
     used = {m for who, m in rig.hub.calls if who == "kojistack-ctl"}
     assert "removeHostFromChannel" in used and used <= set(CALLS) - {"sslLogin"}, used - set(CALLS)
 

@@ -41,7 +41,8 @@ for _ in range(2):
     h = s.getHost(reg.slot)
     print(f"{reg.slot} channels {sorted(c['name'] for c in s.listChannels(hostID=h['id']))} arches {h['arches']} "
           f"capacity {h['capacity']} enabled {h['enabled']}")
-tasks, hosts = port.observe(frozenset(), tuple(env["KOJISTACK_ARCHES"].split()), names.hub_channels)
+tasks, hosts = port.observe(frozenset(), tuple(env["KOJISTACK_ARCHES"].split()), names.hub_channels,
+                            names.channel_light)
 print("light-channel hosts observed:", sorted((h.name, h.capacity, h.enabled) for h in hosts if h.light))
 print("other hosts:", sorted(h.name for h in hosts if not h.light))
 now = time.time()
@@ -54,7 +55,8 @@ print(f"light plan: active {plan.active} target {plan.target} drain {[i.slot for
 for name in plan.disable_hosts:
     port.disable(name)
 print("after disable, enabled =", s.getHost(reg.slot)["enabled"])
-tasks, hosts = port.observe(frozenset(), tuple(env["KOJISTACK_ARCHES"].split()), names.hub_channels)
+tasks, hosts = port.observe(frozenset(), tuple(env["KOJISTACK_ARCHES"].split()), names.hub_channels,
+                            names.channel_light)
 drained = Instance(reg.instance_id, decide.LIGHT, decide.IN_SERVICE, now - 600, slot=reg.slot, drain_started=now)
 later = decide.light_plan(Observed(time.time(), tasks, hosts, (), (), LightGroup("realhub-light", 0, 10, 1, SLOTS),
                                    (drained,)), policy)
