@@ -38,6 +38,26 @@ CHANNEL_DEFAULT = "default"  # builders (kojid on the builder groups) serve it
 CHANNEL_CREATEREPO = "createrepo"  # the hub's own kojid serves it
 CHANNEL_LIGHT = "light"  # the hub's own kojid serves it (and, by design, light hosts)
 
+# systemd units the scripts enable, start, stop, reload or check by name. A unit's name is its
+# file's name, and systemd reads no environment in [Unit] dependencies: the stack's own units are
+# files in cloud-init/ named so, and the payload build refuses a unit file, drop-in folder or
+# dependency (After=, Requires=, ...) that names an undeclared unit (kojistack/template/payload.py),
+# so a rename here cannot half happen. The others come with the distribution's packages.
+UNIT_BOOTSTRAP = "kojistack-bootstrap.service"  # in the user data itself (cloud-init/user-data/common)
+UNIT_READY = "kojistack-ready.service"  # hub
+UNIT_CONTROLLER = "kojistack-controller.service"  # hub
+UNIT_PRUNE_TIMER = "kojistack-prune.timer"  # hub (with kojistack-prune.service, started by the timer)
+UNIT_PRUNE = "kojistack-prune.service"
+UNIT_LOGSHIP = "kojistack-logship.service"  # both roles
+UNIT_SPOT_WATCH = "kojistack-spot-watch.service"  # builders
+UNIT_HTTPD = "httpd.service"  # package httpd
+UNIT_KOJIRA = "kojira.service"  # package koji-utils
+UNIT_KOJID = "kojid.service"  # package koji-builder
+UNIT_KOJI_GC_TIMER = "koji-gc.timer"  # package koji-utils
+UNIT_KOJI_SWEEP_DB_TIMER = "koji-sweep-db.timer"  # package koji-utils
+UNIT_SSM_AGENT = "amazon-ssm-agent.service"  # package amazon-ssm-agent
+UNIT_CLOUD_FINAL = "cloud-final.service"  # cloud-init's last stage (the bootstrap unit runs after it)
+
 # --- deterministic names of AWS resources (Fn::Sub strings; never Ref, so IAM and the controller
 # cause no cycle). They travel to the machines in stack.env (hub_env / builder_env), not in names.env:
 # they hold ${AWS::StackName} and ${StackUuid}, which only CloudFormation resolves.
@@ -73,7 +93,8 @@ LIGHT_GROUP_NAME = "${AWS::StackName}-light"
 
 # What names.env carries: name (after KOJISTACK_) -> value. Two kinds, because they are found
 # differently: a SHARED value is spelled nowhere else at all (a plain text search finds any copy);
-# a CHANNELS value is a common word ("default", "light"), so its users are found by where they use it.
+# a CHANNELS value is a common word ("default", "light"), so its users are found by where they use it;
+# a UNITS value is also a systemd unit file's name and is spelled in unit files (see above).
 SHARED: dict[str, str] = {
     "HUB_LAUNCH_HOOK": HUB_LAUNCH_HOOK,
     "BUILDER_LAUNCH_HOOK": BUILDER_LAUNCH_HOOK, "BUILDER_TERMINATE_HOOK": BUILDER_TERMINATE_HOOK,
@@ -83,6 +104,14 @@ SHARED: dict[str, str] = {
 }
 CHANNELS: dict[str, str] = {
     "CHANNEL_DEFAULT": CHANNEL_DEFAULT, "CHANNEL_CREATEREPO": CHANNEL_CREATEREPO, "CHANNEL_LIGHT": CHANNEL_LIGHT,
+}
+UNITS: dict[str, str] = {
+    "UNIT_BOOTSTRAP": UNIT_BOOTSTRAP, "UNIT_READY": UNIT_READY, "UNIT_CONTROLLER": UNIT_CONTROLLER,
+    "UNIT_PRUNE_TIMER": UNIT_PRUNE_TIMER, "UNIT_PRUNE": UNIT_PRUNE, "UNIT_LOGSHIP": UNIT_LOGSHIP,
+    "UNIT_SPOT_WATCH": UNIT_SPOT_WATCH, "UNIT_HTTPD": UNIT_HTTPD, "UNIT_KOJIRA": UNIT_KOJIRA,
+    "UNIT_KOJID": UNIT_KOJID, "UNIT_KOJI_GC_TIMER": UNIT_KOJI_GC_TIMER,
+    "UNIT_KOJI_SWEEP_DB_TIMER": UNIT_KOJI_SWEEP_DB_TIMER, "UNIT_SSM_AGENT": UNIT_SSM_AGENT,
+    "UNIT_CLOUD_FINAL": UNIT_CLOUD_FINAL,
 }
 NAMES_ENV = "names.env"  # the payload member; /opt/kojistack/names.env on a machine
 
@@ -95,12 +124,17 @@ def _current(keys: dict[str, str]) -> dict[str, str]:
 def shared() -> dict[str, str]:
     """Every names.env entry with its current value (read at call time, so a test that renames a
     constant sees it here)."""
-    return {**_current(SHARED), **_current(CHANNELS)}
+    return {**_current(SHARED), **_current(CHANNELS), **_current(UNITS)}
 
 
 def channels() -> dict[str, str]:
     """The channel entries of names.env, current values."""
     return _current(CHANNELS)
+
+
+def units() -> dict[str, str]:
+    """The unit entries of names.env, current values."""
+    return _current(UNITS)
 
 
 def env_text() -> str:

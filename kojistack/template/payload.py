@@ -11,6 +11,7 @@ import base64
 import gzip
 import hashlib
 import io
+import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +71,40 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, executable: bool) -> None
     tar.addfile(info, io.BytesIO(data))
 
 
+class UnitNameError(ValueError):
+    """A unit file, drop-in or dependency names a unit kojistack/names.py does not declare."""
+
+
+#: unit-file directives that name other units (systemd.unit(5), systemd.timer(5) Unit=)
+_UNIT_DEPENDENCY = re.compile(r"^(?:After|Before|Requires|Wants|BindsTo|PartOf|Requisite|Conflicts|OnFailure|"
+                              r"WantedBy|RequiredBy|Unit)=(.*)$", re.M)
+
+
+def check_unit_names(where: str, unit: str, text: str) -> None:
+    """`unit` (a unit file's name, or the unit a drop-in folder `<unit>.d` belongs to) and every
+    service or timer `text` depends on must be declared in kojistack/names.py UNITS: systemd reads
+    no environment in these places, so a unit renamed there must be renamed here too, never half."""
+    declared = set(names.units().values())
+    named = [unit] + [word for m in _UNIT_DEPENDENCY.finditer(text) for word in m.group(1).split()
+                      if word.endswith((".service", ".timer"))]
+    for name in named:
+        if name not in declared:
+            raise UnitNameError(
+                f"{where}: unit {name} is not declared in kojistack/names.py UNITS (a unit's name is its "
+                f"file's name: rename the file, its drop-ins and every unit naming it with the declaration)")
+
+
+def _check_units(src: Path, rel: str, data: bytes) -> None:
+    parts = rel.split("/")
+    if parts[0] == "systemd" and len(parts) > 1:
+        where = f"{src.relative_to(CLOUD_INIT) if src.is_relative_to(CLOUD_INIT) else src}/{rel}"
+        check_unit_names(where, parts[1].removesuffix(".d"), data.decode("utf-8", "replace"))
+
+
 def build_payload(trees: dict[str, Path], generated: dict[str, str] | None = None) -> Payload:
     """Pack each source tree under its prefix (e.g. {"files": cloud-init/payload/hub}), then the
-    generated files (name -> text, e.g. names.env)."""
+    generated files (name -> text, e.g. names.env). Unit files and drop-ins (`systemd/`) name only
+    declared units (check_unit_names)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for prefix in sorted(trees):
@@ -80,8 +112,9 @@ def build_payload(trees: dict[str, Path], generated: dict[str, str] | None = Non
             if not src.is_dir():
                 continue
             for path in _files(src):
-                _add(tar, f"{prefix}/{path.relative_to(src).as_posix()}", path.read_bytes(),
-                     bool(path.stat().st_mode & 0o111))
+                rel, data = path.relative_to(src).as_posix(), path.read_bytes()
+                _check_units(src, rel, data)
+                _add(tar, f"{prefix}/{rel}", data, bool(path.stat().st_mode & 0o111))
         for name, text in sorted((generated or {}).items()):
             _add(tar, name, text.encode(), False)
     out = io.BytesIO()

@@ -13,11 +13,13 @@ import base64
 import gzip
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from troposphere import Base64, Sub
 
-from .payload import CLOUD_INIT
+from .. import names
+from .payload import CLOUD_INIT, UnitNameError, check_unit_names
 
 USER_DATA = CLOUD_INIT / "user-data"  # what the user data itself includes (cloud-init/README.md)
 
@@ -57,9 +59,22 @@ class BootContext:
     arch: str = ""  # builders only
 
 
+def bootstrap_unit_file() -> Path:
+    """The one unit the user data itself carries: user-data/common/<names.UNIT_BOOTSTRAP>
+    (common/boot-files.yaml.j2 writes it to /etc/systemd/system/ under the same name)."""
+    path = USER_DATA / "common" / names.UNIT_BOOTSTRAP
+    if not path.is_file():
+        raise UnitNameError(f"user-data/common/{names.UNIT_BOOTSTRAP}: no such unit file (kojistack/names.py "
+                            f"UNIT_BOOTSTRAP; a unit's name is its file's name)")
+    return path
+
+
 def render(name: str, ctx: BootContext) -> str:
-    """Render cloud-init/<name> with `ctx`; an undefined variable is an error."""
-    return _ENV.get_template(name).render(ctx=ctx)
+    """Render cloud-init/<name> with `ctx` and `units` (the unit names of kojistack/names.py); an
+    undefined variable is an error."""
+    boot = bootstrap_unit_file()
+    check_unit_names(f"user-data/common/{boot.name}", names.UNIT_BOOTSTRAP, boot.read_text())
+    return _ENV.get_template(name).render(ctx=ctx, units=names.units())
 
 
 def stack_env(entries: dict[str, str]) -> str:

@@ -162,5 +162,5 @@ def test_both_payloads_carry_the_shipper_and_its_unit():
     assert "ExecStart=/opt/kojistack/common/bin/kojistack-logship" in unit
     for role in ("hub", "builder"):
         script = (REPO / f"cloud-init/payload/{role}/bin/kojistack-bootstrap").read_text()
-        assert "/opt/kojistack/common/systemd/kojistack-logship.service" in script
-        assert "enable --now kojistack-logship.service" in script
+        assert '"/opt/kojistack/common/systemd/$KOJISTACK_UNIT_LOGSHIP"' in script
+        assert 'enable --now "$KOJISTACK_UNIT_LOGSHIP"' in script

@@ -204,3 +204,70 @@ def test_a_renamed_channel_reaches_names_env_and_the_controller(key, monkeypatch
         assert policy.builder_channels == (CHANNEL_NEW[key],)
     else:
         assert CHANNEL_NEW[key] in policy.hub_channels
+
+
+# --- the systemd units the scripts address: a unit's name is also its file's name, so a rename
+# reaches the scripts (names.env) and is refused at generation wherever systemd itself reads it
+def _unit_files() -> dict[str, str]:
+    """{path: text} of every unit file and drop-in the machines get (both routes)."""
+    out = {str(p.relative_to(REPO)): p.read_text() for p in (REPO / "cloud-init" / "payload").glob("*/systemd/**/*")
+           if p.is_file()}
+    boot = REPO / "cloud-init" / "user-data" / "common" / names.UNIT_BOOTSTRAP
+    out[str(boot.relative_to(REPO))] = boot.read_text()
+    return out
+
+
+def _named_by_unit_files(unit: str) -> bool:
+    for path, text in _unit_files().items():
+        parts = path.split("/")
+        folder = parts[parts.index("systemd") + 1] if "systemd" in parts else parts[-1]
+        dependency = rf"^\w+=.*(?<![\w.-]){re.escape(unit)}(?![\w.-])"
+        if folder.removesuffix(".d") == unit or re.search(dependency, text, re.M):
+            return True
+    return False
+
+
+def test_every_unit_has_a_rename_case():
+    assert all(v.endswith((".service", ".timer")) for v in names.UNITS.values())
+    assert len(set(names.UNITS.values())) == len(names.UNITS)
+
+
+@pytest.mark.parametrize("key", sorted(names.UNITS))
+def test_no_script_or_module_spells_a_unit_again(key):
+    """Scripts, Jinja and Python address units by names.env's $KOJISTACK_UNIT_* (or Jinja's `units`,
+    or kojistack.names); only unit files, which systemd reads without any environment, and comments
+    spell them."""
+    value = names.units()[key]
+    unit_files = [f":!{path}" for path in _unit_files()]
+    out = subprocess.run(["git", "grep", "-n", "-F", value, "--", "kojistack", "cloud-init", ":!kojistack/names.py",
+                          ":!*.md", *unit_files], cwd=REPO, capture_output=True, text=True).stdout
+    code = [line for line in out.splitlines() if value in line.split(":", 2)[2].split("#", 1)[0]]
+    assert not code, f"{key} ({value}) is spelled again outside kojistack/names.py:\n" + "\n".join(code)
+
+
+def test_every_shared_name_a_script_reads_is_declared():
+    """A $KOJISTACK_UNIT_* or $KOJISTACK_CHANNEL_* (or @...@) a script or config reads is in names.env."""
+    out = subprocess.run(["git", "grep", "-h", "-o", "-E", r"KOJISTACK_(UNIT|CHANNEL)_[A-Z0-9_]+", "--", "cloud-init"],
+                         cwd=REPO, capture_output=True, text=True).stdout
+    read = {w.removeprefix("KOJISTACK_") for w in out.split()}
+    assert read and read <= set(names.shared()), read - set(names.shared())
+
+
+@pytest.mark.parametrize("key", sorted(names.UNITS))
+def test_a_renamed_unit_reaches_names_env_or_generation_refuses(key, monkeypatch):
+    """Renamed in kojistack/names.py: a unit that no unit file names reaches both payloads' names.env
+    (every script reads it there); a unit that a unit file, drop-in folder or dependency names stops
+    generation with the place to rename (systemd reads those without an environment)."""
+    from kojistack.template.payload import UnitNameError
+
+    old, new = names.units()[key], "ks-renamed-" + names.units()[key]
+    named = _named_by_unit_files(old)
+    monkeypatch.setattr(names, key, new)
+    if named:
+        with pytest.raises(UnitNameError, match=re.escape(f"unit {old} is not declared")):
+            build_template(Config(), "new")
+        return
+    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
+    for lid, files in _payloads(t).items():
+        env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
+        assert env[key] == new, lid

@@ -139,7 +139,8 @@ def spot_watch(root: Path, env: dict, polls: int = 1) -> subprocess.CompletedPro
     fake = root / "bin" / "systemctl"
     fake.write_text(f'#!/bin/bash\necho "systemctl $*" >> "{root}/systemctl.log"\n')
     fake.chmod(0o755)
-    env = dict(env, KOJISTACK_SPOT_MAX_POLLS=str(polls), KOJISTACK_SPOT_POLL_SECONDS="0")
+    # its unit's EnvironmentFile: the payload's names.env
+    env = dict(env, **names.env(), KOJISTACK_SPOT_MAX_POLLS=str(polls), KOJISTACK_SPOT_POLL_SECONDS="0")
     return subprocess.run([str(BIN / "kojistack-spot-watch")], env=env, capture_output=True, text=True)
 
 
@@ -164,7 +165,7 @@ def test_spot_watch_stops_kojid_at_once_on_a_notice(box):
     imds.spot_notice = {"action": "terminate", "time": "2026-11-26T18:00:00Z"}
     proc = spot_watch(root, env, polls=100)
     assert proc.returncode == 0 and "spot interruption notice" in proc.stderr
-    assert (root / "systemctl.log").read_text() == "systemctl stop kojid.service\n"
+    assert (root / "systemctl.log").read_text() == f"systemctl stop {names.UNIT_KOJID}\n"
     assert imds.spot_polls == 1  # and then it is done
 
 
@@ -222,7 +223,8 @@ def test_spot_watch_unit_is_a_long_running_service():
     assert "Type=simple" in unit and "Restart=on-failure" in unit
     assert "ExecStart=/opt/kojistack/files/bin/kojistack-spot-watch" in unit
     assert not (BIN.parent / "systemd" / "kojistack-spot-watch.timer").exists()
-    assert "kojistack-spot-watch.service" in (BIN / "kojistack-bootstrap").read_text()
+    assert (BIN.parent / "systemd" / names.UNIT_SPOT_WATCH).is_file()
+    assert '"$KOJISTACK_UNIT_SPOT_WATCH"' in (BIN / "kojistack-bootstrap").read_text()
 
 
 @pytest.mark.parametrize("mem_kib", [7_800_000, 8_388_608, 3_900_000, 1_000_000, 500_000])

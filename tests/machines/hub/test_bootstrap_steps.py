@@ -271,7 +271,7 @@ def test_the_hub_enables_epel_and_crb_itself_and_installs_openssl(koji_host):
     env = {"PATH": f"{root / 'bin'}:{os.environ['PATH']}", "FAKE_RPM_DIR": str(root / "rpm"),
            "FAKE_AWS_DIR": str(root / "aws"), "KOJISTACK_FILES": str(HUB_FILES),
            "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
-           "KOJISTACK_BOOTSTRAP_LIB": "1",
+           "KOJISTACK_BOOTSTRAP_LIB": "1", "KOJISTACK_NAMES_ENV": os.environ["KOJISTACK_NAMES_ENV"],
            "KOJISTACK_REGION": "eu-west-1", "KOJISTACK_URL_SUFFIX": "amazonaws.com"}
     run("bash", "-c", f"set -euo pipefail; . {HUB_FILES}/bin/kojistack-bootstrap; STATE_DIR={root}/state; "
         "start_log_shipping() { :; }; packages", env=env)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kojistack import names
+
 from .conftest import BIN, CLOUD_INIT, HUB_FILES
 
 UNITS = HUB_FILES / "systemd"
@@ -108,12 +110,22 @@ def test_ordering_has_no_cycle():
         assert name not in ordered_after(name, edges), f"{name} is ordered after itself"
 
 
-@pytest.mark.parametrize("script, own_unit", [("kojistack-bootstrap", "kojistack-bootstrap.service"),
-                                              ("kojistack-ready", "kojistack-ready.service")])
+def _unit_words(words: str) -> list[str]:
+    """Unit names of a systemctl command line: "$KOJISTACK_UNIT_X" is names.env's UNIT_X."""
+    units = names.units()
+    out = []
+    for w in words.split():
+        m = re.fullmatch(r'"?\$KOJISTACK_(UNIT_\w+)"?', w)
+        out.append(units[m.group(1)] if m else w)
+    return out
+
+
+@pytest.mark.parametrize("script, own_unit", [("kojistack-bootstrap", names.UNIT_BOOTSTRAP),
+                                              ("kojistack-ready", names.UNIT_READY)])
 def test_no_blocking_start_of_a_unit_ordered_after_the_caller(script: str, own_unit: str):
     text = (BIN / script).read_text()
-    blocking = re.findall(r"systemctl start (?!--no-block)([\w.-]+)", text)
-    queued = re.findall(r"systemctl start --no-block ([\w.-]+)", text)
+    blocking = [u for w in re.findall(r"systemctl start (?!--no-block)([^;\n]+)", text) for u in _unit_words(w)]
+    queued = [u for w in re.findall(r"systemctl start --no-block ([^;\n]+)", text) for u in _unit_words(w)]
     later = ordered_after(own_unit, ordering_edges())
     assert not [u for u in blocking if u in later], f"{script} would deadlock on {blocking}"
     assert queued and all(u in later for u in queued)
@@ -121,7 +133,7 @@ def test_no_blocking_start_of_a_unit_ordered_after_the_caller(script: str, own_u
 
 def test_timers_are_enabled_by_the_bootstrap():
     text = (BIN / "kojistack-bootstrap").read_text()
-    for timer in ("koji-sweep-db.timer", "koji-gc.timer", "kojistack-prune.timer"):
-        assert timer in text
+    for timer in ("UNIT_KOJI_SWEEP_DB_TIMER", "UNIT_KOJI_GC_TIMER", "UNIT_PRUNE_TIMER"):
+        assert f'"$KOJISTACK_{timer}"' in text
     prune = all_units()["kojistack-prune.timer"]
     assert prune["Timer.OnCalendar"] == ["daily"] and prune["Install.WantedBy"] == ["timers.target"]
