@@ -19,6 +19,7 @@ from .config import Config
 from .template.builders import builder_user_data_text
 from .template.compose import build_template, render_all
 from .template.hub import hub_user_data_text
+from .template.light import light_arch, light_env
 from .template.payload import builder_payload, hub_payload
 from .template.userdata import LONGEST_PARAMS, USER_DATA_BUDGET, USER_DATA_LIMIT, worst_case
 
@@ -101,6 +102,8 @@ def main() -> None:
     texts = {"hub": hub_user_data_text(cfg, hp)}
     for arch in cfg.arches:
         texts[f"builder {arch}"] = builder_user_data_text(cfg, arch, bp)
+    arch = light_arch(cfg)                      # the light hosts': the builder machine, light role
+    texts[f"light host {arch}"] = builder_user_data_text(cfg, arch, bp, light_env(cfg, arch, bp))
     for role, text in texts.items():
         size, worst = len(text.encode()), len(worst_case(text, LONGEST_PARAMS).encode())
         print(f"user data {role}: {size:,} B as rendered, {worst:,} B with the longest values "
