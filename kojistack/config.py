@@ -3,6 +3,11 @@
 Only what shapes the template lives here (arches, AZ count, spot, NAT, distro, domain, which
 templates); values that vary per deployment are CloudFormation parameters instead. Every error
 names the key and what is allowed, and is raised before anything is written.
+
+An option is declared once, as a `Config` field made with `option(...)`: its name is the config
+file's key, its flag is `--<name with dashes>` unless it says otherwise, and its help, allowed
+values and checks give both the validation messages and the flag's help (`options()`; the CLI
+builds its flags from it in kojistack/cli/options.py). A new field needs no other edit.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,81 @@ _TYPE_RE = re.compile(r"^([a-z][a-z0-9-]*)\.([0-9]*[a-z]+)$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Too small to run mock builds (under 2 vCPUs or 4 GiB); the default builders are 2xlarge (8 vCPUs).
 TOO_SMALL_SIZES = ("nano", "micro", "small", "medium")
-_KEYS = ("availability_zones", "nat", "distro", "spot", "domain", "vpc", "builders", "arches")
+
+
+@dataclass(frozen=True)
+class Option:
+    """What the config file, the validation and the command line know of one Config field."""
+
+    help: str  # what it is, in the user's words (the flag's help, the README's comment)
+    choices: tuple = ()  # the allowed values (empty: any value of the field's type that `check` passes)
+    flag: str = ""  # the command-line flag; "" -> --<field name with dashes>
+    #: the config file's value -> the field's (e.g. a mapping -> ArchConfigs); None: as it is
+    parse: Callable[[Any], Any] | None = None
+    #: (key, value) -> raises UserError naming the key and what is allowed (the type too: it
+    #: replaces the type check of a field without choices)
+    check: Callable[[str, Any], None] | None = None
+    #: a repeatable flag's values and the value from the file (or the default) -> the field's value
+    from_flag: Callable[[tuple, Any], Any] | None = None
+    dest: str = ""  # the flag's name in the overrides; "" -> the field name
+
+
+def option(default: Any = MISSING, *, default_factory: Any = MISSING, **spec: Any) -> Any:
+    """A Config field that is a build-time option (see Option)."""
+    meta = {"option": Option(**spec)}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One option as the config file and the command line see it."""
+
+    key: str  # the config file's key (= the field's name)
+    flag: str  # e.g. --az-count
+    dest: str  # its name in the overrides dict (the CLI's parameter name)
+    default: Any
+    option: Option
+
+    @property
+    def is_bool(self) -> bool:
+        return isinstance(self.default, bool)
+
+    @property
+    def repeatable(self) -> bool:
+        return self.option.from_flag is not None
+
+    def help(self) -> str:
+        allowed = f" ({', '.join(map(str, self.option.choices))})" if self.option.choices else ""
+        return f"{self.option.help}{allowed}; overrides `{self.key}` of the config file."
+
+    def validate(self, value: Any) -> None:
+        """UserError naming the key and what is allowed."""
+        o = self.option
+        if o.choices:
+            _allowed(self.key, value, o.choices)
+        elif self.is_bool:
+            if not isinstance(value, bool):
+                raise UserError(f"{self.key}: must be true or false, got {value!r}")
+        elif o.check is None and isinstance(self.default, (int, str)) and (
+                isinstance(value, bool) or not isinstance(value, type(self.default))):
+            kind = "a whole number" if isinstance(self.default, int) else "text"
+            raise UserError(f"{self.key}: must be {kind}, got {value!r}")
+        if o.check is not None:  # it checks the type too
+            o.check(self.key, value)
+
+
+def options(cls: type | None = None) -> tuple[Spec, ...]:
+    """Every build-time option of `cls` (default Config), in field order."""
+    out = []
+    for f in fields(cls or Config):
+        o = f.metadata.get("option")
+        if o is None:
+            continue
+        default = f.default if f.default_factory is MISSING else f.default_factory()
+        out.append(Spec(f.name, o.flag or "--" + f.name.replace("_", "-"), o.dest or f.name, default, o))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,33 +170,57 @@ class ArchConfig:
             raise UserError(f"{key}: duplicate instance types in {list(self.instance_types)}")
 
 
+def _check_domain(key: str, value: Any) -> None:
+    if not isinstance(value, str) or (value and not _DOMAIN_RE.match(value)):
+        raise UserError(f"{key}: {value!r} is not a lower-case DNS name like koji.example.com (or empty)")
+
+
+def _check_builders(key: str, value: Any) -> None:
+    if not value:
+        raise UserError(f"{key}: configure at least one arch of {list(ARCHES)}")
+    arches = [b.arch for b in value]
+    if len(set(arches)) != len(arches):
+        raise UserError(f"{key}: each arch once, got {arches}")
+
+
+def _domain_from_file(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _default_builders() -> tuple[ArchConfig, ...]:
+    return tuple(ArchConfig(a, DEFAULT_INSTANCE_TYPES[a]) for a in ARCHES)
+
+
+def _pick_arches(flag_values: tuple, builders: tuple[ArchConfig, ...]) -> tuple[ArchConfig, ...]:
+    """--arch A --arch B: those builder groups, each with the file's instance types if it has them."""
+    by_arch = {b.arch: b for b in builders}
+    picked = []
+    for arch in flag_values:
+        if arch not in ARCHES:
+            raise UserError(f"--arch: {arch!r} is not allowed; use one of {', '.join(ARCHES)}")
+        picked.append(by_arch.get(arch, ArchConfig(arch, DEFAULT_INSTANCE_TYPES[arch])))
+    return tuple(picked)
+
+
 @dataclass(frozen=True)
 class Config:
-    """Everything that shapes the generated templates."""
+    """Everything that shapes the generated templates: each field is an option (module docstring)."""
 
-    availability_zones: int = 2
-    nat: str = "single"
-    distro: str = "el9"
-    spot: bool = True
-    domain: str = ""
-    vpc: str = "both"
-    builders: tuple[ArchConfig, ...] = field(default_factory=lambda: tuple(
-        ArchConfig(a, DEFAULT_INSTANCE_TYPES[a]) for a in ARCHES))
+    availability_zones: int = option(2, help="Availability zones", choices=AZ_COUNTS, flag="--az-count")
+    nat: str = option("single", help="NAT gateways", choices=NAT_MODES)
+    distro: str = option("el9", help="Instance OS", choices=DISTROS)
+    spot: bool = option(True, help="Use spot capacity for builders")
+    domain: str = option("", help="Custom domain name for people (optional)", check=_check_domain,
+                         parse=_domain_from_file)
+    vpc: str = option("both", help="Templates to write", choices=VPC_MODES)
+    builders: tuple[ArchConfig, ...] = option(
+        default_factory=_default_builders, help=f"Builder arch, repeatable ({', '.join(ARCHES)}; replaces the "
+        "config's list, keeping its instance types)", flag="--arch", dest="arches", check=_check_builders,
+        parse=lambda raw: _builders_from(raw), from_flag=_pick_arches)
 
     def __post_init__(self) -> None:
-        _allowed("availability_zones", self.availability_zones, AZ_COUNTS)
-        _allowed("nat", self.nat, NAT_MODES)
-        _allowed("distro", self.distro, DISTROS)
-        _allowed("vpc", self.vpc, VPC_MODES)
-        if not isinstance(self.spot, bool):
-            raise UserError(f"spot: must be true or false, got {self.spot!r}")
-        if not isinstance(self.domain, str) or (self.domain and not _DOMAIN_RE.match(self.domain)):
-            raise UserError(f"domain: {self.domain!r} is not a lower-case DNS name like koji.example.com (or empty)")
-        if not self.builders:
-            raise UserError(f"builders: configure at least one arch of {list(ARCHES)}")
-        arches = [b.arch for b in self.builders]
-        if len(set(arches)) != len(arches):
-            raise UserError(f"builders: each arch once, got {arches}")
+        for spec in options(type(self)):
+            spec.validate(getattr(self, spec.key))
 
     @property
     def arches(self) -> tuple[str, ...]:
@@ -153,31 +257,32 @@ def _builders_from(raw: Any) -> tuple[ArchConfig, ...]:
     return tuple(out)
 
 
-def config_from_dict(raw: dict[str, Any]) -> Config:
-    """Build a Config from parsed YAML plus flags (`arches` is the flag's arch list)."""
-    unknown = sorted(set(raw) - set(_KEYS))
+def config_from_dict(raw: dict[str, Any], flags: dict[str, Any] | None = None, cls: type | None = None) -> Any:
+    """A Config (or `cls`, a Config with more options) from the config file's keys (`raw`) and the
+    flags' values (`flags`, by each option's dest: `arches` for --arch; a flag wins over the file)."""
+    specs = options(cls)
+    unknown = sorted(set(raw) - {s.key for s in specs})
     if unknown:
-        allowed = ", ".join(k for k in _KEYS if k != "arches")
-        raise UserError(f"{unknown[0]}: unknown key in the config; allowed keys: {allowed}")
-    kwargs: dict[str, Any] = {k: raw[k] for k in ("availability_zones", "nat", "distro", "spot", "vpc")
-                              if k in raw}
-    if "domain" in raw:
-        kwargs["domain"] = "" if raw["domain"] is None else raw["domain"]
-    builders = _builders_from(raw["builders"]) if "builders" in raw else Config().builders
-    if raw.get("arches"):
-        by_arch = {b.arch: b for b in builders}
-        picked = []
-        for arch in raw["arches"]:
-            if arch not in ARCHES:
-                raise UserError(f"--arch: {arch!r} is not allowed; use one of {', '.join(ARCHES)}")
-            picked.append(by_arch.get(arch, ArchConfig(arch, DEFAULT_INSTANCE_TYPES[arch])))
-        builders = tuple(picked)
-    kwargs["builders"] = builders
-    return Config(**kwargs)
+        raise UserError(f"{unknown[0]}: unknown key in the config; allowed keys: {', '.join(s.key for s in specs)}")
+    stray = sorted(set(flags or {}) - {s.dest for s in specs})
+    if stray:
+        raise ValueError(f"no option takes the flag value {stray[0]!r}")  # a caller's mistake, not the user's
+    kwargs: dict[str, Any] = {}
+    for s in specs:
+        if s.key in raw:
+            kwargs[s.key] = s.option.parse(raw[s.key]) if s.option.parse else raw[s.key]
+        value = (flags or {}).get(s.dest)
+        if value is None or (s.repeatable and not value):
+            continue
+        if s.option.from_flag is not None:
+            kwargs[s.key] = s.option.from_flag(tuple(value), kwargs.get(s.key, s.default))
+        else:
+            kwargs[s.key] = value
+    return (cls or Config)(**kwargs)
 
 
-def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read `path` (YAML) if given, apply `overrides` (from flags), validate. Raises UserError."""
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None, cls: type | None = None) -> Any:
+    """Read `path` (YAML) if given, apply `overrides` (flag values by dest), validate. Raises UserError."""
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -196,10 +301,10 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
         if loaded is None:
             raise UserError(f"{path}: the config file is empty; write at least one key, e.g. `distro: el9`")
         if not isinstance(loaded, dict):
-            raise UserError(f"{path}: the top level must be a mapping of keys ({', '.join(_KEYS[:-1])})")
+            keys = ", ".join(s.key for s in options(cls))
+            raise UserError(f"{path}: the top level must be a mapping of keys ({keys})")
         raw.update(loaded)
-    raw.update(overrides or {})
-    return config_from_dict(raw)
+    return config_from_dict(raw, overrides, cls)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

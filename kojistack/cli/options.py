@@ -50,23 +50,33 @@ def lazy_aws_options(fn):
     return wrapper
 
 
-def config_options(fn):
-    """The build-time flags shared by generate, check and deploy (each overrides kojistack.yaml)."""
-    opts = [
-        click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-                     help="kojistack.yaml to read (default: ./kojistack.yaml if it exists)."),
-        click.option("--az-count", type=int, default=None, help="Availability zones: 2 or 3."),
-        click.option("--arch", "arches", multiple=True,
-                     help="Builder arch, repeatable: x86_64, aarch64 (replaces the config's list)."),
-        click.option("--spot/--no-spot", default=None, help="Use spot capacity for builders."),
-        click.option("--nat", type=str, default=None, help="NAT gateways: single or per-az."),
-        click.option("--distro", type=str, default=None, help="Instance OS: el9, el10 or fedora."),
-        click.option("--domain", type=str, default=None, help="Custom domain name for people (optional)."),
-        click.option("--vpc", type=str, default=None, help="Templates to write: new, existing or both."),
-    ]
-    for opt in reversed(opts):
-        fn = opt(fn)
-    return fn
+def config_flag(spec):
+    """The click option of one build-time option (kojistack.config.Spec): a bool is --x/--no-x, a
+    repeatable one (from_flag) takes many values, an int is parsed by click; the allowed values are
+    checked by Config, so a bad one gets the same message from a flag as from the file."""
+    if spec.is_bool:
+        return click.option(f"{spec.flag}/--no-{spec.flag[2:]}", spec.dest, default=None, help=spec.help())
+    if spec.repeatable:
+        return click.option(spec.flag, spec.dest, multiple=True, help=spec.help())
+    kind = int if isinstance(spec.default, int) else str
+    return click.option(spec.flag, spec.dest, type=kind, default=None, help=spec.help())
+
+
+def config_options(fn=None, *, cls=None):
+    """--config and one flag per build-time option of `cls` (default kojistack.config.Config), each
+    overriding kojistack.yaml: the flags come from the Config fields (kojistack/config.py), never
+    spelled here. The command gets `config_path` and each option's dest; pass them all to
+    load_config_from_flags."""
+    from ..config import options
+
+    def decorate(fn):
+        opts = [click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                             help="kojistack.yaml to read (default: ./kojistack.yaml if it exists).")]
+        opts += [config_flag(spec) for spec in options(cls)]
+        for opt in reversed(opts):
+            fn = opt(fn)
+        return fn
+    return decorate(fn) if fn is not None else decorate
 
 
 LOCAL_CONFIG = Path("kojistack.yaml")
@@ -90,20 +100,13 @@ def config_source(config_path: Path | None) -> Path | None:
     return config_path if config_path is not None else local_config()
 
 
-def load_config_from_flags(config_path, az_count, arches, spot, nat, distro, domain, vpc):
-    """Read kojistack.yaml (if any) and apply flags; raises UserError naming the bad key or flag."""
+def load_config_from_flags(config_path, cls=None, **flags):
+    """Read kojistack.yaml (if any) and apply the flags config_options made (by dest); raises
+    UserError naming the bad key or flag."""
     from ..config import load_config
 
-    overrides = {
-        "availability_zones": az_count,
-        "arches": list(arches) if arches else None,
-        "spot": spot,
-        "nat": nat,
-        "distro": distro,
-        "domain": domain,
-        "vpc": vpc,
-    }
-    return load_config(config_source(config_path), {k: v for k, v in overrides.items() if v is not None})
+    given = {dest: value for dest, value in flags.items() if value is not None and value != ()}
+    return load_config(config_source(config_path), given, cls)
 
 
 def live_output():

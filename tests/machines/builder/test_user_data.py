@@ -21,7 +21,7 @@ SUB_GROWTH = 1024
 
 
 def render(distro: str, arch: str) -> str:
-    cfg = config_from_dict({"distro": distro, "arches": ["x86_64", "aarch64"]})
+    cfg = config_from_dict({"distro": distro}, {"arches": ["x86_64", "aarch64"]})
     assert isinstance(cfg, Config)
     return builder_user_data_text(cfg, arch, builder_payload())
 
