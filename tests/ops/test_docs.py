@@ -55,3 +55,22 @@ def test_troubleshooting_has_a_section_for_every_step_and_no_stale_one():
     assert not wanted - headings, f"docs/troubleshooting.md lacks a section for {sorted(wanted - headings)}"
     assert not headings - wanted, f"docs/troubleshooting.md has sections for steps no script writes: " \
                                   f"{sorted(headings - wanted)}"
+
+
+def test_architecture_names_only_paths_that_exist_and_every_template_module():
+    """docs/architecture.md (issue 13 items 3 and 6): every repository path it names exists (no
+    stale path: cloud-init/<role>/files/ was one), and its module table lists every module of
+    kojistack/template/."""
+    import re
+
+    from support.paths import REPO
+
+    page = (DOCS / "architecture.md").read_text()
+    paths = set(re.findall(r"(?<![\w/.<-])((?:kojistack|cloud-init|tests|docs|templates)/(?:[\w./-]|<[\w.]+>)*[\w/>])",
+                           page))
+    # a <placeholder> segment stands for any name: some file must match
+    missing = sorted(p for p in paths if not list(REPO.glob(re.sub(r"<[\w.]+>", "*", p).rstrip("/"))))
+    assert paths and not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+    modules = {p.name for p in (REPO / "kojistack" / "template").glob("*.py") if p.name != "__init__.py"}
+    listed = set(re.findall(r"`(\w+\.py)`", page.split("## The CloudFormation, part by part", 1)[1]))
+    assert modules <= listed, f"docs/architecture.md's module table lacks {sorted(modules - listed)}"
