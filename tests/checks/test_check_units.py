@@ -10,6 +10,7 @@ invocations; cfn-lint (in-process) and checkov are counted by each stage's "unit
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from kojistack.checks.checkov import ENV_OVERRIDE, find_checkov
+from kojistack.checks.cloudinit import user_data_texts
 from support.paths import REPO
 
 pytestmark = pytest.mark.slow
@@ -139,16 +141,26 @@ def test_docs_and_the_simulator_rerun_nothing(tree: Tree):
     assert calls == []
 
 
+def _user_data(tree: Tree) -> dict[str, str]:
+    """Logical id -> user data text of every launch template in the copy's templates."""
+    return {f"{t.name} {name}": text for t in sorted((tree.root / "templates").glob("*.json"))
+            for name, text in user_data_texts(json.loads(t.read_text()))}
+
+
 def test_regenerated_templates_rerun_the_template_units(tree: Tree):
-    """A changed builder payload changes both templates (they carry it) and the builders' user data
-    (its hash): every template unit runs, and schema only for the texts that changed."""
+    """A changed builder payload changes both templates (they carry it) and the user data of the
+    machines that run it (its hash), not the hub's: every template unit runs, and `cloud-init
+    schema` once for each user data text that changed."""
+    before = _user_data(tree)
     with open(tree.root / BUILDER_ONLY, "a") as f:
         f.write("# edited, then the templates regenerated\n")    # an edit no other test makes (one cache)
     generate(tree)
+    after = _user_data(tree)
+    changed = set(after.values()) - set(before.values())
+    assert changed and all(before[k] == after[k] for k in after if k.endswith("HubLaunchTemplate"))
     ran, calls = tree.check()
     assert ran["freshness"] == 1 and ran["cfn-lint"] == 2 and ran["checkov"] == 2
-    schema = [c for c in calls if c.startswith("cloud-init schema")]
-    assert 1 <= len(schema) <= 2                    # the builders' user data (x86_64, aarch64), not the hub's
+    assert len([c for c in calls if c.startswith("cloud-init schema")]) == len(changed)
     assert [c for c in calls if c.startswith("shellcheck")] == [f"shellcheck -x -f gcc {BUILDER_ONLY.name}"]
 
 
