@@ -41,6 +41,17 @@ def test_check_runs_kojistack_check_after_installing_its_tools(path):
 
 
 @pytest.mark.parametrize("path", [CHECK, USER_RECIPE], ids=lambda p: p.name if p != USER_RECIPE else "user")
+def test_check_restores_the_unit_results_of_earlier_runs(path):
+    """A re-check after a one-file change costs only what changed in CI too (issue 14 item 8):
+    actions/cache restores the check's result cache (checks.cache.default_dir) before the check."""
+    steps = load(path)["jobs"]["check"]["steps"]
+    check = next(i for i, s in enumerate(steps) if "kojistack check" in s.get("run", ""))
+    cache = [s for s in steps[:check] if s.get("uses", "").startswith("actions/cache@")]
+    assert len(cache) == 1 and cache[0]["with"]["path"] == steps[check]["env"]["XDG_CACHE_HOME"] + "/kojistack/check"
+    assert cache[0]["with"]["restore-keys"] == "kojistack-check-"
+
+
+@pytest.mark.parametrize("path", [CHECK, USER_RECIPE], ids=lambda p: p.name if p != USER_RECIPE else "user")
 def test_kojistack_is_installed_from_a_wheel_not_the_source_tree(path):
     text = "\n".join(runs(path, "check"))
     assert "-e ." not in text and "pip install ." not in text
