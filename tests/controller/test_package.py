@@ -19,7 +19,7 @@ from support.paths import REPO
 CHANNEL_DEFAULT = names.CHANNEL_DEFAULT
 
 PKG = REPO / "kojistack" / "controller"
-UNIT = REPO / "cloud-init" / "payload" / "hub" / "systemd" / "kojistack-controller.service"  # beside its drop-in
+UNIT = REPO / "cloud-init" / "payload" / "hub" / "systemd" / names.UNIT_CONTROLLER  # beside its drop-in
 ALLOWED_TOP = set(sys.stdlib_module_names) | {"boto3", "botocore", "koji"}
 
 
@@ -104,7 +104,7 @@ def test_unit_file(tmp_path):
     proc = subprocess.run(["systemd-analyze", "verify", str(alone)],
                           capture_output=True, text=True)
     problems = [line for line in proc.stderr.splitlines()
-                if "kojistack-controller.service" in line and "/usr/bin/python3" not in line]
+                if names.UNIT_CONTROLLER in line and "/usr/bin/python3" not in line]
     assert not problems, proc.stderr
 
 

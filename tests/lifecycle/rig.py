@@ -76,7 +76,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "cloud-init/payload/hub/python"))
 from kojistack_hub import schema_plan  # noqa: E402  (the hub's own module, shipped in its payload)
 
-CONTROLLER_DROPIN = ROOT / "cloud-init/payload/hub/systemd/kojistack-controller.service.d/kojistack.conf"
+CONTROLLER_DROPIN = ROOT / f"cloud-init/payload/hub/systemd/{names.UNIT_CONTROLLER}.d/kojistack.conf"
 REGION = "us-east-1"
 HUB_BOOT_SECONDS = 900  # a hub's first boot: packages, schema, smoke test (order of magnitude)
 DELETE_WAIT_SECONDS = 4 * 3600  # how long the double's group delete waits (not a documented figure)
@@ -498,11 +498,11 @@ class World:
             try:
                 schema_plan.plan(self.db_schema or koji, koji, [])
             except schema_plan.SchemaError:
-                return self._hub_failed(m, "kojistack-bootstrap.service")  # stops at the database step
+                return self._hub_failed(m, names.UNIT_BOOTSTRAP)  # stops at the database step
             self.db_schema = koji
             if koji in self.broken_koji or koji in self.broken_koji_once:
                 self.broken_koji_once.discard(koji)
-                return self._hub_failed(m, "kojistack-ready.service")  # the smoke test fails
+                return self._hub_failed(m, names.UNIT_READY)  # the smoke test fails
             m.ready = self.report(m, "success").returncode == 0
 
     def _hub_failed(self, m: Machine, unit: str) -> None:
@@ -542,7 +542,7 @@ class World:
     def _builder_failed(self, m: Machine, inst) -> None:
         """The builder bootstrap's failure path: kojistack-report records and signals (ExecStopPost),
         give_up marks the instance Unhealthy, and Auto Scaling replaces it."""
-        self.report(m, "exit", "kojistack-bootstrap.service",
+        self.report(m, "exit", names.UNIT_BOOTSTRAP,
                     env={"SERVICE_RESULT": "exit-code", "EXIT_STATUS": "1"})
         m.ready = False
         inst.health = "Unhealthy"

@@ -62,5 +62,5 @@ def test_payload_folder_is_what_the_payloads_carry():
 
 def test_the_controller_unit_sits_beside_its_drop_in():
     systemd = CLOUD_INIT / "payload" / "hub" / "systemd"
-    assert (systemd / "kojistack-controller.service").is_file()
-    assert (systemd / "kojistack-controller.service.d" / "kojistack.conf").is_file()
+    assert (systemd / names.UNIT_CONTROLLER).is_file()
+    assert (systemd / f"{names.UNIT_CONTROLLER}.d" / "kojistack.conf").is_file()

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from kojistack import names
 from kojistack.template.payload import builder_payload, hub_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT_FILES = [*ROOT.glob("cloud-init/payload/*/systemd/**/*.service"),
               *ROOT.glob("cloud-init/payload/*/systemd/**/*.conf"),
-              ROOT / "cloud-init" / "user-data" / "common" / "kojistack-bootstrap.service"]
+              ROOT / "cloud-init" / "user-data" / "common" / names.UNIT_BOOTSTRAP]
 EXEC_KEYS = ("ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload",
              "ExecCondition")
 DEST = "/opt/kojistack"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from kojistack import names
 from kojistack.ops.paramdoc import render_dir
 from support.paths import REPO
 
@@ -13,7 +14,7 @@ DOCS = REPO / "docs"
 # names when no step was written yet (cloud-init/user-data/common/report.sh: `step=$(cat …/step || echo "$unit")`)
 STEP_SCRIPTS = ("cloud-init/user-data/common/fetch-payload.sh", "cloud-init/payload/hub/bin/kojistack-bootstrap",
                 "cloud-init/payload/hub/bin/kojistack-ready", "cloud-init/payload/builder/bin/kojistack-bootstrap")
-REPORTING_UNITS = ("kojistack-bootstrap.service", "kojistack-ready.service")
+REPORTING_UNITS = (names.UNIT_BOOTSTRAP, names.UNIT_READY)
 
 
 def test_parameters_page_is_generated_from_the_committed_templates():

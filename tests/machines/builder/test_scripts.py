@@ -219,7 +219,7 @@ def test_mock_runs_without_a_bootstrap_chroot():
 
 
 def test_spot_watch_unit_is_a_long_running_service():
-    unit = (BIN.parent / "systemd" / "kojistack-spot-watch.service").read_text()
+    unit = (BIN.parent / "systemd" / names.UNIT_SPOT_WATCH).read_text()
     assert "Type=simple" in unit and "Restart=on-failure" in unit
     assert "ExecStart=/opt/kojistack/files/bin/kojistack-spot-watch" in unit
     assert not (BIN.parent / "systemd" / "kojistack-spot-watch.timer").exists()

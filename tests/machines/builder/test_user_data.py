@@ -9,6 +9,7 @@ import tarfile
 import pytest
 import yaml
 
+from kojistack import names
 from kojistack.config import Config, config_from_dict
 from kojistack.template.builders import builder_user_data_text
 from kojistack.template.payload import builder_payload
@@ -45,21 +46,21 @@ def test_user_data_writes_env_and_enables_the_bootstrap():
     doc = yaml.safe_load(render("el9", "aarch64"))
     paths = [f["path"] for f in doc["write_files"]]
     assert paths == ["/etc/kojistack/stack.env", "/usr/local/sbin/kojistack-fetch-payload",
-                     "/usr/local/sbin/kojistack-report", "/etc/systemd/system/kojistack-bootstrap.service"]
+                     "/usr/local/sbin/kojistack-report", f"/etc/systemd/system/{names.UNIT_BOOTSTRAP}"]
     env = doc["write_files"][0]["content"]
     assert "KOJISTACK_ARCH='aarch64'" in env and "KOJISTACK_GROUP='${AWS::StackName}-builders-aarch64'" in env
     assert "KOJISTACK_INTERNAL_NLB_DNS='${InternalNlbDns}'" in env
-    assert ["systemctl", "enable", "kojistack-bootstrap.service"] in doc["runcmd"]
+    assert ["systemctl", "enable", names.UNIT_BOOTSTRAP] in doc["runcmd"]
     assert render("el9", "x86_64") == render("el9", "x86_64")  # deterministic
 
 
 def test_payload_carries_the_builder_files():
-    names = tarfile.open(fileobj=io.BytesIO(gzip.decompress(builder_payload().tgz))).getnames()
-    assert "files/bin/kojistack-bootstrap" in names and "files/bin/kojistack-spot-watch" in names
-    assert "files/systemd/kojistack-spot-watch.service" in names
-    assert not [n for n in names if n.endswith(".timer")]  # one long-running watcher, no 5 s timer
+    members = tarfile.open(fileobj=io.BytesIO(gzip.decompress(builder_payload().tgz))).getnames()
+    assert "files/bin/kojistack-bootstrap" in members and "files/bin/kojistack-spot-watch" in members
+    assert f"files/systemd/{names.UNIT_SPOT_WATCH}" in members
+    assert not [n for n in members if n.endswith(".timer")]  # one long-running watcher, no 5 s timer
     modes = {m.name: m.mode for m in tarfile.open(fileobj=io.BytesIO(gzip.decompress(builder_payload().tgz)))}
-    assert all(modes[n] == 0o755 for n in names if n.startswith("files/bin/"))
+    assert all(modes[n] == 0o755 for n in members if n.startswith("files/bin/"))
 
 
 def test_builder_scripts_pass_shellcheck():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fakes.aws_cli import CfnState, install
+from kojistack import names
 from kojistack.template.payload import hub_payload
 
 from .conftest import CLOUD_INIT, run
@@ -116,7 +117,7 @@ def test_failure_is_recorded_then_signalled_once(sandbox):
     env = dict(stack_env(sandbox), SERVICE_RESULT="exit-code", EXIT_STATUS="3")
     Path(sandbox["KOJISTACK_RUN_DIR"]).mkdir()
     (Path(sandbox["KOJISTACK_RUN_DIR"]) / "step").write_text("database\n")
-    run(REPORT, "exit", "kojistack-bootstrap.service", env=env)
+    run(REPORT, "exit", names.UNIT_BOOTSTRAP, env=env)
     put = [c for c in calls(sandbox) if c.startswith("aws ssm put-parameter")]
     assert len(put) == 1 and "--name /koji/kojistack/bootstrap/i-0123456789abcdef0" in put[0]
     record = json.loads(put[0].split("--value ", 1)[1])
@@ -127,7 +128,7 @@ def test_failure_is_recorded_then_signalled_once(sandbox):
     assert signals == ["aws cloudformation signal-resource --region eu-west-1 --stack-name koji "
                        "--logical-resource-id HubGroup --unique-id i-0123456789abcdef0 --status FAILURE"]
     # a later failure (e.g. the next boot) records again but never signals a second time
-    run(REPORT, "exit", "kojistack-bootstrap.service", env=env)
+    run(REPORT, "exit", names.UNIT_BOOTSTRAP, env=env)
     assert len([c for c in calls(sandbox) if "signal-resource" in c]) == 1
     assert len([c for c in calls(sandbox) if "put-parameter" in c]) == 2
 
@@ -141,7 +142,7 @@ def test_success_is_signalled_on_the_first_success_only(sandbox):
 
 
 def test_a_clean_stop_reports_nothing(sandbox):
-    run(REPORT, "exit", "kojistack-bootstrap.service", env=dict(stack_env(sandbox), SERVICE_RESULT="success"))
+    run(REPORT, "exit", names.UNIT_BOOTSTRAP, env=dict(stack_env(sandbox), SERVICE_RESULT="success"))
     assert calls(sandbox) == []
 
 
@@ -183,7 +184,7 @@ def test_a_failing_builder_is_recorded_but_never_fails_the_creation(sandbox):
     env = dict(stack_env(sandbox), KOJISTACK_ROLE="builder", KOJISTACK_SIGNAL_RESOURCE="BuilderX8664Group",
                SERVICE_RESULT="exit-code", EXIT_STATUS="1")
     CfnState(Path(sandbox["FAKE_AWS_DIR"])).set_resource("BuilderX8664Group", "CREATE_IN_PROGRESS", waiting=True)
-    run(REPORT, "exit", "kojistack-bootstrap.service", env=env)
+    run(REPORT, "exit", names.UNIT_BOOTSTRAP, env=env)
     assert [c for c in calls(sandbox) if "put-parameter" in c]
     assert not [c for c in calls(sandbox) if "signal-resource" in c]
     assert CfnState(Path(sandbox["FAKE_AWS_DIR"])).signals() == []

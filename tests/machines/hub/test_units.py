@@ -15,7 +15,7 @@ from kojistack import names
 from .conftest import BIN, CLOUD_INIT, HUB_FILES
 
 UNITS = HUB_FILES / "systemd"
-BOOTSTRAP_UNIT = CLOUD_INIT / "user-data" / "common" / "kojistack-bootstrap.service"
+BOOTSTRAP_UNIT = CLOUD_INIT / "user-data" / "common" / names.UNIT_BOOTSTRAP
 
 
 def parse(path: Path) -> dict[str, list[str]]:
@@ -53,8 +53,8 @@ def test_bootstrap_unit_runs_every_boot_before_the_services():
     assert unit["Service.Type"] == ["oneshot"] and unit["Service.RemainAfterExit"] == ["yes"]
     assert {"network-online.target", "remote-fs.target"} <= words(unit, "Unit.After")
     assert "network-online.target" in words(unit, "Unit.Wants")
-    assert {"httpd.service", "kojira.service", "kojid.service", "kojistack-controller.service",
-            "kojistack-ready.service"} <= words(unit, "Unit.Before")
+    assert {names.UNIT_HTTPD, names.UNIT_KOJIRA, names.UNIT_KOJID, names.UNIT_CONTROLLER,
+            names.UNIT_READY} <= words(unit, "Unit.Before")
     assert unit["Install.WantedBy"] == ["multi-user.target"]
     assert unit["Service.EnvironmentFile"] == ["/etc/kojistack/stack.env"]
     assert unit["Service.ExecStartPre"] == ["/usr/local/sbin/kojistack-fetch-payload"]
@@ -62,25 +62,25 @@ def test_bootstrap_unit_runs_every_boot_before_the_services():
     assert unit["Service.ExecStopPost"] == ["/usr/local/sbin/kojistack-report exit %n"]
 
 
-@pytest.mark.parametrize("service", ["httpd.service", "kojira.service", "kojid.service"])
+@pytest.mark.parametrize("service", [names.UNIT_HTTPD, names.UNIT_KOJIRA, names.UNIT_KOJID])
 def test_services_need_this_boots_bootstrap(service: str):
     unit = all_units()[service]
-    assert "kojistack-bootstrap.service" in words(unit, "Unit.Requires")
-    assert "kojistack-bootstrap.service" in words(unit, "Unit.After")
+    assert names.UNIT_BOOTSTRAP in words(unit, "Unit.Requires")
+    assert names.UNIT_BOOTSTRAP in words(unit, "Unit.After")
 
 
 def test_readiness_after_httpd_and_kojira_and_the_controller_only_ordered_after_it():
     units = all_units()
-    ready = units["kojistack-ready.service"]
-    assert {"kojistack-bootstrap.service", "httpd.service", "kojira.service"} <= words(ready, "Unit.After")
-    assert "kojistack-bootstrap.service" in words(ready, "Unit.Requires")
+    ready = units[names.UNIT_READY]
+    assert {names.UNIT_BOOTSTRAP, names.UNIT_HTTPD, names.UNIT_KOJIRA} <= words(ready, "Unit.After")
+    assert names.UNIT_BOOTSTRAP in words(ready, "Unit.Requires")
     assert ready["Service.ExecStopPost"] == ["/usr/local/sbin/kojistack-report exit %n"]
-    controller = units["kojistack-controller.service"]
-    assert "kojistack-ready.service" in words(controller, "Unit.After")
+    controller = units[names.UNIT_CONTROLLER]
+    assert names.UNIT_READY in words(controller, "Unit.After")
     # a failed readiness run (smoke test, a refused signal) must not keep the controller down
     # (issue 11 item 1): it needs the bootstrap, not the readiness unit
-    assert "kojistack-bootstrap.service" in words(controller, "Unit.Requires")
-    assert not {"kojistack-ready.service"} & (words(controller, "Unit.Requires") | words(controller, "Unit.BindsTo")
+    assert names.UNIT_BOOTSTRAP in words(controller, "Unit.Requires")
+    assert not {names.UNIT_READY} & (words(controller, "Unit.Requires") | words(controller, "Unit.BindsTo")
                                               | words(controller, "Unit.Requisite"))
 
 
@@ -135,5 +135,5 @@ def test_timers_are_enabled_by_the_bootstrap():
     text = (BIN / "kojistack-bootstrap").read_text()
     for timer in ("UNIT_KOJI_SWEEP_DB_TIMER", "UNIT_KOJI_GC_TIMER", "UNIT_PRUNE_TIMER"):
         assert f'"$KOJISTACK_{timer}"' in text
-    prune = all_units()["kojistack-prune.timer"]
+    prune = all_units()[names.UNIT_PRUNE_TIMER]
     assert prune["Timer.OnCalendar"] == ["daily"] and prune["Install.WantedBy"] == ["timers.target"]

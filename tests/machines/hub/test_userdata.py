@@ -72,11 +72,11 @@ def test_it_only_writes_files_and_enables_the_bootstrap_unit():
     written = files(doc)
     assert set(written) == {"/etc/kojistack/stack.env", "/usr/local/sbin/kojistack-fetch-payload",
                             "/usr/local/sbin/kojistack-report",
-                            "/etc/systemd/system/kojistack-bootstrap.service"}
+                            f"/etc/systemd/system/{names.UNIT_BOOTSTRAP}"}
     assert written["/etc/kojistack/stack.env"]["permissions"] == "0600"
     assert doc["runcmd"] == [["systemctl", "daemon-reload"],
-                             ["systemctl", "enable", "kojistack-bootstrap.service"],
-                             ["systemctl", "start", "--no-block", "kojistack-bootstrap.service"]]
+                             ["systemctl", "enable", names.UNIT_BOOTSTRAP],
+                             ["systemctl", "start", "--no-block", names.UNIT_BOOTSTRAP]]
 
 
 def test_embedded_files_are_the_repository_files_verbatim():
@@ -85,13 +85,13 @@ def test_embedded_files_are_the_repository_files_verbatim():
     common = CLOUD_INIT / "user-data" / "common"
     assert written["/usr/local/sbin/kojistack-fetch-payload"] == (common / "fetch-payload.sh").read_text()
     assert written["/usr/local/sbin/kojistack-report"] == (common / "report.sh").read_text()
-    assert written["/etc/systemd/system/kojistack-bootstrap.service"] \
-        == (common / "kojistack-bootstrap.service").read_text()
+    assert written[f"/etc/systemd/system/{names.UNIT_BOOTSTRAP}"] \
+        == (common / names.UNIT_BOOTSTRAP).read_text()
 
 
 def test_deploy_time_values_appear_only_in_stack_env():
     """Fn::Sub sees ${...} only in stack.env: the scripts carry no ${ (so no ${!VAR} is needed)."""
-    for name in ("fetch-payload.sh", "report.sh", "kojistack-bootstrap.service"):
+    for name in ("fetch-payload.sh", "report.sh", names.UNIT_BOOTSTRAP):
         assert "${" not in (CLOUD_INIT / "user-data" / "common" / name).read_text(), name
     written = files(yaml.safe_load(text("el9")))
     for path, f in written.items():
