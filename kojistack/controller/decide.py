@@ -140,6 +140,16 @@ class Observed:
     light_instances: tuple[Instance, ...] = ()
 
 
+#: hub.conf CapacityOvercommit as koji 1.35.3 ships it (kojistack leaves it): the scheduler gives a
+#: host a task while capacity - load > max(0, weight - CapacityOvercommit) and the host holds fewer
+#: than maxjobs tasks (kojihub/scheduler.py do_schedule); kojid takes it while its load <= capacity
+CAPACITY_OVERCOMMIT = 5.0
+#: builder/kojid BuildArchTask's base weight (before the per-hour adjustment)
+BUILD_ARCH_WEIGHT = 1.5
+#: Policy.spare_tasks as shipped (settings: KOJISTACK_BUILDER_SPARE_TASKS)
+SPARE_TASKS = 2
+
+
 @dataclass(frozen=True)
 class Policy:
     """The tunables. Defaults match the stack's parameters' defaults. The channels have none: they
@@ -159,6 +169,14 @@ class Policy:
     #: spreads tasks over every ready host, so idle-only scale-in keeps half-used builders)
     pack: bool = True
     pack_below: float = 0.5
+    #: room the builders of an arch keep, while it has builder work, for this many more tasks of
+    #: `queued_task_weight`: a build that arrives while a new builder boots (3 minutes and more on
+    #: EC2) starts at once instead of waiting for that boot
+    spare_tasks: int = SPARE_TASKS
+    #: what a FREE task weighs at least: the hub shows a new task at 1.0 until kojid opens it and
+    #: its handler sets its own weight (builder/kojid BuildArchTask: 1.5 and up, the builders' main
+    #: work), so counting 1.0 would under-size every scale-out
+    queued_task_weight: float = BUILD_ARCH_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -544,50 +562,109 @@ def demand(state: Observed, policy: Policy) -> tuple[dict[str, Demand], dict[str
 
     Only tasks in `policy.builder_channels` count (coordination tasks run in the light channel on
     the hub); FREE tasks in a channel neither builders nor the hub serve are unservable. Running
-    tasks count for their host's arch. A FREE noarch task counts once: for the arch with spare
-    in-service capacity, else the primary arch.
+    tasks count for their host's arch. A FREE task weighs at least `policy.queued_task_weight`; a
+    FREE noarch task counts once: for the arch with spare in-service capacity, else the primary
+    arch. The target is the builders Koji would fill with that work (`Fill`), with room for
+    `policy.spare_tasks` more while there is work, and `policy.headroom_weight` of room.
     """
     groups = {g.arch: g for g in state.groups if g.max_size > 0}
-    queued: dict[str, float] = {a: 0.0 for a in groups}
-    running: dict[str, float] = {a: 0.0 for a in groups}
-    unservable: dict[str, float] = {}
-    noarch_free: list[Task] = []
+    tally = _Tally(groups, policy)
     for t in state.tasks:
-        if t.channel not in policy.builder_channels:
-            if t.state == FREE and t.channel not in policy.hub_channels:  # a channel no host serves
-                unservable[t.arch] = unservable.get(t.arch, 0.0) + task_weight(t)
-            continue
-        if t.state in (OPEN, ASSIGNED) and t.host:
-            arch = slot_arch(t.host)
-            if arch in running:
-                running[arch] += task_weight(t)
-            continue
-        if t.state != FREE:
-            continue
-        if t.arch == NOARCH:
-            noarch_free.append(t)
-        elif t.arch in queued:
-            queued[t.arch] += task_weight(t)
-        else:
-            unservable[t.arch] = unservable.get(t.arch, 0.0) + task_weight(t)
-    spare = _spare_capacity(state, groups, running)
-    for t in sorted(noarch_free, key=lambda t: t.id):
+        tally.add(t)
+    spare = _spare_capacity(state, groups, tally.running)
+    for t in sorted(tally.noarch_free, key=lambda t: t.id):
         arch = _noarch_home(t, spare, groups, policy)
         if arch is None:
-            unservable[NOARCH] = unservable.get(NOARCH, 0.0) + task_weight(t)
+            tally.unservable[NOARCH] = tally.unservable.get(NOARCH, 0.0) + task_weight(t)
             continue
-        queued[arch] += task_weight(t)
-        spare[arch] = spare.get(arch, 0.0) - task_weight(t)
-    result = {}
-    for arch, g in groups.items():
-        total = queued[arch] + running[arch]
-        need = total + policy.headroom_weight if total > 0 or policy.headroom_weight > 0 else 0.0
-        target = math.ceil(round(need / g.capacity_per_builder, 9)) if need > 0 else 0
-        result[arch] = Demand(queued[arch], running[arch], _clamp(target, g.min_size, g.max_size))
+        tally.queue(arch, queued_weight(t, policy))
+        spare[arch] = spare.get(arch, 0.0) - queued_weight(t, policy)
+    result = {arch: Demand(tally.queued[arch], tally.running[arch],
+                           _clamp(_target(tally.fill[arch], policy), g.min_size, g.max_size))
+              for arch, g in groups.items()}
     for g in state.groups:
         if g.max_size <= 0:
             result[g.arch] = Demand(0.0, 0.0, 0)
-    return result, unservable
+    return result, tally.unservable
+
+
+def queued_weight(t: Task, policy: Policy) -> float:
+    """What a FREE task will weigh once kojid opens it: at least `policy.queued_task_weight`."""
+    return max(task_weight(t), policy.queued_task_weight)
+
+
+class Fill:
+    """Builders of one arch as Koji's scheduler fills them with a stream of tasks, one after the
+    other: a builder takes a task while it holds fewer than maxjobs tasks and capacity - load >
+    max(0, weight - CAPACITY_OVERCOMMIT), so a full builder carries its capacity plus most of its
+    last task (kojistack-kojid-conf sets maxjobs to the vCPUs, as the capacity)."""
+
+    __slots__ = ("capacity", "maxjobs", "builders", "load", "tasks")
+
+    def __init__(self, capacity: float) -> None:
+        self.capacity, self.maxjobs = capacity, max(1, int(capacity))
+        self.builders, self.load, self.tasks = 0, 0.0, 0
+
+    def add(self, weight: float) -> None:
+        if weight <= 0.0:
+            return  # a waiting parent needs no room (it still holds one of its host's maxjobs)
+        if self.builders == 0 or not admits(self.capacity, self.maxjobs, self.load, self.tasks, weight):
+            self.builders, self.load, self.tasks = self.builders + 1, 0.0, 0
+        self.load += weight
+        self.tasks += 1
+
+
+def admits(capacity: float, maxjobs: int, load: float, tasks: int, weight: float) -> bool:
+    """Koji's scheduler would give a host with this load and task count a task of `weight`."""
+    return tasks < maxjobs and capacity - load > max(0.0, weight - CAPACITY_OVERCOMMIT) + 1e-9
+
+
+class _Tally:
+    """demand()'s one pass over the observed tasks: weights queued and running per arch, each
+    arch's `Fill`, FREE noarch tasks (placed afterwards), unservable weight per arch."""
+
+    def __init__(self, groups: Mapping[str, Group], policy: Policy) -> None:
+        self.policy = policy
+        self.queued = {a: 0.0 for a in groups}
+        self.running = {a: 0.0 for a in groups}
+        self.fill = {a: Fill(g.capacity_per_builder) for a, g in groups.items()}
+        self.unservable: dict[str, float] = {}
+        self.noarch_free: list[Task] = []
+
+    def queue(self, arch: str, weight: float) -> None:
+        self.queued[arch] += weight
+        self.fill[arch].add(weight)
+
+    def add(self, t: Task) -> None:
+        policy = self.policy
+        if t.channel not in policy.builder_channels:
+            if t.state == FREE and t.channel not in policy.hub_channels:  # a channel no host serves
+                self.unservable[t.arch] = self.unservable.get(t.arch, 0.0) + task_weight(t)
+        elif t.state in (OPEN, ASSIGNED) and t.host:
+            arch = slot_arch(t.host)
+            if arch in self.running:
+                self.running[arch] += task_weight(t)
+                self.fill[arch].add(task_weight(t))
+        elif t.state != FREE:
+            pass
+        elif t.arch == NOARCH:
+            self.noarch_free.append(t)
+        elif t.arch in self.queued:
+            self.queue(t.arch, queued_weight(t, policy))
+        else:
+            self.unservable[t.arch] = self.unservable.get(t.arch, 0.0) + task_weight(t)
+
+
+def _target(fill: Fill, policy: Policy) -> int:
+    """Builders for an arch's work as Koji fills them, with room for `policy.spare_tasks` more
+    tasks while there is work, and at least `policy.headroom_weight` of room (even with none)."""
+    if fill.builders:
+        for _ in range(policy.spare_tasks):
+            fill.add(policy.queued_task_weight)
+    if policy.headroom_weight > 0:
+        room = max(0.0, fill.capacity - fill.load) if fill.builders else 0.0
+        return fill.builders + math.ceil(round(max(0.0, policy.headroom_weight - room) / fill.capacity, 9))
+    return fill.builders
 
 
 def _spare_capacity(state: Observed, groups: Mapping[str, Group], running: Mapping[str, float]) -> dict[str, float]:
@@ -748,13 +825,25 @@ def cancel_drains(state: Observed, targets: Mapping[str, Demand], busy: Mapping[
 
 
 def scheduler_run_needed(state: Observed, policy: Policy, busy: Mapping[str, list[Task]]) -> bool:
-    """True when FREE builder work could go to a ready, enabled builder that holds nothing."""
-    free_arches = {t.arch for t in state.tasks if t.state == FREE and t.channel in policy.builder_channels}
-    if not free_arches:
+    """True when FREE builder work could go to a ready, enabled builder that has room for it by
+    the scheduler's own rule (`admits`): one that holds nothing (e.g. just started), or one a task
+    has left. kojid would trigger a run only at a check-in after RunInterval (60 s) since the last
+    regular run; a forced run does not move that clock (kojihub/scheduler.py `run`: force skips
+    `check_ts`), so the regular runs go on as before."""
+    free: dict[str, float] = {}
+    for t in state.tasks:
+        if t.state == FREE and t.channel in policy.builder_channels:
+            free[t.arch] = min(free.get(t.arch, t.weight), t.weight)
+    if not free:
         return False
     for h in state.hosts:
         arch = slot_arch(h.name)
-        if arch and h.enabled and h.ready and not busy.get(h.name) and (arch in free_arches or NOARCH in free_arches):
+        if not (arch and h.enabled and h.ready):
+            continue
+        weight = min((w for a, w in free.items() if a in (arch, NOARCH)), default=None)
+        tasks = busy.get(h.name, [])
+        if weight is not None and admits(h.capacity, max(1, int(h.capacity)), sum(task_weight(t) for t in tasks),
+                                         len(tasks), weight):
             return True
     return False
 

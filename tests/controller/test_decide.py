@@ -23,6 +23,8 @@ from support.channels import policy
 
 NOW = 1_800_000_000.0
 POLICY = policy(idle_seconds=600, drain_limit_seconds=3600)
+#: Koji's fill rule alone: no spare room, FREE tasks at the hub's 1.0
+FILL_ONLY = replace(POLICY, spare_tasks=0, queued_task_weight=1.0)
 
 
 def group(arch: str = "x86_64", lo: int = 0, hi: int = 10, desired: int = 0, cap: float = 4.0) -> Group:
@@ -56,7 +58,8 @@ def obs(tasks: Iterable[Task] = (), hosts: Iterable[Host] = (), instances: Itera
     ([task(1)], 1, "one task, one builder"),
     ([task(i) for i in range(4)], 1, "weights sum to one builder's capacity"),
     ([task(i) for i in range(5)], 2, "one over capacity needs a second builder"),
-    ([task(1, weight=2.5), task(2, weight=2.5)], 2, "weights, not counts"),
+    ([task(i, weight=2.5) for i in range(3)], 2, "weights: a builder takes tasks while below capacity (2.5 + 2.5)"),
+    ([task(1, weight=3.0), task(2, weight=6.5)], 2, "a task above CapacityOvercommit needs that much room"),
     ([task(i, state=OPEN, host_name=f"x86-64-0{1 + i % 2}") for i in range(6)], 2, "running tasks count too"),
 
     ([task(i, state=ASSIGNED, host_name="x86-64-01") for i in range(3)] + [task(9)], 1, "assigned + free"),
@@ -66,7 +69,7 @@ def obs(tasks: Iterable[Task] = (), hosts: Iterable[Host] = (), instances: Itera
     ([task(i) for i in range(100)], 10, "clamped to max"),
 ])
 def test_demand_target(tasks, expected_target, why):
-    targets, _ = d.demand(obs(tasks), POLICY)
+    targets, _ = d.demand(obs(tasks), FILL_ONLY)
     assert targets["x86_64"].target == expected_target, why
 
 
@@ -88,7 +91,7 @@ def test_noarch_goes_where_capacity_is_idle():
     groups = [group("x86_64"), group("aarch64", desired=1)]
     state = obs([task(1, arch="noarch")], hosts=[host("aarch64-01")], instances=[inst(1, "aarch64")], groups=groups)
     targets, _ = d.demand(state, POLICY)
-    assert (targets["x86_64"].queued_weight, targets["aarch64"].queued_weight) == (0.0, 1.0)
+    assert (targets["x86_64"].queued_weight, targets["aarch64"].queued_weight) == (0.0, 1.5)
     assert (targets["x86_64"].target, targets["aarch64"].target) == (0, 1)
 
 
@@ -108,7 +111,47 @@ def test_channel_nobody_serves_is_unservable():
 
 def test_burst_scales_out_at_once():
     state = obs([task(i) for i in range(12)], groups=[group(desired=0)])
-    assert d.plan(state, POLICY).desired == {"x86_64": 3}
+    assert d.plan(state, FILL_ONLY).desired == {"x86_64": 3}
+    # as shipped: each FREE task will weigh at least 1.5 (three per builder of 4), and room for two more
+    assert d.plan(state, POLICY).desired == {"x86_64": 5}
+
+
+# --- issue 14 item 7: size the fleet as Koji fills it ---------------------------------------------
+
+def _full_builders(n: int, per: int, weight: float, cap: float = 8.0):
+    insts = [inst(i) for i in range(1, n + 1)]
+    hosts = [host(i.slot, last=NOW - 10) for i in insts]
+    tasks = [task(100 * k + j, state=OPEN, weight=weight, host_name=i.slot)
+             for k, i in enumerate(insts, 1) for j in range(per)]
+    return tasks, hosts, insts, [group(hi=50, desired=n, cap=cap)]
+
+
+def test_builders_are_counted_as_koji_fills_them():
+    """Koji's scheduler gives a host a task while capacity - load > 0 (CapacityOvercommit 5), so a
+    full builder of capacity 8 runs six buildArch tasks of 1.5 (load 9). Ten such builders need
+    no eleventh and twelfth for their own work (weight / capacity said 12); one more is the room
+    kept for two more tasks."""
+    tasks, hosts, insts, groups = _full_builders(10, 6, 1.5)
+    targets, _ = d.demand(obs(tasks, hosts, insts, groups), POLICY)
+    assert targets["x86_64"].target == 11
+
+
+def test_a_free_task_counts_as_what_kojid_will_make_it():
+    """The hub shows a new task at weight 1.0; kojid's buildArch handler makes it 1.5 and more when
+    it opens: eight queued tasks need two builders of capacity 8 (six of 1.5 fill one), not one."""
+    targets, _ = d.demand(obs([task(i) for i in range(8)], groups=[group(cap=8.0)]), POLICY)
+    assert targets["x86_64"].target == 2
+
+
+def test_a_busy_arch_keeps_room_for_more_tasks():
+    """A builder at exactly its capacity takes nothing more; while the arch has work, the next
+    builds should not wait for a boot: room for `spare_tasks` (2) more tasks of 1.5, here one more
+    builder. A builder with room for both needs none; an arch without work keeps nothing."""
+    tasks, hosts, insts, groups = _full_builders(1, 5, 1.6)             # load 8.0 of 8
+    assert d.demand(obs(tasks, hosts, insts, groups), POLICY)[0]["x86_64"].target == 2
+    tasks, hosts, insts, groups = _full_builders(1, 4, 1.6)             # load 6.4: room for one more
+    assert d.demand(obs(tasks, hosts, insts, groups), POLICY)[0]["x86_64"].target == 1
+    assert d.demand(obs([], hosts, insts, groups), POLICY)[0]["x86_64"].target == 0
 
 
 # --- scale-in -----------------------------------------------------------------------------------
@@ -318,7 +361,7 @@ def test_metrics_per_arch():
     state = obs([task(1), task(2, state=OPEN, host_name="x86-64-01", weight=2.5)], [host("x86-64-01")],
                 [inst(1), inst(2, drain_started=NOW - 5)], [g])
     m = {(x.name, x.arch): x.value for x in d.plan(state, POLICY).metrics}
-    assert m[("QueuedTaskWeight", "x86_64")] == 1.0 and m[("RunningTaskWeight", "x86_64")] == 2.5
+    assert m[("QueuedTaskWeight", "x86_64")] == 1.5 and m[("RunningTaskWeight", "x86_64")] == 2.5
     assert m[("BuildersInService", "x86_64")] == 1.0 and m[("BuildersDraining", "x86_64")] == 1.0
     assert m[("LaunchFailures", "x86_64")] == 3.0 and m[("DesiredBuilders", "x86_64")] == 2.0
     assert {name for name, _ in m} == set(d.METRIC_NAMES) - {"UnservableTaskWeight"}
@@ -339,10 +382,12 @@ def test_lightly_loaded_busy_surplus_builders_are_packed_away():
     """Koji spreads tasks over every ready host, so idle-only scale-in keeps half-used builders:
     with demand for one builder, the two least loaded busy ones are drained (they finish first)."""
     insts, hosts, tasks = _busy_three([1.5, 1.5, 1.0])
-    p = d.plan(obs(tasks, hosts, insts, [group(desired=3)]), POLICY)
+    p = d.plan(obs(tasks, hosts, insts, [group(desired=3)]), FILL_ONLY)
     assert {i.slot for i in p.start_drain} == {"x86-64-03", "x86-64-02"}
     assert set(p.disable_hosts) == {"x86-64-03", "x86-64-02"} and not p.terminate
-    assert d.plan(obs(tasks, hosts, insts, [group(desired=3)]), replace(POLICY, pack=False)).start_drain == ()
+    assert d.plan(obs(tasks, hosts, insts, [group(desired=3)]), replace(FILL_ONLY, pack=False)).start_drain == ()
+    # as shipped, room is kept for two more tasks: one is drained
+    assert [i.slot for i in d.plan(obs(tasks, hosts, insts, [group(desired=3)]), POLICY).start_drain] == ["x86-64-03"]
 
 
 def test_packing_spares_loaded_assigned_and_waits_for_empty_builders():
@@ -367,10 +412,22 @@ def test_a_drain_is_taken_back_when_demand_rises_again():
 def test_a_scheduler_run_is_forced_when_free_work_meets_an_idle_ready_builder():
     one = [inst(1)]
     assert d.plan(obs([task(1)], [host("x86-64-01")], one), POLICY).run_scheduler
-    busy = [task(1), task(2, state=OPEN, host_name="x86-64-01")]
-    assert not d.plan(obs(busy, [host("x86-64-01")], one), POLICY).run_scheduler
+    full = [task(1), task(2, state=OPEN, host_name="x86-64-01", weight=4.0)]
+    assert not d.plan(obs(full, [host("x86-64-01")], one), POLICY).run_scheduler
     assert not d.plan(obs([], [host("x86-64-01")], one), POLICY).run_scheduler
     assert not d.plan(obs([task(1)], [host("x86-64-01", enabled=False)], one), POLICY).run_scheduler
+
+
+def test_a_scheduler_run_is_forced_when_free_work_meets_a_builder_with_room():
+    """Not only an empty builder: one a task has left has room by the scheduler's own rule
+    (capacity - load > 0, fewer than maxjobs tasks), and the work should not wait up to RunInterval."""
+    one = [inst(1)]
+    some = [task(1), task(2, state=OPEN, host_name="x86-64-01", weight=2.5)]
+    assert d.plan(obs(some, [host("x86-64-01")], one), POLICY).run_scheduler
+    at_maxjobs = [task(1)] + [task(10 + j, state=OPEN, host_name="x86-64-01", weight=0.5) for j in range(4)]
+    assert not d.plan(obs(at_maxjobs, [host("x86-64-01")], one), POLICY).run_scheduler
+    not_ready = replace(host("x86-64-01"), ready=False)
+    assert not d.plan(obs(some, [not_ready], one), POLICY).run_scheduler
 
 
 def test_light_channel_capacity_is_memory():

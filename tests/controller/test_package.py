@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kojistack import names
-from kojistack.controller import settings
+from kojistack.controller import decide, settings
 from support import python39
 from support.channels import BUILDER_CHANNELS, HUB_CHANNELS
 from support.paths import REPO
@@ -125,8 +125,12 @@ KOJISTACK_SSM_PREFIX='/ks/kojistack'
     assert s.hub_url == "https://ks-int.elb.eu-west-1.amazonaws.com/kojihub"
     assert s.group_name("aarch64") == "ks-builders-aarch64"
     assert (s.policy.idle_seconds, s.policy.primary_arch) == (900.0, "x86_64")
+    assert s.policy.spare_tasks == decide.SPARE_TASKS == decide.Policy((), (), "").spare_tasks
+    assert settings.from_env(dict(env, KOJISTACK_BUILDER_SPARE_TASKS="0")).policy.spare_tasks == 0
     assert not hasattr(s, "max_size"), "builder sizes come from the groups at run time, never from stack.env"
     with pytest.raises(settings.SettingsError, match="unknown arch 'ppc64le'"):
         settings.from_env(dict(env, KOJISTACK_ARCHES="ppc64le"))
     with pytest.raises(settings.SettingsError, match="does not parse"):
         settings.from_env(dict(env, KOJISTACK_BUILDER_IDLE_MINUTES="ten"))
+    with pytest.raises(settings.SettingsError, match="does not parse"):
+        settings.from_env(dict(env, KOJISTACK_BUILDER_SPARE_TASKS="two"))
