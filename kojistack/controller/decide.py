@@ -463,12 +463,12 @@ def _light_registrations(state: Observed, g: LightGroup, channel: str) -> tuple[
 
 
 def light_plan(state: Observed, policy: Policy) -> LightPlan:
-    """The light hosts' part of one loop (see the section comment above)."""
+    """The light hosts' part of one loop (see the section comment above), in named steps: the
+    target, drains called back, the group's desired capacity, new drains, drains in progress."""
     g = state.light
     if g is None:
         return LightPlan()
     busy = host_tasks(state)
-    hosts = {h.name: h for h in state.hosts}
     active = sum(1 for t in state.tasks if t.channel == policy.light_channel and t.state in ACTIVE_STATES)
     target = 0 if g.max_size <= 0 else _clamp(
         light_target(active, hub_light_slots(state), g.slots_per_host, g.max_size), g.min_size, g.max_size)
@@ -479,39 +479,69 @@ def light_plan(state: Observed, policy: Policy) -> LightPlan:
                       key=lambda i: i.id)
     back = draining[:max(0, target - len(kept))]  # a draining host is cheaper than a new one
     n_kept = len(kept) + len(back)
-    desired = None
+    drains = _light_drains(state, kept, busy, n_kept - target)
+    terms, complete, beats, disable = _light_progress(state, policy, g, back, busy)
+    free, vanished = _light_repairs(state, busy)
+    return LightPlan(
+        desired=_light_desired(g, len(live), n_kept, target), register=tuple(regs), refuse=tuple(refusals),
+        start_drain=tuple(drains) + _hook_drains(state.light_instances),
+        cancel_drain=tuple(back),
+        disable_hosts=tuple(sorted((set(disable) | set(vanished) | {i.slot for i in drains if i.slot})
+                                   - {r.slot for r in regs} - {i.slot for i in back})),
+        terminate=tuple(terms), complete_terminate=tuple(complete), heartbeat=tuple(beats),
+        forget_failures=_forget_failures(state.light_instances, refusals, terms),
+        free_tasks=tuple(free), active=active, target=target,
+    )
+
+
+def _hook_drains(instances: Iterable[Instance]) -> tuple[Instance, ...]:
+    """Instances a terminate hook holds (Terminating:Wait, live) that carry no drain tag yet: tag
+    and disable them (any termination: health replacement, spot, rebalance, stack delete)."""
+    return tuple(i for i in sorted(instances, key=lambda i: i.id)
+                 if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i))
+
+
+def _forget_failures(instances: Iterable[Instance], refusals: Iterable[Refusal],
+                     terms: Iterable[Termination]) -> tuple[str, ...]:
+    """Ids of instances whose failure record is acted on now (refused or terminated): delete it."""
+    failed = {i.id for i in instances if i.bootstrap_failure is not None}
+    return tuple(sorted(({r.instance_id for r in refusals} | {t.instance_id for t in terms}) & failed))
+
+
+def _light_desired(g: "LightGroup", live: int, n_kept: int, target: int) -> Optional[int]:
+    """The light group's desired capacity to set, or None to leave it: up for the hosts missing
+    beyond those kept and called back, never down (surplus hosts leave by drains), 0 at max 0."""
     if n_kept < target:
-        want = min(g.max_size, max(g.desired, len(live) + target - n_kept))
-        desired = want if want != g.desired else None
-    elif g.max_size <= 0 and g.desired != 0:
-        desired = 0
-    drains: list[Instance] = []
-    if n_kept > target:
-        ready = [i for i in kept if i.lifecycle == IN_SERVICE and i.slot in hosts]
-        ready.sort(key=lambda i: (len(busy.get(i.slot or "", ())), i.slot))
-        drains = ready[:n_kept - target]
-    # drains in progress end like the builders' (_chosen_drains, _terminating_waits): disabled first,
-    # terminated with a decrement once Koji shows nothing on the host; the terminate hook is the backstop
+        want = min(g.max_size, max(g.desired, live + target - n_kept))
+        return want if want != g.desired else None
+    if g.max_size <= 0 and g.desired != 0:
+        return 0
+    return None
+
+
+def _light_drains(state: Observed, kept: Sequence[Instance], busy: Mapping[str, list[Task]],
+                  surplus: int) -> list[Instance]:
+    """The `surplus` kept light hosts to drain: InService with a Koji host, fewest tasks first."""
+    if surplus <= 0:
+        return []
+    hosts = {h.name for h in state.hosts}
+    ready = [i for i in kept if i.lifecycle == IN_SERVICE and i.slot in hosts]
+    ready.sort(key=lambda i: (len(busy.get(i.slot or "", ())), i.slot))
+    return ready[:surplus]
+
+
+def _light_progress(state: Observed, policy: Policy, g: "LightGroup", back: Sequence[Instance],
+                    busy: Mapping[str, list[Task]]) -> tuple[list[Termination], list[str], list[str], list[str]]:
+    """Drains in progress end like the builders' (_chosen_drains, _terminating_waits): disabled
+    first, terminated with a decrement once Koji shows nothing on the host; the terminate hook is
+    the backstop. Hosts called back (`back`) count as kept."""
     back_ids = {i.id for i in back}
     pseudo = replace(state, instances=tuple(replace(i, drain_started=None) if i.id in back_ids else i
                                             for i in state.light_instances),
                      groups=(Group(g.name, LIGHT, g.min_size, g.max_size, g.desired, float(g.slots_per_host)),))
     terms, complete, beats, disable = drain_progress(pseudo, policy, busy)
     terms += failed_in_service(pseudo, {t.instance_id for t in terms})
-    free, vanished = _light_repairs(state, busy)
-    return LightPlan(
-        desired=desired, register=tuple(regs), refuse=tuple(refusals),
-        start_drain=tuple(drains) + tuple(
-            i for i in sorted(state.light_instances, key=lambda i: i.id)
-            if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i)),
-        cancel_drain=tuple(back),
-        disable_hosts=tuple(sorted((set(disable) | set(vanished) | {i.slot for i in drains if i.slot})
-                                   - {r.slot for r in regs} - {i.slot for i in back})),
-        terminate=tuple(terms), complete_terminate=tuple(complete), heartbeat=tuple(beats),
-        forget_failures=tuple(sorted(({r.instance_id for r in refusals} | {t.instance_id for t in terms})
-                                     & {i.id for i in state.light_instances if i.bootstrap_failure is not None})),
-        free_tasks=tuple(free), active=active, target=target,
-    )
+    return terms, complete, beats, disable
 
 
 #: published with dimension Arch=light, only by a stack that has the light hosts' group
@@ -1023,17 +1053,14 @@ def plan(state: Observed, policy: Policy) -> Plan:
         desired=desired_capacity(state, targets, terms),
         register=tuple(regs),
         refuse=tuple(refusals),
-        start_drain=tuple(i for i, _ in drains) + tuple(
-            i for i in sorted(state.instances, key=lambda i: i.id)
-            if i.lifecycle == TERMINATING_WAIT and i.drain_started is None and is_live(i)),
+        start_drain=tuple(i for i, _ in drains) + _hook_drains(state.instances),
         cancel_drain=tuple(back),
         disable_hosts=tuple(sorted((set(disable) | set(vanished) | {i.slot for i, _ in drains if i.slot})
                                    - {r.slot for r in regs} - {i.slot for i in back})),
         terminate=tuple(terms),
         complete_terminate=tuple(complete),
         heartbeat=tuple(beats),
-        forget_failures=tuple(sorted(({r.instance_id for r in refusals} | {t.instance_id for t in terms})
-                                     & {i.id for i in state.instances if i.bootstrap_failure is not None})),
+        forget_failures=_forget_failures(state.instances, refusals, terms),
         free_tasks=tuple(free),
         run_scheduler=bool(free) or scheduler_run_needed(state, policy, busy),
         metrics=tuple(metrics(state, targets, unservable, len(refusals), len(free)) + light_metrics(state, light)),
