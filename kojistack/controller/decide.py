@@ -4,14 +4,15 @@ Nothing here does I/O or reads a clock: the shell (`loop.py`) observes Koji and 
 `Observed`, calls `plan()`, and carries out the returned `Plan`. The simulator (`kojistack.sim`)
 calls the same functions. Every rule of the builder fleet lives here:
 
-- demand: weight of FREE, ASSIGNED and OPEN tasks in the builders' channels per arch (waiting
-  parents weigh 0, noarch counted once, tasks no group serves reported, not scaled for), plus
-  headroom, over one builder's capacity, clamped to the group's min/max;
+- demand: FREE, ASSIGNED and OPEN tasks in the builders' channels per arch (waiting parents
+  weigh 0, a FREE task at least buildArch's 1.5, noarch counted once, tasks no group serves
+  reported, not scaled for); target: the builders Koji's scheduler fills with them (`Fill`), with
+  room for `Policy.spare_tasks` more while there is work, plus headroom, clamped to min/max;
 - scale-in: idle builders (no task for `Policy.idle_seconds`), out-of-date ones first, then
   (packing) lightly loaded busy surplus builders, which finish their running tasks first; disable,
   then terminate with a decrement once Koji confirms no task; a running build is never stopped;
   a group whose max is 0 (stack deletion) is drained completely;
-- a scheduler run is forced when FREE builder work waits while a ready builder holds nothing;
+- a scheduler run is forced when FREE builder work waits while a ready builder has room for it;
 - the terminate hook as a backstop: disable, heartbeat while tasks run up to a limit, complete;
 - repair: tasks OPEN/ASSIGNED on a host whose instance is gone are freed, its host disabled;
 - registration: a CSR is signed only when its key hash equals the instance's own tag and no
