@@ -540,7 +540,11 @@ def _light_progress(state: Observed, policy: Policy, g: "LightGroup", back: Sequ
     pseudo = replace(state, instances=tuple(replace(i, drain_started=None) if i.id in back_ids else i
                                             for i in state.light_instances),
                      groups=(Group(g.name, LIGHT, g.min_size, g.max_size, g.desired, float(g.slots_per_host)),))
-    terms, complete, beats, disable = drain_progress(pseudo, policy, busy)
+    # a group whose max is 0 is being deleted (CloudFormation sets min, max and desired to 0 first) or
+    # switched off: its terminate hooks wait for no parent (their children may never run again: the
+    # builder groups go too); kojid's SIGTERM frees the parents, which the hub's kojid may take again
+    hooks = policy if g.max_size > 0 else replace(policy, drain_limit_seconds=0.0)
+    terms, complete, beats, disable = drain_progress(pseudo, hooks, busy)
     terms += failed_in_service(pseudo, {t.instance_id for t in terms})
     return terms, complete, beats, disable
 

@@ -138,6 +138,15 @@ def test_a_waiting_parent_is_never_stopped_even_in_terminating_wait():
     assert p.heartbeat == ("i-light001",) and not p.complete_terminate and not p.terminate
 
 
+def test_a_deleted_light_group_does_not_wait_for_parents_at_its_terminate_hook():
+    """Stack deletion sets the group's max to 0 (and the builders' groups: children may never run
+    again): light hosts in Terminating:Wait are let go at once, not held up to the drain limit."""
+    hosts = (HUB, lhost(1, enabled=False))
+    waiting = [parent(1, host="light-001")]
+    p = d.light_plan(obs(waiting, hosts, [light(1, TERMINATING_WAIT, drain_started=NOW - 60)], hi=0), POLICY)
+    assert p.complete_terminate == ("i-light001",) and not p.heartbeat
+
+
 def test_a_vanished_light_host_has_its_tasks_freed():
     p = d.light_plan(obs([parent(5, host="light-003")], (HUB, lhost(3))), POLICY)
     assert p.free_tasks == (5,) and p.disable_hosts == ("light-003",)
