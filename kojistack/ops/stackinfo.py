@@ -59,6 +59,11 @@ def builder_group_name(stack: str, arch: str) -> str:
     return names.builder_group_name(arch).replace("${AWS::StackName}", stack)
 
 
+def light_group_name(stack: str) -> str:
+    """`<stack>-light`: the light hosts' group."""
+    return names.LIGHT_GROUP_NAME.replace("${AWS::StackName}", stack)
+
+
 def stack_uuid(stack_id: str) -> str:
     """The last part of a stack id (`arn:…:stack/<name>/<uuid>`): ${StackUuid} in `ids` names."""
     return stack_id.rsplit("/", 1)[-1]

@@ -96,7 +96,8 @@ def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, An
     resources = stackinfo.physical_ids(aws, stack)
     hub_name = stackinfo.hub_group_name(stack)
     names = {arch: stackinfo.builder_group_name(stack, arch) for arch in ARCHES}
-    groups = _groups(aws, [hub_name, *names.values()])
+    light_name = stackinfo.light_group_name(stack)
+    groups = _groups(aws, [hub_name, *names.values(), light_name])
     arches = [arch for arch in ARCHES if names[arch] in groups]
     members = [i["InstanceId"] for g in groups.values() for i in g["Instances"]]
     tags = _instance_tags(aws, members)
@@ -121,6 +122,14 @@ def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, An
             "queued_weight": metrics[arch]["queued"], "unservable_weight": metrics[arch]["unservable"],
             "last_failed_launch": _last_failure(aws, names[arch]),
         }
+    light = None
+    if light_name in groups:
+        group = groups[light_name]
+        light = {"group": light_name, "min": group["MinSize"], "max": group["MaxSize"],
+                 "desired": group["DesiredCapacity"],
+                 "instances": sorted((_instance_row(i, tags.get(i["InstanceId"], {})) for i in group["Instances"]),
+                                     key=lambda r: (r["slot"] or "~", r["id"])),
+                 "last_failed_launch": _last_failure(aws, light_name)}
     return {
         "stack": {"name": stack, "status": description["StackStatus"],
                   "reason": description.get("StackStatusReason", ""),
@@ -128,6 +137,7 @@ def gather(aws: Aws, stack: str, now: dt.datetime | None = None) -> dict[str, An
         "hub": {"group": hub_name, "healthy": len(ready) == 1 and len(hub_rows) == 1, "instances": hub_rows,
                 "last_failed_launch": _last_failure(aws, hub_name) if hub_group else None},
         "builders": builders,
+        "light_hosts": light,
         "outputs": stackinfo.outputs(description),
         "urls": urls.urls(description),
         "alarms": firing_alarms(aws, stack),
@@ -177,6 +187,16 @@ def render(status: Mapping[str, Any]) -> list[str]:
             lines.append(f"  last failed launch {b['last_failed_launch']['time']}: {b['last_failed_launch']['cause']}")
     if not status["builders"]:
         lines.append("builders: no builder groups found")
+    light = status.get("light_hosts")
+    if light:
+        lines.append(f"light hosts ({light['group']}): {len(light['instances'])} running, desired {light['desired']}, "
+                     f"max {light['max']} (waiting build parents beyond the hub's kojid)")
+        for row in light["instances"]:
+            drain = ", draining" if row["draining"] else ""
+            lines.append(f"  {row['slot'] or '(no slot)':<11} {row['id']} {row['state']} {row['health']}{drain}")
+        if light["last_failed_launch"]:
+            lines.append(f"  last failed launch {light['last_failed_launch']['time']}: "
+                         f"{light['last_failed_launch']['cause']}")
     firing = status.get("alarms", [])
     lines.append(f"alarms: {len(firing)} firing" if firing else "alarms: none firing")
     for alarm in firing:

@@ -30,7 +30,9 @@ def arrange(aws) -> dict[str, list[str]]:
          "Timestamp": now - dt.timedelta(minutes=2)},
         {"MetricName": "UnservableTaskWeight", "Dimensions": [{"Name": "Arch", "Value": "x86_64"}], "Value": 1.0,
          "Timestamp": now - dt.timedelta(minutes=2)}])
-    return {"hub": hub, "x86_64": x86}
+    light = make_group(aws, "koji-light", 1)
+    aws("ec2").create_tags(Resources=[light[0]], Tags=[{"Key": names.TAG_SLOT, "Value": "light-001"}])
+    return {"hub": hub, "x86_64": x86, "light": light}
 
 
 def test_status_json(run, aws):
@@ -47,6 +49,9 @@ def test_status_json(run, aws):
     assert x86["queued_weight"] == 6.5 and x86["unservable_weight"] == 1.0
     assert x86["last_failed_launch"] is None
     assert found["outputs"] == {"HubUrl": "https://koji.example/kojihub"}
+    light = found["light_hosts"]
+    assert light["group"] == "koji-light" and [(r["id"], r["slot"]) for r in light["instances"]] == [
+        (made["light"][0], "light-001")]
 
 
 def test_status_text(run, aws):
@@ -59,6 +64,8 @@ def test_status_text(run, aws):
     assert any(line.startswith("builders x86_64 (koji-builders-x86_64): 2 running, desired 2")
                and "queued weight 6.5, unservable 1" in line for line in lines)
     assert any("x86-64-02" in line and "draining" in line for line in lines)
+    assert any(line.startswith("light hosts (koji-light): 1 running, desired 1, max 1") for line in lines)
+    assert any(line.strip().startswith("light-001") for line in lines)
 
 
 def test_status_unknown_stack(run, aws):
