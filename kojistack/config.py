@@ -261,9 +261,12 @@ def config_from_dict(raw: dict[str, Any], flags: dict[str, Any] | None = None, c
     """A Config (or `cls`, a Config with more options) from the config file's keys (`raw`) and the
     flags' values (`flags`, by each option's dest: `arches` for --arch; a flag wins over the file)."""
     specs = options(cls)
-    unknown = sorted(set(raw) - {s.key for s in specs})
+    # a repeatable flag's dest is a key of the file too (`arches: [x86_64]`, as --arch x86_64: kept for
+    # the config files that use it), applied over the option's own key unless the flag is given
+    keys = [s.key for s in specs] + [s.dest for s in specs if s.repeatable and s.dest != s.key]
+    unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise UserError(f"{unknown[0]}: unknown key in the config; allowed keys: {', '.join(s.key for s in specs)}")
+        raise UserError(f"{unknown[0]}: unknown key in the config; allowed keys: {', '.join(keys)}")
     stray = sorted(set(flags or {}) - {s.dest for s in specs})
     if stray:
         raise ValueError(f"no option takes the flag value {stray[0]!r}")  # a caller's mistake, not the user's
@@ -272,6 +275,10 @@ def config_from_dict(raw: dict[str, Any], flags: dict[str, Any] | None = None, c
         if s.key in raw:
             kwargs[s.key] = s.option.parse(raw[s.key]) if s.option.parse else raw[s.key]
         value = (flags or {}).get(s.dest)
+        if value is None and s.option.from_flag is not None and raw.get(s.dest) is not None:
+            if not isinstance(raw[s.dest], list):
+                raise UserError(f"{s.dest}: must be a list (the values {s.flag} takes, repeated)")
+            value = raw[s.dest]
         if value is None or (s.repeatable and not value):
             continue
         if s.option.from_flag is not None:

@@ -96,9 +96,17 @@ def test_the_readme_shows_every_option():
     assert flags == {s.flag for s in options()}
 
 
-def test_only_options_are_config_keys(tmp_path):
-    """`arches` is the --arch flag's value, not a key of the file (it was accepted silently before)."""
+def test_the_arch_flags_dest_stays_a_key_of_the_file(tmp_path):
+    """`arches: [x86_64]` in the file, as --arch x86_64 (config files use it; tests/ops/test_deploy.py),
+    the flag winning; anything but a list is named."""
     p = tmp_path / "kojistack.yaml"
-    p.write_text("arches: [x86_64]\n")
-    with pytest.raises(UserError, match="arches: unknown key in the config"):
+    p.write_text("arches: [x86_64]\nbuilders:\n  x86_64:\n    instance_types: [m6i.4xlarge]\n")
+    cfg = load_config(p)
+    assert cfg.arches == ("x86_64",) and cfg.builders[0].instance_types == ("m6i.4xlarge",)
+    assert load_config(p, {"arches": ["aarch64"]}).arches == ("aarch64",)
+    p.write_text("arches: x86_64\n")
+    with pytest.raises(UserError, match=r"arches: must be a list \(the values --arch takes, repeated\)"):
+        load_config(p)
+    p.write_text("arch: [x86_64]\n")
+    with pytest.raises(UserError, match="arch: unknown key in the config; allowed keys: .*builders, arches"):
         load_config(p)
