@@ -127,8 +127,10 @@ class Runs:
 def _row(r: Result, label: str | None = None) -> str:
     peak = f"{r.peak_builders.get('x86_64', 0)}/{r.peak_builders.get('aarch64', 0)}"
     flag = "" if not r.unfinished else f"  ({r.unfinished} unfinished)"
+    # a run that never finished has no makespan (the simulator stopped at its time limit)
+    makespan = f"{r.makespan_s / 3600:10.2f}" if not r.unfinished else f"{'never':>10}"
     return (f"{label or r.fleet:<30} {r.p95_wait_s:10.0f} {r.below_max_p95_wait_s:8.0f} {r.capped_tasks:6d}"
-            f" {r.parent_p95_wait_s:12.0f} {r.makespan_s / 3600:10.2f} {r.builder_hours:9.1f} {r.light_hours:7.1f}"
+            f" {r.parent_p95_wait_s:12.0f} {makespan} {r.builder_hours:9.1f} {r.light_hours:7.1f}"
             f" {peak:>12}{flag}")
 
 
@@ -149,9 +151,12 @@ def _verdict(results: list[Result]) -> str:
     p95_ok = all(ctl.p95_wait_s <= r.p95_wait_s for r in peers)
     hours_ok = ctl.builder_hours <= best.builder_hours
     peer_p95 = ", ".join(f"{r.p95_wait_s:.0f}" for r in peers)
+    unfinished = [f"{r.fleet} ({r.unfinished})" for r in peers if r.unfinished]
+    caveat = (f" - left tasks unfinished: {', '.join(unfinished)}; a p95 counts finished tasks only"
+              if unfinished else "")
     return (f"bar: controller p95 {ctl.p95_wait_s:.0f} s <= every peer's ({peer_p95}):"
             f" {'met' if p95_ok else 'MISSED'}; builder-hours {ctl.builder_hours:.1f} <= best peer"
-            f" ({best.fleet}, {best.builder_hours:.1f}): {'met' if hours_ok else 'MISSED'}")
+            f" ({best.fleet}, {best.builder_hours:.1f}): {'met' if hours_ok else 'MISSED'}{caveat}")
 
 
 def _headroom() -> decide.Policy:

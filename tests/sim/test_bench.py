@@ -58,3 +58,26 @@ def test_the_runs_first_free_tasks_are_the_smallest_of_every_bin():
         hub.create(task, rng.uniform(0, 100))
     everything = sorted((t for entries in hub.free_bins.values() for _, t in entries), key=lambda t: t.sort_key)
     assert hub._first_free() == everything[:FREE_TASK_LIMIT]
+
+
+def test_a_run_that_never_finished_shows_no_makespan_and_the_bar_says_so():
+    """A peer stopped at the simulator's time limit has no makespan, and its p95 counts only the
+    tasks that finished: the table and the bar line say so instead of printing 0.00 h."""
+    import dataclasses
+
+    from kojistack.sim import bench
+    from kojistack.sim.engine import SimConfig
+    from kojistack.sim.run import bound_result
+    from kojistack.sim.workloads import make_workload
+
+    base = bound_result(make_workload("steady", 1), SimConfig())
+    ctl = dataclasses.replace(base, fleet="controller", p95_wait_s=30.0, builder_hours=70.0)
+    stuck = dataclasses.replace(base, fleet="target-tracking", p95_wait_s=20.0, builder_hours=900.0, unfinished=15,
+                                makespan_s=0.0)
+    done = dataclasses.replace(base, fleet="buildkite-like", p95_wait_s=40.0, builder_hours=75.0)
+    row = bench._row(stuck)
+    assert "never" in row and "0.00" not in row and "(15 unfinished)" in row
+    assert "never" not in bench._row(done)
+    line = bench._verdict([ctl, done, stuck])
+    assert line.endswith("left tasks unfinished: target-tracking (15); a p95 counts finished tasks only")
+    assert "buildkite-like" not in line.split(" - ")[1]
