@@ -112,31 +112,44 @@ def user_secrets(aws: Aws, stack: str) -> list[Retained]:
 
 def drain(aws: Aws, stack: str, echo: events.Echo, timeout_seconds: float, poll_seconds: float,
           sleep: Callable[[float], None] = time.sleep) -> None:
-    """Set every builder group to 0 (the controller drains each builder at its terminate hook) and wait."""
+    """Set every builder group to 0 (the controller drains each builder at its terminate hook) and
+    wait; then the light hosts' group. Builders go first: a light host holds the build parents whose
+    children the builders are finishing; once the builder groups are at 0 those parents wait for
+    children that can never run, and the controller lets a light group at 0 go at once."""
+    builders = [stackinfo.builder_group_name(stack, arch) for arch in ARCHES]
+    _drain_groups(aws, builders, "builder(s)", "builders", echo, timeout_seconds, poll_seconds, sleep)
+    _drain_groups(aws, [stackinfo.light_group_name(stack)], "light host(s)", "light hosts", echo,
+                  timeout_seconds, poll_seconds, sleep)
+
+
+def _drain_groups(aws: Aws, names: list[str], unit: str, what: str, echo: events.Echo, timeout_seconds: float,
+                  poll_seconds: float, sleep: Callable[[float], None]) -> None:
+    """Set the named groups that exist to 0 and wait until they hold no instance."""
     asg = aws.client("autoscaling")
-    names = [stackinfo.builder_group_name(stack, arch) for arch in ARCHES]
-    with aws_errors("reading the builder groups"):
+    with aws_errors(f"reading the {what}' groups"):
         groups = asg.describe_auto_scaling_groups(AutoScalingGroupNames=names)["AutoScalingGroups"]
+    if not groups:
+        return
     for group in groups:
         with aws_errors(f"setting {group['AutoScalingGroupName']} to 0"):
             asg.update_auto_scaling_group(AutoScalingGroupName=group["AutoScalingGroupName"],
                                           MinSize=0, MaxSize=0, DesiredCapacity=0)
-        echo(f"draining {group['AutoScalingGroupName']}: {len(group['Instances'])} builder(s)")
+        echo(f"draining {group['AutoScalingGroupName']}: {len(group['Instances'])} {unit}")
     waited = 0.0
     while groups:
-        with aws_errors("reading the builder groups"):
+        with aws_errors(f"reading the {what}' groups"):
             groups = asg.describe_auto_scaling_groups(AutoScalingGroupNames=names)["AutoScalingGroups"]
         left = {g["AutoScalingGroupName"]: len(g["Instances"]) for g in groups if g["Instances"]}
         if not left:
             break
         if waited >= timeout_seconds:
-            raise OperationError(f"builders still draining after {waited / 60:.0f} min "
+            raise OperationError(f"{what} still draining after {waited / 60:.0f} min "
                                  f"({', '.join(f'{k}: {v}' for k, v in sorted(left.items()))}); running builds "
                                  "are finishing: run delete again later, or pass --skip-drain to cut them off")
-        echo("waiting for builders to drain: " + ", ".join(f"{k}: {v}" for k, v in sorted(left.items())))
+        echo(f"waiting for {what} to drain: " + ", ".join(f"{k}: {v}" for k, v in sorted(left.items())))
         sleep(poll_seconds)
         waited += poll_seconds
-    echo("builders drained")
+    echo(f"{what} drained")
 
 
 def _allow_database_deletion(aws: Aws, resources: Mapping[str, Mapping[str, str]], echo: events.Echo,

@@ -13,6 +13,7 @@ def arrange(aws) -> None:
     aws("cloudformation").create_stack(StackName="koji", TemplateBody=FIXTURE.read_text())
     make_group(aws, "koji-builders-x86_64", 2)
     make_group(aws, "koji-builders-aarch64", 1)
+    make_group(aws, "koji-light", 1)
 
 
 def test_delete_lists_retained_drains_and_deletes(run, aws):
@@ -39,6 +40,9 @@ def test_delete_lists_retained_drains_and_deletes(run, aws):
     assert "draining koji-builders-aarch64: 1 builder(s)" in result.stdout
     assert "draining koji-builders-x86_64: 2 builder(s)" in result.stdout
     assert "builders drained" in result.stdout
+    # the light hosts after the builders: they hold the parents of the builds the builders finish
+    assert result.stdout.index("builders drained") < result.stdout.index("draining koji-light: 1 light host(s)")
+    assert "light hosts drained" in result.stdout
     assert "stack koji deleted" in result.stdout
     groups = aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
     assert {(g["MaxSize"], len(g["Instances"])) for g in groups} == {(0, 0)}
@@ -55,7 +59,7 @@ def test_delete_asks_first(run, aws):
     assert "delete cancelled; stack koji is unchanged" in result.stderr
     assert aws("cloudformation").describe_stacks(StackName="koji")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     groups = aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
-    assert sorted(len(g["Instances"]) for g in groups) == [1, 2]
+    assert sorted(len(g["Instances"]) for g in groups) == [1, 1, 2]
 
 
 def test_delete_unknown_stack(run, aws):
