@@ -7,7 +7,7 @@ calls the same functions. Every rule of the builder fleet lives here:
 - demand: FREE, ASSIGNED and OPEN tasks in the builders' channels per arch (waiting parents
   weigh 0, a FREE task at least buildArch's 1.5, noarch counted once, tasks no group serves
   reported, not scaled for); target: the builders Koji's scheduler fills with them (`Fill`), with
-  room for `Policy.spare_tasks` more while there is work, plus headroom, clamped to min/max;
+  room for `spare_room` more tasks while there is work, plus headroom, clamped to min/max;
 - scale-in: idle builders (no task for `Policy.idle_seconds`), out-of-date ones first, then
   (packing) lightly loaded busy surplus builders, which finish their running tasks first; disable,
   then terminate with a decrement once Koji confirms no task; a running build is never stopped;
@@ -147,8 +147,10 @@ class Observed:
 CAPACITY_OVERCOMMIT = 5.0
 #: builder/kojid BuildArchTask's base weight (before the per-hour adjustment)
 BUILD_ARCH_WEIGHT = 1.5
-#: Policy.spare_tasks as shipped (settings: KOJISTACK_BUILDER_SPARE_TASKS)
-SPARE_TASKS = 2
+#: Policy.spare_tasks and spare_fraction as shipped (settings: KOJISTACK_BUILDER_SPARE_TASKS,
+#: KOJISTACK_BUILDER_SPARE_FRACTION)
+SPARE_TASKS = 1
+SPARE_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
@@ -170,10 +172,13 @@ class Policy:
     #: spreads tasks over every ready host, so idle-only scale-in keeps half-used builders)
     pack: bool = True
     pack_below: float = 0.5
-    #: room the builders of an arch keep, while it has builder work, for this many more tasks of
+    #: room the builders of an arch keep, while it has builder work, for more tasks of
     #: `queued_task_weight`: a build that arrives while a new builder boots (3 minutes and more on
-    #: EC2) starts at once instead of waiting for that boot
+    #: EC2) starts at once instead of waiting for that boot. Arrivals grow with the work, so the
+    #: room does: `spare_fraction` of the arch's tasks (queued and running), at least `spare_tasks`
+    #: (chosen in the simulator, seeds 1-4 of every workload; checked on seeds 5-8: docs/simulator.md)
     spare_tasks: int = SPARE_TASKS
+    spare_fraction: float = SPARE_FRACTION
     #: what a FREE task weighs at least: the hub shows a new task at 1.0 until kojid opens it and
     #: its handler sets its own weight (builder/kojid BuildArchTask: 1.5 and up, the builders' main
     #: work), so counting 1.0 would under-size every scale-out
@@ -600,7 +605,7 @@ def demand(state: Observed, policy: Policy) -> tuple[dict[str, Demand], dict[str
     tasks count for their host's arch. A FREE task weighs at least `policy.queued_task_weight`; a
     FREE noarch task counts once: for the arch with spare in-service capacity, else the primary
     arch. The target is the builders Koji would fill with that work (`Fill`), with room for
-    `policy.spare_tasks` more while there is work, and `policy.headroom_weight` of room.
+    `spare_room` more tasks while there is work, and `policy.headroom_weight` of room.
     """
     groups = {g.arch: g for g in state.groups if g.max_size > 0}
     tally = _Tally(groups, policy)
@@ -634,15 +639,17 @@ class Fill:
     max(0, weight - CAPACITY_OVERCOMMIT), so a full builder carries its capacity plus most of its
     last task (kojistack-kojid-conf sets maxjobs to the vCPUs, as the capacity)."""
 
-    __slots__ = ("capacity", "maxjobs", "builders", "load", "tasks")
+    __slots__ = ("capacity", "maxjobs", "builders", "load", "tasks", "total")
 
     def __init__(self, capacity: float) -> None:
         self.capacity, self.maxjobs = capacity, max(1, int(capacity))
         self.builders, self.load, self.tasks = 0, 0.0, 0
+        self.total = 0  # tasks placed on all builders (`tasks` counts the last builder's)
 
     def add(self, weight: float) -> None:
         if weight <= 0.0:
             return  # a waiting parent needs no room (it still holds one of its host's maxjobs)
+        self.total += 1
         if self.builders == 0 or not admits(self.capacity, self.maxjobs, self.load, self.tasks, weight):
             self.builders, self.load, self.tasks = self.builders + 1, 0.0, 0
         self.load += weight
@@ -690,11 +697,16 @@ class _Tally:
             self.unservable[t.arch] = self.unservable.get(t.arch, 0.0) + task_weight(t)
 
 
+def spare_room(tasks: int, policy: Policy) -> int:
+    """Tasks of room an arch keeps while it has `tasks` (queued and running, > 0)."""
+    return max(policy.spare_tasks, math.ceil(round(policy.spare_fraction * tasks, 9)))
+
+
 def _target(fill: Fill, policy: Policy) -> int:
-    """Builders for an arch's work as Koji fills them, with room for `policy.spare_tasks` more
-    tasks while there is work, and at least `policy.headroom_weight` of room (even with none)."""
+    """Builders for an arch's work as Koji fills them, with room for `spare_room` more tasks
+    while there is work, and at least `policy.headroom_weight` of room (even with none)."""
     if fill.builders:
-        for _ in range(policy.spare_tasks):
+        for _ in range(spare_room(fill.total, policy)):
             fill.add(policy.queued_task_weight)
     if policy.headroom_weight > 0:
         room = max(0.0, fill.capacity - fill.load) if fill.builders else 0.0

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .decide import LIGHT_SLOT_PATTERN, SLOT_PATTERN, SPARE_TASKS, Policy
+from .decide import LIGHT_SLOT_PATTERN, SLOT_PATTERN, SPARE_FRACTION, SPARE_TASKS, Policy
 
 STACK_ENV = "/etc/kojistack/stack.env"
 NAMES_ENV = "/opt/kojistack/names.env"
@@ -129,6 +129,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         idle = float(env.get("KOJISTACK_BUILDER_IDLE_MINUTES", "10")) * 60
         headroom = float(env.get("KOJISTACK_BUILDER_HEADROOM_WEIGHT", "0"))
         spare = int(env.get("KOJISTACK_BUILDER_SPARE_TASKS", str(SPARE_TASKS)))
+        spare_fraction = float(env.get("KOJISTACK_BUILDER_SPARE_FRACTION", str(SPARE_FRACTION)))
         drain_hours = float(env.get("KOJISTACK_BUILDER_DRAIN_HOURS", "6"))
         interval = float(env.get("KOJISTACK_CONTROLLER_INTERVAL_SECONDS", "20"))
     except ValueError as exc:
@@ -140,7 +141,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         arches=arches, metrics_namespace=need("METRICS_NAMESPACE"),
         ssm_prefix=need("SSM_PREFIX").rstrip("/"),
         policy=Policy(names.builder_channels, names.hub_channels, names.channel_light, idle_seconds=idle,
-                      headroom_weight=headroom, spare_tasks=spare, drain_limit_seconds=drain_hours * 3600,
+                      headroom_weight=headroom, spare_tasks=spare, spare_fraction=spare_fraction,
+                      drain_limit_seconds=drain_hours * 3600,
                       primary_arch=arches[0] if "x86_64" not in arches else "x86_64", max_slots=MAX_SLOTS),
         names=names, interval_seconds=interval,
     )

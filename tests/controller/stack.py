@@ -63,7 +63,7 @@ class Rig:
             # the shell's tests size with the fake kojid's weights as seeded (it opens a task at the
             # weight it was given) and no spare room: the shipped sizing is decide's, tested there
             policy=policy(idle_seconds=idle_minutes * 60, drain_limit_seconds=6 * 3600, spare_tasks=0,
-                          queued_task_weight=1.0),
+                          spare_fraction=0.0, queued_task_weight=1.0),
             names=names_from_env(names.env()),
             ca_pem=self.pki.ca_pem, client_pem=self.pki.client("kojistack-ctl"),
             builder_ca_crt=self.pki.builder_ca_crt, builder_ca_key=self.pki.builder_ca_key)

@@ -24,7 +24,7 @@ from support.channels import policy
 NOW = 1_800_000_000.0
 POLICY = policy(idle_seconds=600, drain_limit_seconds=3600)
 #: Koji's fill rule alone: no spare room, FREE tasks at the hub's 1.0
-FILL_ONLY = replace(POLICY, spare_tasks=0, queued_task_weight=1.0)
+FILL_ONLY = replace(POLICY, spare_tasks=0, spare_fraction=0.0, queued_task_weight=1.0)
 
 
 def group(arch: str = "x86_64", lo: int = 0, hi: int = 10, desired: int = 0, cap: float = 4.0) -> Group:
@@ -145,13 +145,27 @@ def test_a_free_task_counts_as_what_kojid_will_make_it():
 
 def test_a_busy_arch_keeps_room_for_more_tasks():
     """A builder at exactly its capacity takes nothing more; while the arch has work, the next
-    builds should not wait for a boot: room for `spare_tasks` (2) more tasks of 1.5, here one more
-    builder. A builder with room for both needs none; an arch without work keeps nothing."""
+    builds should not wait for a boot: room for at least `spare_tasks` (1) more task of 1.5, here
+    one more builder. A builder with room for both needs none; an arch without work keeps nothing."""
     tasks, hosts, insts, groups = _full_builders(1, 5, 1.6)             # load 8.0 of 8
     assert d.demand(obs(tasks, hosts, insts, groups), POLICY)[0]["x86_64"].target == 2
     tasks, hosts, insts, groups = _full_builders(1, 4, 1.6)             # load 6.4: room for one more
     assert d.demand(obs(tasks, hosts, insts, groups), POLICY)[0]["x86_64"].target == 1
     assert d.demand(obs([], hosts, insts, groups), POLICY)[0]["x86_64"].target == 0
+
+
+def test_the_room_kept_grows_with_the_work():
+    """Builds arrive in proportion to the work in flight, so the room kept for them does: at least
+    one task, and `spare_fraction` (5 %) of the arch's queued and running tasks. Six queued tasks of
+    1.5 fill a builder of 8: five need one builder (room for the sixth), a hundred need 17 and
+    room for five more tasks, an 18th builder."""
+    def target(n: int) -> int:
+        tasks = [task(i) for i in range(n)]
+        return d.demand(obs(tasks, groups=[group(cap=8.0, hi=50)]), POLICY)[0]["x86_64"].target
+    assert d.spare_room(5, POLICY) == 1 and d.spare_room(100, POLICY) == 5
+    assert target(5) == 1
+    assert target(6) == 2
+    assert target(100) == 18
 
 
 # --- scale-in -----------------------------------------------------------------------------------

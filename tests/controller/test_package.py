@@ -127,6 +127,8 @@ KOJISTACK_SSM_PREFIX='/ks/kojistack'
     assert (s.policy.idle_seconds, s.policy.primary_arch) == (900.0, "x86_64")
     assert s.policy.spare_tasks == decide.SPARE_TASKS == decide.Policy((), (), "").spare_tasks
     assert settings.from_env(dict(env, KOJISTACK_BUILDER_SPARE_TASKS="0")).policy.spare_tasks == 0
+    assert s.policy.spare_fraction == decide.SPARE_FRACTION == decide.Policy((), (), "").spare_fraction
+    assert settings.from_env(dict(env, KOJISTACK_BUILDER_SPARE_FRACTION="0.1")).policy.spare_fraction == 0.1
     assert not hasattr(s, "max_size"), "builder sizes come from the groups at run time, never from stack.env"
     with pytest.raises(settings.SettingsError, match="unknown arch 'ppc64le'"):
         settings.from_env(dict(env, KOJISTACK_ARCHES="ppc64le"))
