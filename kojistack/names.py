@@ -38,6 +38,16 @@ CHANNEL_DEFAULT = "default"  # builders (kojid on the builder groups) serve it
 CHANNEL_CREATEREPO = "createrepo"  # the hub's own kojid serves it
 CHANNEL_LIGHT = "light"  # the hub's own kojid serves it (and, by design, light hosts)
 
+# Koji users and the host the stack itself creates: the hub scripts issue each a certificate with that
+# CN, kept as /etc/kojistack/pki/<name>.pem (kojistack-bootstrap), seed the users with their
+# permissions (sql/users.sql) and refuse them as people's user names (kojistack-user); the template's
+# AdminUserName may not be one (template.parameters.RESERVED_USERS). `kojira` and `kojiweb` are also
+# the programs' names (their units, configs and logs): those are not these users and stay spelled.
+HUB_HOST = "kojihub-builder"  # the hub's own kojid host (createrepo and light channels)
+USER_KOJIRA = "kojira"  # kojira's user: perm repo; hub.conf RepoQueueUser
+USER_CONTROLLER = "kojistack-ctl"  # the controller's user: perms host and admin
+USER_WEB = "kojiweb"  # kojiweb's proxy certificate: the hub's ProxyDNs (its subject, read at boot)
+
 # systemd units the scripts enable, start, stop, reload or check by name. A unit's name is its
 # file's name, and systemd reads no environment in [Unit] dependencies: the stack's own units are
 # files in cloud-init/ named so, and the payload build refuses a unit file, drop-in folder or
@@ -113,6 +123,10 @@ UNITS: dict[str, str] = {
     "UNIT_KOJI_SWEEP_DB_TIMER": UNIT_KOJI_SWEEP_DB_TIMER, "UNIT_SSM_AGENT": UNIT_SSM_AGENT,
     "UNIT_CLOUD_FINAL": UNIT_CLOUD_FINAL,
 }
+#: the stack's own koji users and host (see above); also common words, found by use like the channels
+USERS: dict[str, str] = {
+    "USER_KOJIRA": USER_KOJIRA, "USER_CONTROLLER": USER_CONTROLLER, "USER_WEB": USER_WEB, "HUB_HOST": HUB_HOST,
+}
 NAMES_ENV = "names.env"  # the payload member; /opt/kojistack/names.env on a machine
 
 
@@ -124,12 +138,17 @@ def _current(keys: dict[str, str]) -> dict[str, str]:
 def shared() -> dict[str, str]:
     """Every names.env entry with its current value (read at call time, so a test that renames a
     constant sees it here)."""
-    return {**_current(SHARED), **_current(CHANNELS), **_current(UNITS)}
+    return {**_current(SHARED), **_current(CHANNELS), **_current(UNITS), **_current(USERS)}
 
 
 def channels() -> dict[str, str]:
     """The channel entries of names.env, current values."""
     return _current(CHANNELS)
+
+
+def users() -> dict[str, str]:
+    """The stack's koji users and host in names.env, current values."""
+    return _current(USERS)
 
 
 def units() -> dict[str, str]:

@@ -38,7 +38,7 @@ def _run_end(rows: Sequence[dict]) -> Optional[float]:
 
 
 class KojiPort:
-    """A logged-in session of the controller's koji user (`kojistack-ctl`, perms host + admin)."""
+    """A logged-in session of the controller's koji user (names.env USER_CONTROLLER, perms host + admin)."""
 
     def __init__(self, url: str, cert: str, serverca: str, channels: Sequence[str]):
         self.url, self.cert, self.serverca = url, cert, serverca

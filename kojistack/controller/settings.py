@@ -33,6 +33,7 @@ class Names:
     channel_default: str  # koji's: the builders' channel
     channel_createrepo: str  # koji's: newRepo tasks, served by the hub's kojid
     channel_light: str  # the stack's: coordination tasks, served by the hub's kojid
+    controller_user: str  # the controller's koji user (its certificate: PKI_DIR/<user>.pem)
 
     @property
     def builder_channels(self) -> tuple[str, ...]:
@@ -47,7 +48,7 @@ _NAME_KEYS = {"launch_hook": "BUILDER_LAUNCH_HOOK", "terminate_hook": "BUILDER_T
               "tag_slot": "TAG_SLOT", "tag_csr_sha256": "TAG_CSR_SHA256",
               "tag_drain_started": "TAG_DRAIN_STARTED", "tag_idle_minutes": "TAG_IDLE_MINUTES",
               "channel_default": "CHANNEL_DEFAULT", "channel_createrepo": "CHANNEL_CREATEREPO",
-              "channel_light": "CHANNEL_LIGHT"}
+              "channel_light": "CHANNEL_LIGHT", "controller_user": "USER_CONTROLLER"}
 
 
 def names_from_env(env: Mapping[str, str]) -> Names:
@@ -82,7 +83,7 @@ class Settings:
     policy: Policy
     names: Names
     ca_pem: str = PKI_DIR + "/ca.pem"
-    client_pem: str = PKI_DIR + "/kojistack-ctl.pem"
+    client_pem: str = ""  # the controller user's certificate; from_env: PKI_DIR/<names.controller_user>.pem
     builder_ca_crt: str = PKI_DIR + "/builder-ca.crt"
     builder_ca_key: str = PKI_DIR + "/builder-ca.key"
     interval_seconds: float = 20.0
@@ -144,7 +145,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
                       headroom_weight=headroom, spare_tasks=spare, spare_fraction=spare_fraction,
                       drain_limit_seconds=drain_hours * 3600,
                       primary_arch=arches[0] if "x86_64" not in arches else "x86_64", max_slots=MAX_SLOTS),
-        names=names, interval_seconds=interval,
+        names=names, client_pem=f"{PKI_DIR}/{names.controller_user}.pem", interval_seconds=interval,
     )
 
 

@@ -30,7 +30,7 @@ from ..controller import decide
 from .koji_model import CLOSED, KOJID_POLL_S, OPEN, RUN_INTERVAL_S, Host, Hub, Task
 from .workloads import TaskSpec, Workload
 
-HUB_HOST = "kojihub-builder"
+HUB_HOST = names.HUB_HOST
 # the channels, as the stack names them (kojistack/names.py; the controller reads names.env)
 BUILDER_CHANNELS = frozenset({names.CHANNEL_DEFAULT})
 HUB_CHANNELS = frozenset({names.CHANNEL_LIGHT, names.CHANNEL_CREATEREPO})

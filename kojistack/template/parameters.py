@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from troposphere import And, Condition, Equals, Not, Or, Parameter, Ref, Template
 
+from .. import names
 from ..config import Config
 from ..ids import arch_title
 
@@ -25,9 +26,16 @@ DB_CLASSES = ("db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large", "
               "db.m7g.2xlarge", "db.r7g.large", "db.r7g.xlarge")
 HUB_INSTANCE_TYPES = ("m7i.large", "m7i.xlarge", "m7i.2xlarge", "m6i.large", "m6i.xlarge",
                       "m6i.2xlarge", "c7i.xlarge", "c7i.2xlarge", "r7i.large", "r7i.xlarge")
-RESERVED_USERS = ("kojira", "kojistack-ctl", "kojiweb", "kojihub-builder")
 DEFAULT_KOJI_VERSION = ""  # the distro repos keep only their newest build: an old pin stops installing
 OS_RELEASE_DEFAULTS = {"el9": "9", "el10": "10", "fedora": "43"}
+
+
+
+def reserved_users() -> tuple[str, ...]:
+    """The koji users and host the stack creates itself (kojistack/names.py USERS): AdminUserName
+    may not be one of them."""
+    return tuple(names.users().values())
+
 
 _ARN_OPT = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512})?$"
 
@@ -306,8 +314,8 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         ConstraintDescription="empty, or a KMS key ARN",
         Description="The retained stack key (StackKeyArn output) that encrypts the restored secrets.")
 
-    for group, names in g.items():
-        for name in names:
+    for group, members in g.items():
+        for name in members:
             t.add_parameter_to_group(P[name], group)
 
     _add_conditions(t, cfg, P)
@@ -352,9 +360,10 @@ def _add_rules(t: Template, cfg: Config, variant: str, P: dict[str, Parameter]) 
                 "AssertDescription": f"{arch} builders: the minimum must not exceed the maximum",
             })
         rules[f"Builder{arch_title(arch)}MinNotAboveMax"] = {"Assertions": asserts}
+    reserved = reserved_users()
     rules["AdminUserNameNotReserved"] = {"Assertions": [{
-        "Assert": {"Fn::Not": [{"Fn::Contains": [list(RESERVED_USERS), {"Ref": ADMIN_USER_NAME}]}]},
-        "AssertDescription": "AdminUserName must not be one of the service users: " + ", ".join(RESERVED_USERS),
+        "Assert": {"Fn::Not": [{"Fn::Contains": [list(reserved), {"Ref": ADMIN_USER_NAME}]}]},
+        "AssertDescription": "AdminUserName must not be one of the service users: " + ", ".join(reserved),
     }]}
     rules["RestoreSecretsNeedTheirKey"] = {"Assertions": [{
         "Assert": {"Fn::Or": [

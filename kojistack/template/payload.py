@@ -72,7 +72,8 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, executable: bool) -> None
 
 
 class UnitNameError(ValueError):
-    """A unit file, drop-in or dependency names a unit kojistack/names.py does not declare."""
+    """A unit file, drop-in or dependency names a unit kojistack/names.py does not declare, or a
+    certificate of a koji user or host it does not declare."""
 
 
 #: unit-file directives that name other units (systemd.unit(5), systemd.timer(5) Unit=)
@@ -80,10 +81,18 @@ _UNIT_DEPENDENCY = re.compile(r"^(?:After|Before|Requires|Wants|BindsTo|PartOf|R
                               r"WantedBy|RequiredBy|Unit)=(.*)$", re.M)
 
 
+#: a certificate of the stack's own koji users and host, named after its CN (kojistack-bootstrap)
+_USER_PEM = re.compile(r"/etc/kojistack/pki/([A-Za-z0-9_.@-]+)\.pem\b")
+#: the certificates there that are not named after a koji user (kojistack-bootstrap certificates())
+_ROLE_PEMS = {"ca", "admin", "client-ca", "rds-ca"}
+
+
 def check_unit_names(where: str, unit: str, text: str) -> None:
     """`unit` (a unit file's name, or the unit a drop-in folder `<unit>.d` belongs to) and every
     service or timer `text` depends on must be declared in kojistack/names.py UNITS: systemd reads
-    no environment in these places, so a unit renamed there must be renamed here too, never half."""
+    no environment in these places, so a unit renamed there must be renamed here too, never half.
+    Likewise a certificate /etc/kojistack/pki/<name>.pem the unit names (ConditionPathExists=) must
+    be a koji user or host declared in USERS (or one of the certificates named for its role)."""
     declared = set(names.units().values())
     named = [unit] + [word for m in _UNIT_DEPENDENCY.finditer(text) for word in m.group(1).split()
                       if word.endswith((".service", ".timer"))]
@@ -92,6 +101,12 @@ def check_unit_names(where: str, unit: str, text: str) -> None:
             raise UnitNameError(
                 f"{where}: unit {name} is not declared in kojistack/names.py UNITS (a unit's name is its "
                 f"file's name: rename the file, its drop-ins and every unit naming it with the declaration)")
+    users = set(names.users().values())
+    for m in _USER_PEM.finditer(text):
+        if m.group(1) not in users | _ROLE_PEMS:
+            raise UnitNameError(
+                f"{where}: certificate {m.group(0)} names {m.group(1)}, not a koji user or host declared in "
+                f"kojistack/names.py USERS (systemd reads no environment here: rename it with the declaration)")
 
 
 def _check_units(src: Path, rel: str, data: bytes) -> None:

@@ -38,7 +38,7 @@ class Rig:
         self.workdir = workdir
         self.pki = TestPki.create(workdir)
         self.hub = FakeHub.start(self.pki, clock=self.clock)
-        self.hub.seed_user("kojistack-ctl", ("host", "admin"))
+        self.hub.seed_user(names.USER_CONTROLLER, ("host", "admin"))
         self.hub.seed_user("kojiadmin", ("admin",))
         self.hub.seed_host("kojihub-builder", "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
         self.ec2 = boto3.client("ec2", region_name=REGION)
@@ -65,7 +65,7 @@ class Rig:
             policy=policy(idle_seconds=idle_minutes * 60, drain_limit_seconds=6 * 3600, spare_tasks=0,
                           spare_fraction=0.0, queued_task_weight=1.0),
             names=names_from_env(names.env()),
-            ca_pem=self.pki.ca_pem, client_pem=self.pki.client("kojistack-ctl"),
+            ca_pem=self.pki.ca_pem, client_pem=self.pki.client(names.USER_CONTROLLER),
             builder_ca_crt=self.pki.builder_ca_crt, builder_ca_key=self.pki.builder_ca_key)
         self.builders: dict[str, FakeBuilder] = {}
         self.ctl = self.new_controller()

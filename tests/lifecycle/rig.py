@@ -346,7 +346,7 @@ class World:
         self.asg = FakeAutoScaling(self.ec2, self.clock)
         self.pki = TestPki.create(str(self.workdir))
         self.hub = FakeHub.start(self.pki, clock=self.clock)
-        self.hub.seed_user("kojistack-ctl", ("host", "admin"))
+        self.hub.seed_user(names.USER_CONTROLLER, ("host", "admin"))
         self.hub.seed_host("kojihub-builder", "x86_64 aarch64", ("createrepo", "light"), capacity=20.0)
         self.group_lid: dict[str, str] = {}
         self.machines: dict[str, Machine] = {}
@@ -558,7 +558,7 @@ class World:
         env["KOJISTACK_HUB_URL"] = self.hub.url
         settings = from_env(env)
         settings = type(settings)(**{**settings.__dict__, "ca_pem": self.pki.ca_pem,
-                                     "client_pem": self.pki.client("kojistack-ctl"),
+                                     "client_pem": self.pki.client(names.USER_CONTROLLER),
                                      "builder_ca_crt": self.pki.builder_ca_crt,
                                      "builder_ca_key": self.pki.builder_ca_key})
         self.settings = settings

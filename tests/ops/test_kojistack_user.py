@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from fakes.kojihub import FakeHub
 from fakes.pki import TestPki
+from kojistack import names
 from support.paths import REPO
 
 BIN = REPO / "cloud-init" / "payload" / "hub" / "bin"
@@ -218,6 +219,17 @@ def test_refusals(hub, args, message):
     result = hub(*args)
     assert result.returncode == 1
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("key", sorted(names.USERS))
+def test_the_stack_s_own_users_are_refused_by_names_env(hub, key, tmp_path, monkeypatch):
+    """The system users kojistack-user refuses are names.env's (kojistack/names.py USERS): renamed
+    there, the renamed one is refused."""
+    monkeypatch.setattr(names, key, "ks-renamed-" + key.lower().replace("_", "-"))
+    (tmp_path / "renamed.env").write_text(names.env_text())
+    result = hub("add", getattr(names, key), KOJISTACK_NAMES_ENV=str(tmp_path / "renamed.env"))
+    assert result.returncode == 1
+    assert f"'{getattr(names, key)}' is a system user" in result.stderr
 
 
 def test_shellcheck_clean():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kojistack import names
 from support.paths import REPO
 
 USERS_SQL = REPO / "cloud-init" / "payload" / "hub" / "sql" / "users.sql"
@@ -87,8 +88,13 @@ def koji_grants(sql: str | None = None) -> set[Grant]:
     body = text[text.index("INSERT INTO user_perms"):]
     pairs = re.findall(r"\(\s*(:?'[^']+')\s*,\s*'([a-z-]+)'\s*\)", body)
     assert pairs, "no permission pairs found in users.sql"
-    return {Grant("koji:" + ("<AdminUserName>" if u.startswith(":") else u.strip("'")), "perm", p, False)
+    return {Grant("koji:" + (_PSQL_USERS[u[1:].strip("'")] if u.startswith(":") else u.strip("'")), "perm", p, False)
             for u, p in pairs}
+
+
+#: the psql variables kojistack-db passes users.sql: the admin is a parameter, the others names.env's
+_PSQL_USERS = {"admin_user": "<AdminUserName>", "kojira_user": names.USER_KOJIRA,
+               "controller_user": names.USER_CONTROLLER}
 
 
 def read_ledger(path: Path = LEDGER) -> dict[str, str]:

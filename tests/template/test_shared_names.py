@@ -271,3 +271,109 @@ def test_a_renamed_unit_reaches_names_env_or_generation_refuses(key, monkeypatch
     for lid, files in _payloads(t).items():
         env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
         assert env[key] == new, lid
+
+
+# --- the stack's own koji users and host: certificate CNs the hub issues, users it seeds, names people
+# may not take. `kojira` and `kojiweb` are also the programs' names (units, config folders, logs),
+# so, like the channels, their users are found by use: as a certificate, a quoted or assigned value
+USER_NEW = {"HUB_HOST": "ks-renamed-hub", "USER_KOJIRA": "ks-renamed-kojira",
+            "USER_CONTROLLER": "ks-renamed-ctl", "USER_WEB": "ks-renamed-web"}
+#: the Python string constants equal to a user's name that are NOT that user, with why
+NOT_USERS = {
+    ("kojistack/template/secrets.py", "kojiweb"): 1,  # the web Secret's JSON "purpose" field, a label
+}
+#: unit files name a certificate by its user's name (systemd reads no environment): the payload build
+#: refuses one that names an undeclared user (kojistack.template.payload.check_unit_names)
+UNIT_FILE_USES = {"cloud-init/payload/hub/systemd/kojistack-controller.service": "USER_CONTROLLER"}
+UNCOMMON_USERS = ("HUB_HOST", "USER_CONTROLLER")  # no program or file of koji's is called so
+
+
+def test_every_user_has_a_rename_case():
+    assert set(USER_NEW) == set(names.USERS)
+
+
+def test_no_python_spells_a_user_again():
+    """The template (RESERVED_USERS), the controller (its certificate, from names.env) and the simulator
+    (the hub's host) take the stack's users from kojistack.names."""
+    values = set(names.users().values())
+    found: dict[tuple[str, str], int] = {}
+    for path in sorted((REPO / "kojistack").rglob("*.py")):
+        rel = path.relative_to(REPO).as_posix()
+        if rel == "kojistack/names.py":
+            continue
+        for value in _constants(path):
+            if value in values:
+                found[(rel, value)] = found.get((rel, value), 0) + 1
+    assert found == NOT_USERS
+
+
+@pytest.mark.parametrize("key", sorted(names.USERS))
+def test_no_script_or_config_spells_a_user_again(key):
+    """Scripts, configs and SQL take the users from names.env ($KOJISTACK_<KEY>, @KOJISTACK_<KEY>@,
+    psql variables): none names one as a certificate (<name>.pem), a quoted value, an assigned value
+    (`X = name`), a certificate's CN (`client name`) or a shell `case` pattern; only the unit files
+    above, guarded. The two that are no common word are spelled nowhere at all in kojistack/ or
+    cloud-init/ but there (comments included)."""
+    value = names.users()[key]
+    v = re.escape(value)
+    use = (rf"({v}\.pem|['\"]{v}['\"]|=[[:space:]]*{v}[[:space:]]*$|client[[:space:]]+{v}([^-A-Za-z0-9_]|$)"
+           rf"|(^|[[:space:]|]){v}\||\|{v}\))")
+    allowed = [f":!{path}" for path, k in UNIT_FILE_USES.items() if k == key]
+    out = subprocess.run(["git", "grep", "-n", "-E", use, "--", "cloud-init", *allowed],
+                         cwd=REPO, capture_output=True, text=True).stdout
+    assert not out, f"{key} ({value}) is spelled again (read names.env's KOJISTACK_{key}):\n{out}"
+    for path, k in UNIT_FILE_USES.items():
+        assert (k == key) == (f"/{value}.pem" in (REPO / path).read_text()), path
+    if key in UNCOMMON_USERS:
+        out = subprocess.run(["git", "grep", "-n", "-F", value, "--", "kojistack", "cloud-init",
+                              ":!kojistack/names.py", *allowed], cwd=REPO, capture_output=True, text=True).stdout
+        assert not out, f"{key} ({value}) is spelled again outside kojistack/names.py:\n{out}"
+
+
+def test_every_user_a_script_reads_is_declared():
+    """A $KOJISTACK_USER_* / KOJISTACK_HUB_HOST a script, config or the SQL's caller reads is in names.env."""
+    out = subprocess.run(["git", "grep", "-h", "-o", "-E", r"KOJISTACK_(USER_[A-Z0-9_]+|HUB_HOST)", "--", "cloud-init"],
+                         cwd=REPO, capture_output=True, text=True).stdout
+    read = {w.removeprefix("KOJISTACK_") for w in out.split()} - {"USER_SECRET_PREFIX", "USER_DB"}
+    assert read == set(names.USERS), read ^ set(names.USERS)
+
+
+@pytest.mark.parametrize("key", sorted(names.USERS))
+def test_a_renamed_user_reaches_names_env_and_the_template_or_generation_refuses(key, monkeypatch):
+    """Renamed in kojistack/names.py, a user is in both payloads' names.env (the hub scripts, configs
+    and SQL read it there: tests/machines/hub, tests/ops/test_kojistack_user.py) and in the template's
+    rule that AdminUserName may not be one, the old spelling in neither; a user a unit file names
+    (the controller's certificate) stops generation instead, naming the place to rename."""
+    from kojistack.template.payload import UnitNameError
+
+    old, new = names.users()[key], USER_NEW[key]
+    monkeypatch.setattr(names, key, new)
+    if key in UNIT_FILE_USES.values():
+        with pytest.raises(UnitNameError, match=re.escape(f"certificate /etc/kojistack/pki/{old}.pem names {old}")):
+            build_template(Config(), "new")
+        return
+    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
+    for lid, files in _payloads(t).items():
+        env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
+        assert env[key] == new, lid
+    rule = t["Rules"]["AdminUserNameNotReserved"]["Assertions"][0]
+    reserved = rule["Assert"]["Fn::Not"][0]["Fn::Contains"][0]
+    assert new in reserved and old not in reserved
+    assert new in rule["AssertDescription"] and old not in rule["AssertDescription"].split(": ", 1)[1].split(", ")
+
+
+def test_a_renamed_controller_user_reaches_the_controller(monkeypatch):
+    """The controller logs in with the certificate of names.env's USER_CONTROLLER."""
+    from kojistack.controller import settings
+
+    monkeypatch.setattr(names, "USER_CONTROLLER", USER_NEW["USER_CONTROLLER"])
+    env = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
+           "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
+           "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
+    assert settings.from_env(env).client_pem == f"{settings.PKI_DIR}/{USER_NEW['USER_CONTROLLER']}.pem"
+
+
+def test_the_simulated_hub_host_is_the_declared_one():
+    from kojistack.sim import engine
+
+    assert engine.HUB_HOST == names.HUB_HOST

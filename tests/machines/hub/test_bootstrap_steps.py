@@ -16,6 +16,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from kojistack import names
+
 from .conftest import CLOUD_INIT, HUB_FILES, Postgres, run
 
 FAKE_AWS = r"""#!/bin/bash
@@ -53,7 +55,7 @@ def boot(tmp_path: Path):
            "SECRETS": str(secrets), "KOJISTACK_FILES": str(files), "KOJISTACK_PKI_DIR": str(tmp_path / "pki"),
            "KOJISTACK_FETCH_PAYLOAD": str(CLOUD_INIT / "user-data" / "common" / "fetch-payload.sh"),
            "KOJISTACK_BOOTSTRAP_LIB": "1", "KOJISTACK_REGION": "eu-west-1",
-           "KOJISTACK_ADMIN_USER": "kojiadmin"}
+           "KOJISTACK_ADMIN_USER": "kojiadmin", "KOJISTACK_NAMES_ENV": os.environ["KOJISTACK_NAMES_ENV"]}
 
     def secret(arn: str, value: dict | None = None) -> dict:
         path = secrets / "".join(c if c.isalnum() else "_" for c in arn)
@@ -151,7 +153,7 @@ def test_rendered_dsn_connects_with_a_hostile_password(boot, postgres: Postgres,
     pki = boot.pki
     pki.mkdir()
     run(HUB_FILES / "bin" / "kojistack-pki", "ca", pki / "ca", "kojistack-ca")
-    run(HUB_FILES / "bin" / "kojistack-pki", "client", pki / "ca", pki / "kojiweb.pem", "kojiweb")
+    run(HUB_FILES / "bin" / "kojistack-pki", "client", pki / "ca", pki / f"{names.USER_WEB}.pem", names.USER_WEB)
     boot.step(f'config_values; render hub.conf.in {tmp_path}/hub.conf 0640')
     line = next(x for x in (tmp_path / "hub.conf").read_text().splitlines() if x.startswith("DBConnectionString"))
     dsn = line.split("=", 1)[1].strip().replace("user=koji", "user=dsn_probe").replace(

@@ -145,11 +145,27 @@ def test_channel_policy_takes_the_channels_from_names_env(tmp_path: Path):
     assert ":: use default" in channel
 
 
+def test_the_configs_take_the_stack_s_users_from_names_env(tmp_path: Path):
+    """The hub's own host, kojira's and kojiweb's users are names.env's (kojistack/names.py): renamed
+    there, each config names the renamed user's certificate (kojistack-bootstrap issues it under that
+    name) and the hub queues repos for the renamed kojira user."""
+    renamed = {"KOJISTACK_HUB_HOST": "ks-renamed-hub", "KOJISTACK_USER_KOJIRA": "ks-renamed-kojira",
+               "KOJISTACK_USER_WEB": "ks-renamed-web"}
+    values = {**VALUES, **renamed, "KOJISTACK_LIGHT_MAXJOBS": "10"}
+    assert parse(render("kojid.conf.in", tmp_path, values))["kojid"]["cert"] == \
+        "/etc/kojistack/pki/ks-renamed-hub.pem"
+    assert parse(render("kojira.conf.in", tmp_path, values))["kojira"]["cert"] == \
+        "/etc/kojistack/pki/ks-renamed-kojira.pem"
+    assert parse(render("web.conf.in", tmp_path, values), raw=False)["web"]["WebCert"] == \
+        "/etc/kojistack/pki/ks-renamed-web.pem"
+    assert parse(render("hub.conf.in", tmp_path, values))["hub"]["RepoQueueUser"] == "ks-renamed-kojira"
+
+
 def test_web_secret_survives_kojiweb_interpolation(tmp_path: Path):
     web = parse(render("web.conf.in", tmp_path), raw=False)["web"]
     assert web["Secret"] == "s3%cret"  # kojiweb reads web.conf with interpolation
     assert web["KojiHubURL"] == "https://koji-int.elb.amazonaws.com/kojihub"
-    assert web["WebCert"] == "/etc/kojistack/pki/kojiweb.pem"
+    assert web["WebCert"] == f"/etc/kojistack/pki/{names.USER_WEB}.pem"
 
 
 def test_hub_kojid_has_room_for_build_parents_and_uses_the_internal_endpoint(tmp_path: Path):
@@ -167,7 +183,7 @@ def test_hub_kojid_has_room_for_build_parents_and_uses_the_internal_endpoint(tmp
     assert int(hub["MaxRepoTasks"]) <= 4  # repo work stays small on the hub
     assert kojid["server"] == "https://koji-int.elb.amazonaws.com/kojihub"
     assert kojid["topurl"] == "https://koji-int.elb.amazonaws.com/kojifiles"
-    assert kojid["cert"].endswith("kojihub-builder.pem")
+    assert kojid["cert"] == f"/etc/kojistack/pki/{names.HUB_HOST}.pem"
 
 
 @pytest.mark.parametrize("seeded", ["true", "false"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kojistack import names
 from kojistack.template.database import POSTGRES
 
 from .conftest import BIN, HUB_FILES, PG_SERVERS, Postgres, run
@@ -41,6 +42,7 @@ def _env(postgres: Postgres, koji_dir: Path) -> dict[str, str]:
         "KOJI_DB_PASSWORD": "koji's \\secret", "KOJISTACK_ADMIN_USER": "kojiadmin",
         "KOJI_INSTALLED_VERSION": "1.35.3", "KOJI_SCHEMA_DIR": str(STANDIN),
         "KOJI_DIR": str(koji_dir), "KOJISTACK_FILES": str(HUB_FILES),
+        **names.env(),  # /opt/kojistack/names.env (the payload), exported by sh/common.sh
     }
 
 
@@ -48,6 +50,18 @@ def _env(postgres: Postgres, koji_dir: Path) -> dict[str, str]:
 def env(pg_major: Postgres, koji_dir: Path) -> dict[str, str]:
     """The bootstrap's environment against each major in turn."""
     return _env(pg_major, koji_dir)
+
+
+def test_the_seeded_users_are_names_env_s(postgres: Postgres, koji_dir: Path):
+    """kojira's and the controller's users are seeded under names.env's USER_KOJIRA and
+    USER_CONTROLLER (kojistack/names.py), renamed or not: sql/users.sql spells neither."""
+    env = {**_env(postgres, koji_dir), "KOJISTACK_USER_KOJIRA": "ks-renamed-kojira",
+           "KOJISTACK_USER_CONTROLLER": "ks-renamed-ctl"}
+    bootstrap(env)
+    perms = postgres.superuser_sql(
+        "SELECT u.name || ':' || p.name FROM user_perms up JOIN users u ON u.id = up.user_id "
+        "JOIN permissions p ON p.id = up.perm_id WHERE up.active ORDER BY 1").split("\n")
+    assert perms == ["kojiadmin:admin", "ks-renamed-ctl:admin", "ks-renamed-ctl:host", "ks-renamed-kojira:repo"]
 
 
 def test_the_deployed_major_is_among_the_tested_ones():
@@ -88,7 +102,8 @@ def test_bootstrap_as_non_superuser_master_twice_changes_nothing(pg_major, env, 
     perms = postgres.superuser_sql(
         "SELECT u.name || ':' || p.name FROM user_perms up JOIN users u ON u.id = up.user_id "
         "JOIN permissions p ON p.id = up.perm_id WHERE up.active ORDER BY 1").split("\n")
-    assert perms == ["kojiadmin:admin", "kojira:repo", "kojistack-ctl:admin", "kojistack-ctl:host"]
+    assert perms == sorted(["kojiadmin:admin", f"{names.USER_KOJIRA}:repo", f"{names.USER_CONTROLLER}:admin",
+                            f"{names.USER_CONTROLLER}:host"])
     assert postgres.superuser_sql("SELECT count(*) FROM channels") == "8"
     # the permission the hub policy lets build (koji has no `build`): seeded once
     assert postgres.superuser_sql("SELECT count(*) FROM permissions WHERE name = 'packager'") == "1"

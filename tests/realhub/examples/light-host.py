@@ -30,7 +30,7 @@ names = names_from_env(parse_env(open("/opt/kojistack/names.env").read()))  # th
 policy = Policy(names.builder_channels, names.hub_channels, names.channel_light)
 SLOTS = decide.light_host_slots(8192)
 
-port = KojiPort(HUB, f"{PKI}/kojistack-ctl.pem", f"{PKI}/ca.pem", names.builder_channels)
+port = KojiPort(HUB, f"{PKI}/{names.controller_user}.pem", f"{PKI}/ca.pem", names.builder_channels)
 s = port._s()
 print("logged in as", s.getLoggedInUser()["name"], "perms", s.getUserPerms())
 reg = Registration("i-0aaaabbbbcccc0042", decide.LIGHT, decide.light_slot_name(1), decide.light_capacity(SLOTS),

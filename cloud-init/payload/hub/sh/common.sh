@@ -19,8 +19,6 @@ fi
 # used by the scripts that source this file:
 # shellcheck disable=SC2034
 STATE_DIR=/var/lib/kojistack
-# shellcheck disable=SC2034
-HUB_HOST=kojihub-builder
 export KOJISTACK_PKI_DIR=$PKI
 
 die() { log "$*"; exit 1; }
