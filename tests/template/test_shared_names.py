@@ -164,14 +164,8 @@ def _constants(path) -> list[str]:
             if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
-def test_every_channel_has_a_rename_case():
-    assert set(CHANNEL_NEW) == set(names.CHANNELS)
-
-
-def test_no_python_spells_a_channel_again():
-    """The controller (decide, settings, kojiport), the simulator and every other module of
-    kojistack/ take the channel names from kojistack.names (the controller: from names.env)."""
-    values = set(names.channels().values())
+def _spelled_in_python(values: set[str]) -> dict[tuple[str, str], int]:
+    """{(module, value): count} of the string constants of kojistack/ (but names.py) in `values`."""
     found: dict[tuple[str, str], int] = {}
     for path in sorted((REPO / "kojistack").rglob("*.py")):
         rel = path.relative_to(REPO).as_posix()
@@ -180,7 +174,17 @@ def test_no_python_spells_a_channel_again():
         for value in _constants(path):
             if value in values:
                 found[(rel, value)] = found.get((rel, value), 0) + 1
-    assert found == NOT_CHANNELS
+    return found
+
+
+def test_every_channel_has_a_rename_case():
+    assert set(CHANNEL_NEW) == set(names.CHANNELS)
+
+
+def test_no_python_spells_a_channel_again():
+    """The controller (decide, settings, kojiport), the simulator and every other module of
+    kojistack/ take the channel names from kojistack.names (the controller: from names.env)."""
+    assert _spelled_in_python(set(names.channels().values())) == NOT_CHANNELS
 
 
 @pytest.mark.parametrize("key", sorted(names.CHANNELS))
@@ -204,6 +208,23 @@ def test_a_renamed_channel_reaches_names_env_and_the_controller(key, monkeypatch
         assert policy.builder_channels == (CHANNEL_NEW[key],)
     else:
         assert CHANNEL_NEW[key] in policy.hub_channels
+
+
+def _renamed_template(key: str, new: str, refused: str | None, monkeypatch) -> dict | None:
+    """The template generated with names.<key> renamed to `new`; its payloads' names.env carry `new`.
+    With `refused`: generation must stop with a UnitNameError saying so (None)."""
+    from kojistack.template.payload import UnitNameError
+
+    monkeypatch.setattr(names, key, new)
+    if refused:
+        with pytest.raises(UnitNameError, match=re.escape(refused)):
+            build_template(Config(), "new")
+        return None
+    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
+    for lid, files in _payloads(t).items():
+        env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
+        assert env[key] == new, lid
+    return t
 
 
 # --- the systemd units the scripts address: a unit's name is also its file's name, so a rename
@@ -258,19 +279,9 @@ def test_a_renamed_unit_reaches_names_env_or_generation_refuses(key, monkeypatch
     """Renamed in kojistack/names.py: a unit that no unit file names reaches both payloads' names.env
     (every script reads it there); a unit that a unit file, drop-in folder or dependency names stops
     generation with the place to rename (systemd reads those without an environment)."""
-    from kojistack.template.payload import UnitNameError
-
-    old, new = names.units()[key], "ks-renamed-" + names.units()[key]
-    named = _named_by_unit_files(old)
-    monkeypatch.setattr(names, key, new)
-    if named:
-        with pytest.raises(UnitNameError, match=re.escape(f"unit {old} is not declared")):
-            build_template(Config(), "new")
-        return
-    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
-    for lid, files in _payloads(t).items():
-        env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
-        assert env[key] == new, lid
+    old = names.units()[key]
+    refused = f"unit {old} is not declared" if _named_by_unit_files(old) else None
+    _renamed_template(key, "ks-renamed-" + old, refused, monkeypatch)
 
 
 # --- the stack's own koji users and host: certificate CNs the hub issues, users it seeds, names people
@@ -295,16 +306,7 @@ def test_every_user_has_a_rename_case():
 def test_no_python_spells_a_user_again():
     """The template (RESERVED_USERS), the controller (its certificate, from names.env) and the simulator
     (the hub's host) take the stack's users from kojistack.names."""
-    values = set(names.users().values())
-    found: dict[tuple[str, str], int] = {}
-    for path in sorted((REPO / "kojistack").rglob("*.py")):
-        rel = path.relative_to(REPO).as_posix()
-        if rel == "kojistack/names.py":
-            continue
-        for value in _constants(path):
-            if value in values:
-                found[(rel, value)] = found.get((rel, value), 0) + 1
-    assert found == NOT_USERS
+    assert _spelled_in_python(set(names.users().values())) == NOT_USERS
 
 
 @pytest.mark.parametrize("key", sorted(names.USERS))
@@ -344,18 +346,11 @@ def test_a_renamed_user_reaches_names_env_and_the_template_or_generation_refuses
     and SQL read it there: tests/machines/hub, tests/ops/test_kojistack_user.py) and in the template's
     rule that AdminUserName may not be one, the old spelling in neither; a user a unit file names
     (the controller's certificate) stops generation instead, naming the place to rename."""
-    from kojistack.template.payload import UnitNameError
-
     old, new = names.users()[key], USER_NEW[key]
-    monkeypatch.setattr(names, key, new)
-    if key in UNIT_FILE_USES.values():
-        with pytest.raises(UnitNameError, match=re.escape(f"certificate /etc/kojistack/pki/{old}.pem names {old}")):
-            build_template(Config(), "new")
+    refused = f"certificate /etc/kojistack/pki/{old}.pem names {old}" if key in UNIT_FILE_USES.values() else None
+    t = _renamed_template(key, new, refused, monkeypatch)
+    if t is None:
         return
-    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
-    for lid, files in _payloads(t).items():
-        env = dict(re.findall(r"^KOJISTACK_(\w+)='(.*)'$", files[names.NAMES_ENV], re.M))
-        assert env[key] == new, lid
     rule = t["Rules"]["AdminUserNameNotReserved"]["Assertions"][0]
     reserved = rule["Assert"]["Fn::Not"][0]["Fn::Contains"][0]
     assert new in reserved and old not in reserved
