@@ -40,6 +40,7 @@ def hub(tmp_path, aws_env, aws):
     reload.write_text(f"#!/bin/bash\necho reloaded >> {tmp_path}/reloads\n")
     reload.chmod(0o755)
     env = dict(os.environ, KOJISTACK_ENV_FILE=str(tmp_path / "none.env"), KOJISTACK_STACK_NAME="koji",
+               KOJISTACK_ADMIN_USER="kojiadmin",
                KOJISTACK_USER_SECRET_PREFIX=PREFIX,
                KOJISTACK_REGION="us-east-1", KOJISTACK_PKI_DIR=str(pki_dir), KOJISTACK_CA_CERT=pki.ca_pem,
                KOJISTACK_CA_KEY=str(pki_dir / "ca.key"), KOJISTACK_USER_DB=str(tmp_path / "efs-users"),
@@ -230,6 +231,16 @@ def test_the_stack_s_own_users_are_refused_by_names_env(hub, key, tmp_path, monk
     result = hub("add", getattr(names, key), KOJISTACK_NAMES_ENV=str(tmp_path / "renamed.env"))
     assert result.returncode == 1
     assert f"'{getattr(names, key)}' is a system user" in result.stderr
+
+
+def test_the_admin_is_the_stack_s_not_a_default(hub):
+    """The admin is AdminUserName from stack.env; kojistack-user assumes no name of its own (the
+    template's Default is the one spelling): without it, a clear refusal."""
+    result = hub("add", "dave", KOJISTACK_ADMIN_USER="")
+    assert result.returncode == 1
+    assert "KOJISTACK_ADMIN_USER is not set" in result.stderr
+    other = hub("add", "ops-admin", KOJISTACK_ADMIN_USER="ops-admin")  # another stack's admin name
+    assert other.returncode == 1 and "'ops-admin' is a system user" in other.stderr
 
 
 def test_shellcheck_clean():
