@@ -40,7 +40,7 @@ class Rig:
         self.hub = FakeHub.start(self.pki, clock=self.clock)
         self.hub.seed_user(names.USER_CONTROLLER, ("host", "admin"))
         self.hub.seed_user("kojiadmin", ("admin",))
-        self.hub.seed_host("kojihub-builder", "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
+        self.hub.seed_host(names.HUB_HOST, "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
         self.ec2 = boto3.client("ec2", region_name=REGION)
         self.ssm = boto3.client("ssm", region_name=REGION)
         self.cw = boto3.client("cloudwatch", region_name=REGION)

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from kojistack import names
 from kojistack.controller import decide as d
 from kojistack.controller.decide import (
     ASSIGNED,
@@ -273,11 +274,11 @@ def test_terminate_hook_first_sight_tags_and_disables():
 def test_vanished_instance_tasks_are_freed_and_host_disabled():
     tasks = [task(1, state=OPEN, host_name="x86-64-01"), task(2, state=ASSIGNED, host_name="x86-64-01"),
              task(3, state=OPEN, host_name="x86-64-02")]
-    hosts = [host("x86-64-01"), host("x86-64-02"), host("kojihub-builder")]
-    tasks.append(task(4, state=OPEN, host_name="kojihub-builder", channel="light"))
+    hosts = [host("x86-64-01"), host("x86-64-02"), host(names.HUB_HOST)]
+    tasks.append(task(4, state=OPEN, host_name=names.HUB_HOST, channel="light"))
     p = d.plan(obs(tasks, hosts, [inst(2)], [group(desired=1)]), POLICY)
     assert p.free_tasks == (1, 2)
-    assert "x86-64-01" in p.disable_hosts and "kojihub-builder" not in p.disable_hosts
+    assert "x86-64-01" in p.disable_hosts and names.HUB_HOST not in p.disable_hosts
 
 
 def test_dead_machine_still_in_service_is_repaired():

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from kojistack import names
 from kojistack.controller import decide as d
 from kojistack.controller.decide import (
     FREE,
@@ -25,7 +26,7 @@ from support.channels import policy
 NOW = 1_800_000_000.0
 POLICY = policy(idle_seconds=600, drain_limit_seconds=3600)
 SLOTS = d.light_host_slots(8192)          # m7g.large
-HUB = Host("kojihub-builder", enabled=True, ready=True, capacity=10.0, light=True)
+HUB = Host(names.HUB_HOST, enabled=True, ready=True, capacity=10.0, light=True)
 
 
 def light(n: int, lifecycle: str = IN_SERVICE, **kw) -> Instance:
@@ -37,7 +38,7 @@ def lhost(n: int, enabled: bool = True) -> Host:
     return Host(d.light_slot_name(n), enabled=enabled, ready=True, capacity=float(SLOTS), light=True)
 
 
-def parent(i: int, state: int = OPEN, host: str | None = "kojihub-builder", waiting: bool = True) -> Task:
+def parent(i: int, state: int = OPEN, host: str | None = names.HUB_HOST, waiting: bool = True) -> Task:
     return Task(i, "build", "noarch", POLICY.light_channel, state, 0.2, host if state != FREE else None, waiting)
 
 

@@ -52,7 +52,7 @@ def test_burst_scales_out_registers_and_runs(rig, capsys):
     assert rig.group().suspended == ["AZRebalance"]
     metric_names = {m["MetricName"] for m in rig.cw.list_metrics(Namespace="kojistack/ks")["Metrics"]}
     assert set(decide.METRIC_NAMES) - {"UnservableTaskWeight"} <= metric_names
-    used = {m for who, m in rig.hub.calls if who == "kojistack-ctl"}
+    used = {m for who, m in rig.hub.calls if who == names.USER_CONTROLLER}
     assert used <= set(CALLS) - {"sslLogin"}, used - set(CALLS)
 
 
@@ -170,9 +170,9 @@ def test_free_work_and_an_idle_ready_builder_force_a_scheduler_run(rig):
     builder = rig.builders[rig.instances()[0]]
     builder.running.clear()                                      # (keep nothing assigned to it)
     rig.hub.seed_task("buildArch", arch="x86_64", weight=1.0)
-    before = sum(1 for who, m in rig.hub.calls if who == "kojistack-ctl" and m == "scheduler.doRun")
+    before = sum(1 for who, m in rig.hub.calls if who == names.USER_CONTROLLER and m == "scheduler.doRun")
     rig.run_until(lambda: sum(1 for who, m in rig.hub.calls
-                              if who == "kojistack-ctl" and m == "scheduler.doRun") > before, max_ticks=10)
+                              if who == names.USER_CONTROLLER and m == "scheduler.doRun") > before, max_ticks=10)
 
 
 def test_a_drain_taken_back_enables_the_host_and_empties_the_tag(rig):

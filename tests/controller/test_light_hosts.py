@@ -7,6 +7,7 @@ import pytest
 from moto import mock_aws
 
 from fakes.kojihub import CLOSED, FREE, OPEN
+from kojistack import names
 from kojistack.controller import decide
 from kojistack.controller.kojiport import CALLS
 
@@ -27,7 +28,7 @@ def parents(rig: Rig, n: int) -> list[int]:
 
 
 def test_a_light_host_serves_only_the_light_channel_and_leaves_without_stopping_a_parent(rig):
-    hub = rig.hub.host_named("kojihub-builder")        # capacity 2: the hub's kojid holds 2 parents
+    hub = rig.hub.host_named(names.HUB_HOST)        # capacity 2: the hub's kojid holds 2 parents
     rig.tick()
     assert rig.group("light").desired == 0 and rig.group("light").suspended == ["AZRebalance"]
     tasks = parents(rig, 3)                            # one more than the hub's slots
@@ -67,7 +68,7 @@ def test_a_light_host_serves_only_the_light_channel_and_leaves_without_stopping_
     assert rig.group("light").desired == 0             # terminated with a decrement
     published = {m["MetricName"] for m in rig.cw.list_metrics(Namespace="kojistack/ks")["Metrics"]}
     assert set(decide.LIGHT_METRIC_NAMES) <= published
-    used = {m for who, m in rig.hub.calls if who == "kojistack-ctl"}
+    used = {m for who, m in rig.hub.calls if who == names.USER_CONTROLLER}
     assert "removeHostFromChannel" in used and used <= set(CALLS) - {"sslLogin"}, used - set(CALLS)
 
 
@@ -77,10 +78,10 @@ def test_a_draining_light_host_is_called_back_before_a_new_one_launches(rig):
     (iid,) = rig.instances("light")
     rig.builders[iid].duration = 10**6
     rig.run_until(lambda: rig.builders[iid].running)
-    rig.hub.host_named("kojihub-builder").capacity = 10.0
+    rig.hub.host_named(names.HUB_HOST).capacity = 10.0
     rig.tick()
     assert not rig.hub.host_named("light-001").enabled
-    rig.hub.host_named("kojihub-builder").capacity = 2.0    # demand is back above the hub's slots
+    rig.hub.host_named(names.HUB_HOST).capacity = 2.0    # demand is back above the hub's slots
     state, plan, errors = rig.tick()
     assert [i.id for i in plan.light.cancel_drain] == [iid] and plan.light.desired is None
     assert rig.hub.host_named("light-001").enabled and rig.instances("light") == [iid]

@@ -13,20 +13,22 @@ import pytest
 
 from fakes.kojihub import FREE, OPEN, FakeHub
 from fakes.pki import TestPki
+from kojistack import names
 from kojistack.controller.kojiport import KojiPort
 from support.channels import BUILDER_CHANNELS, HUB_CHANNELS
 
 ARCHES = ("x86_64", "aarch64")
+HUB_HOST = names.HUB_HOST  # (the tests below keep a list called names)
 
 
 @pytest.fixture
 def hub(tmp_path):
     pki = TestPki.create(str(tmp_path))
     h = FakeHub.start(pki, clock=lambda: 1_800_000_000.0)
-    h.seed_user("kojistack-ctl", ("host", "admin"))
+    h.seed_user(names.USER_CONTROLLER, ("host", "admin"))
     h.seed_user("kojiadmin", ("admin",))
-    h.seed_host("kojihub-builder", "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
-    h.port = KojiPort(h.url, pki.client("kojistack-ctl"), pki.ca_pem, BUILDER_CHANNELS)
+    h.seed_host(names.HUB_HOST, "x86_64 aarch64", HUB_CHANNELS, capacity=2.0)
+    h.port = KojiPort(h.url, pki.client(names.USER_CONTROLLER), pki.ca_pem, BUILDER_CHANNELS)
     yield h
     h.port.close()
     h.stop()
@@ -74,7 +76,7 @@ def test_the_picture_is_the_full_listings(hub):
         hub.seed_task("buildArch", arch=("x86_64", "aarch64", "noarch", "ppc64le")[i % 4])
     hub.seed_task("buildArch", arch="x86_64", channel="maven")      # a channel nobody serves
     hub.seed_task("build")                                           # light channel, FREE
-    parent = hub.seed_task("build", state=OPEN, host="kojihub-builder")
+    parent = hub.seed_task("build", state=OPEN, host=HUB_HOST)
     with hub.lock:
         hub.tasks[parent].waiting = True
     hub.seed_task("buildArch", arch="x86_64", weight=2.5, state=OPEN, host=names[0])

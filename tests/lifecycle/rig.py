@@ -347,7 +347,7 @@ class World:
         self.pki = TestPki.create(str(self.workdir))
         self.hub = FakeHub.start(self.pki, clock=self.clock)
         self.hub.seed_user(names.USER_CONTROLLER, ("host", "admin"))
-        self.hub.seed_host("kojihub-builder", "x86_64 aarch64", ("createrepo", "light"), capacity=20.0)
+        self.hub.seed_host(names.HUB_HOST, "x86_64 aarch64", ("createrepo", "light"), capacity=20.0)
         self.group_lid: dict[str, str] = {}
         self.machines: dict[str, Machine] = {}
         self.bridge = Bridge(self)

@@ -15,6 +15,7 @@ import tracemalloc
 from fakes.kojihub import OPEN, FakeHub
 from fakes.pki import TestPki
 from kojistack.controller.kojiport import KojiPort
+from kojistack.names import HUB_HOST, USER_CONTROLLER
 from support.channels import BUILDER_CHANNELS, HUB_CHANNELS
 
 BUILDERS = 1000
@@ -25,9 +26,9 @@ PREFIX = {"x86_64": "x86-64", "aarch64": "aarch64"}
 
 def _hub(pki: TestPki, active: int) -> tuple:
     hub = FakeHub.start(pki, clock=time.time)
-    hub.seed_user("kojistack-ctl", ("host", "admin"))
+    hub.seed_user(USER_CONTROLLER, ("host", "admin"))
     hub.seed_user("kojiadmin", ("admin",))
-    hub.seed_host("kojihub-builder", "x86_64 aarch64", ("createrepo", "light"), capacity=2.0)
+    hub.seed_host(HUB_HOST, "x86_64 aarch64", ("createrepo", "light"), capacity=2.0)
     names = []
     for i in range(BUILDERS):
         arch = ARCHES[i % 2]
@@ -53,7 +54,7 @@ def _hub(pki: TestPki, active: int) -> tuple:
 
 def measure(active: int, pki: TestPki) -> dict:
     hub, idle = _hub(pki, active)
-    port = KojiPort(hub.url, pki.client("kojistack-ctl"), pki.ca_pem, BUILDER_CHANNELS)
+    port = KojiPort(hub.url, pki.client(USER_CONTROLLER), pki.ca_pem, BUILDER_CHANNELS)
     try:
         port._s()
         t0 = hub.traffic

@@ -47,7 +47,7 @@ def bash(conf: Path, script: str, **shared: str) -> str:
 def test_hub_host_serves_only_createrepo_and_light(hub):
     fake, conf = hub
     assert bash(conf, "hub_host; host_state").strip() == "False createrepo,light"
-    host = fake.host_named("kojihub-builder")
+    host = fake.host_named(names.HUB_HOST)
     assert host is not None
     # a second boot changes nothing
     assert bash(conf, "hub_host; host_state").strip() == "False createrepo,light"
@@ -55,7 +55,7 @@ def test_hub_host_serves_only_createrepo_and_light(hub):
 
 def test_an_existing_host_in_default_leaves_it(hub):
     fake, conf = hub
-    fake.seed_host("kojihub-builder", channels=(names.CHANNEL_DEFAULT, names.CHANNEL_CREATEREPO))
+    fake.seed_host(names.HUB_HOST, channels=(names.CHANNEL_DEFAULT, names.CHANNEL_CREATEREPO))
     assert bash(conf, "hub_host; channel_names").strip() == "createrepo light"
 
 
