@@ -64,6 +64,19 @@ def test_the_seeded_users_are_names_env_s(postgres: Postgres, koji_dir: Path):
     assert perms == ["kojiadmin:admin", "ks-renamed-ctl:admin", "ks-renamed-ctl:host", "ks-renamed-kojira:repo"]
 
 
+def test_seeding_without_names_env_stops_and_seeds_no_user(postgres: Postgres, koji_dir: Path):
+    """Without names.env's user names seed-users stops, naming the variable, before psql runs:
+    `make test-realhub` found it seeding users with empty names (unique violation on users.name)."""
+    env = {k: v for k, v in _env(postgres, koji_dir).items() if k != "KOJISTACK_USER_KOJIRA"}
+    db(env, "prepare")
+    db(env, "identity")
+    result = db(env, "seed-users", check=False)
+    assert result.returncode != 0
+    assert "KOJISTACK_USER_KOJIRA: is not set (names.env" in result.stderr
+    assert "duplicate key" not in result.stderr
+    assert postgres.superuser_sql("SELECT count(*) FROM users WHERE name = ''") == "0"
+
+
 def test_the_deployed_major_is_among_the_tested_ones():
     major = int(POSTGRES[0].split(".")[0])
     assert major in PG_SERVERS, f"the template deploys PostgreSQL {major}: add a server for it to conftest.PG_SERVERS"
