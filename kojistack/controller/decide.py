@@ -149,7 +149,7 @@ CAPACITY_OVERCOMMIT = 5.0
 BUILD_ARCH_WEIGHT = 1.5
 #: Policy.spare_tasks and spare_fraction as shipped (settings: KOJISTACK_BUILDER_SPARE_TASKS,
 #: KOJISTACK_BUILDER_SPARE_FRACTION)
-SPARE_TASKS = 1
+SPARE_TASKS = 2
 SPARE_FRACTION = 0.05
 
 
@@ -176,7 +176,7 @@ class Policy:
     #: `queued_task_weight`: a build that arrives while a new builder boots (3 minutes and more on
     #: EC2) starts at once instead of waiting for that boot. Arrivals grow with the work, so the
     #: room does: `spare_fraction` of the arch's tasks (queued and running), at least `spare_tasks`
-    #: (chosen in the simulator, seeds 1-4 of every workload; checked on seeds 5-8: docs/simulator.md)
+    #: (the fraction matters at scale, beyond 40 tasks of an arch: docs/simulator.md, finding 9)
     spare_tasks: int = SPARE_TASKS
     spare_fraction: float = SPARE_FRACTION
     #: what a FREE task weighs at least: the hub shows a new task at 1.0 until kojid opens it and

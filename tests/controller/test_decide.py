@@ -146,7 +146,7 @@ def test_a_free_task_counts_as_what_kojid_will_make_it():
 
 def test_a_busy_arch_keeps_room_for_more_tasks():
     """A builder at exactly its capacity takes nothing more; while the arch has work, the next
-    builds should not wait for a boot: room for at least `spare_tasks` (1) more task of 1.5, here
+    builds should not wait for a boot: room for at least `spare_tasks` (2) more tasks of 1.5, here
     one more builder. A builder with room for both needs none; an arch without work keeps nothing."""
     tasks, hosts, insts, groups = _full_builders(1, 5, 1.6)             # load 8.0 of 8
     assert d.demand(obs(tasks, hosts, insts, groups), POLICY)[0]["x86_64"].target == 2
@@ -157,15 +157,15 @@ def test_a_busy_arch_keeps_room_for_more_tasks():
 
 def test_the_room_kept_grows_with_the_work():
     """Builds arrive in proportion to the work in flight, so the room kept for them does: at least
-    one task, and `spare_fraction` (5 %) of the arch's queued and running tasks. Six queued tasks of
-    1.5 fill a builder of 8: five need one builder (room for the sixth), a hundred need 17 and
-    room for five more tasks, an 18th builder."""
+    two tasks, and `spare_fraction` (5 %) of the arch's queued and running tasks. Six queued tasks
+    of 1.5 fill a builder of 8: four need one builder (room for two more), a hundred need 17 and
+    room for five more tasks, an 18th builder (a fixed room of two would keep 17)."""
     def target(n: int) -> int:
         tasks = [task(i) for i in range(n)]
         return d.demand(obs(tasks, groups=[group(cap=8.0, hi=50)]), POLICY)[0]["x86_64"].target
-    assert d.spare_room(5, POLICY) == 1 and d.spare_room(100, POLICY) == 5
-    assert target(5) == 1
-    assert target(6) == 2
+    assert d.spare_room(4, POLICY) == 2 and d.spare_room(40, POLICY) == 2 and d.spare_room(100, POLICY) == 5
+    assert target(4) == 1
+    assert target(5) == 2
     assert target(100) == 18
 
 
