@@ -58,31 +58,37 @@ class ControllerFleet:
 
     def apply(self, eng: Engine, plan: decide.Plan) -> None:
         """Carry out a plan the way the controller's shell does."""
-        by_id = {i.id: i for i in eng.instances}
-        for reg in plan.register:
-            eng.register(by_id[reg.instance_id], reg.slot, reg.capacity)
-        for ref in plan.refuse:
-            eng.terminate(by_id[ref.instance_id], decrement=False)
-        for inst in plan.start_drain:
-            by_id[inst.id].drain_started = eng.now
-        for inst in plan.cancel_drain:
-            by_id[inst.id].drain_started = None
-            if inst.slot in eng.hub.hosts:
-                eng.set_enabled(eng.hub.hosts[inst.slot], True)
-        for name in plan.disable_hosts:
-            if name in eng.hub.hosts:
-                eng.set_enabled(eng.hub.hosts[name], False)
-        for term in plan.terminate:
-            eng.terminate(by_id[term.instance_id], term.decrement)
-        for task_id in plan.free_tasks:
-            task = eng.hub.tasks.get(task_id)
-            if task is not None and task.state in (OPEN, ASSIGNED):
-                eng.hub.free_task(task, eng.now)
+        carry_out(eng, plan, lambda inst, reg: eng.register(inst, reg.slot, reg.capacity))
         if plan.run_scheduler:                       # scheduler.doRun(force=True)
             eng.force_scheduler_run()
         for arch, n in sorted(plan.desired.items()):
             eng.set_desired(arch, n)
 
+
+def carry_out(eng: Engine, plan, register) -> None:
+    """The actions a builders' plan and a light plan share, in the shell's order (register with
+    `register(instance, registration)`, refuse, drains, disable, terminate, free tasks)."""
+    by_id = {i.id: i for i in eng.instances}
+    hosts = eng.hub.hosts
+    for reg in plan.register:
+        register(by_id[reg.instance_id], reg)
+    for ref in plan.refuse:
+        eng.terminate(by_id[ref.instance_id], decrement=False)
+    for inst in plan.start_drain:
+        by_id[inst.id].drain_started = eng.now
+    for inst in plan.cancel_drain:
+        by_id[inst.id].drain_started = None
+        if inst.slot in hosts:
+            eng.set_enabled(hosts[inst.slot], True)
+    for name in plan.disable_hosts:
+        if name in hosts:
+            eng.set_enabled(hosts[name], False)
+    for term in plan.terminate:
+        eng.terminate(by_id[term.instance_id], term.decrement)
+    for task_id in plan.free_tasks:
+        task = eng.hub.tasks.get(task_id)
+        if task is not None and task.state in (OPEN, ASSIGNED):
+            eng.hub.free_task(task, eng.now)
 
 def observe(eng: Engine, cache: dict | None = None) -> decide.Observed:
     """What the controller's shell would observe now: Koji's active tasks and hosts, the groups.

@@ -18,8 +18,7 @@ from kojistack.controller import decide
 
 from .engine import LIGHT_CHANNEL, Engine
 from .engine import policy as sim_policy
-from .fleets import host_row, instance_row, task_row
-from .koji_model import ASSIGNED, OPEN
+from .fleets import carry_out, host_row, instance_row, task_row
 
 LIGHT_HOST_TYPE = "m7g.large"              # 8 GiB Graviton: waiting is memory, not CPU
 LIGHT_HOST_TYPE_MIB = 8_192                # DescribeInstanceTypes MemoryInfo.SizeInMiB
@@ -52,27 +51,7 @@ class LightHosts:
 
     def apply(self, eng: Engine, plan: decide.LightPlan) -> None:
         """Carry out a light plan the way the controller's shell does."""
-        by_id = {i.id: i for i in eng.instances}
-        hosts = eng.hub.hosts
-        for reg in plan.register:
-            eng.register(by_id[reg.instance_id], reg.slot, reg.capacity, channels=frozenset(reg.channels),
-                         maxjobs=LIGHT_SLOTS)
-        for ref in plan.refuse:
-            eng.terminate(by_id[ref.instance_id], decrement=False)
-        for inst in plan.start_drain:
-            by_id[inst.id].drain_started = eng.now
-        for inst in plan.cancel_drain:
-            by_id[inst.id].drain_started = None
-            if inst.slot in hosts:
-                eng.set_enabled(hosts[inst.slot], True)
-        for name in plan.disable_hosts:
-            if name in hosts:
-                eng.set_enabled(hosts[name], False)
-        for term in plan.terminate:
-            eng.terminate(by_id[term.instance_id], term.decrement)
-        for task_id in plan.free_tasks:
-            task = eng.hub.tasks.get(task_id)
-            if task is not None and task.state in (OPEN, ASSIGNED):
-                eng.hub.free_task(task, eng.now)
+        carry_out(eng, plan, lambda inst, reg: eng.register(inst, reg.slot, reg.capacity,
+                                                            channels=frozenset(reg.channels), maxjobs=LIGHT_SLOTS))
         if plan.desired is not None:
             eng.set_light_desired(plan.desired, LIGHT_HOSTS_MAX)
