@@ -116,29 +116,18 @@ def test_renamed_hooks_and_tags_still_register_and_drain_builders(renamed, tmp_p
             w.stop()
 
 
-def test_a_renamed_slot_pattern_stops_a_controller_that_names_slots_otherwise(monkeypatch):
-    """The controller names slots itself (decide.SLOT_PATTERN, built from the arch prefixes): a
-    names.env whose SLOT_RE differs is refused at start, with both patterns named."""
+@pytest.mark.parametrize("name", ["SLOT_RE", "LIGHT_SLOT_RE"])
+def test_a_renamed_slot_pattern_stops_a_controller_that_names_slots_otherwise(monkeypatch, name):
+    """The controller names builder and light slots itself (decide.SLOT_PATTERN, built from the
+    arch prefixes, and decide.LIGHT_SLOT_PATTERN): a names.env whose pattern differs is refused at
+    start, naming the variable."""
     from kojistack.controller import settings
 
-    monkeypatch.setattr(names, "SLOT_RE", NEW["SLOT_RE"])
+    monkeypatch.setattr(names, name, NEW[name])
     env = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
            "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
            "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
-    with pytest.raises(settings.SettingsError, match="KOJISTACK_SLOT_RE in /opt/kojistack/names.env"):
-        settings.from_env(env)
-
-
-def test_a_renamed_light_slot_pattern_stops_a_controller_that_names_light_hosts_otherwise(monkeypatch):
-    """The controller names light hosts itself (decide.LIGHT_SLOT_PATTERN): a names.env whose
-    LIGHT_SLOT_RE differs is refused at start."""
-    from kojistack.controller import settings
-
-    monkeypatch.setattr(names, "LIGHT_SLOT_RE", NEW["LIGHT_SLOT_RE"])
-    env = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
-           "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
-           "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u", **names.env()}
-    with pytest.raises(settings.SettingsError, match="KOJISTACK_LIGHT_SLOT_RE in /opt/kojistack/names.env"):
+    with pytest.raises(settings.SettingsError, match=f"KOJISTACK_{name} in /opt/kojistack/names.env"):
         settings.from_env(env)
 
 
