@@ -31,7 +31,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -488,6 +488,8 @@ def light_plan(state: Observed, policy: Policy) -> LightPlan:
     drains = _light_drains(state, kept, busy, n_kept - target)
     terms, complete, beats, disable = _light_progress(state, policy, g, back, busy)
     free, vanished = _light_repairs(state, busy)
+    free = sorted(set(free) | set(stranded(state, busy, LIGHT_SLOT_PATTERN.fullmatch,
+                                           [r.slot for r in regs] + [i.slot or "" for i in back])))
     return LightPlan(
         desired=_light_desired(g, len(live), n_kept, target), register=tuple(regs), refuse=tuple(refusals),
         start_drain=tuple(drains) + _hook_drains(state.light_instances),
@@ -985,6 +987,20 @@ def repairs(state: Observed, busy: Optional[Mapping[str, list[Task]]] = None) ->
     return free, disable
 
 
+def stranded(state: Observed, busy: Mapping[str, list[Task]], ours: Callable[[str], object],
+             enabled_now: Iterable[str] = ()) -> list[int]:
+    """ASSIGNED tasks on our hosts that Koji shows disabled: kojid on a disabled host never opens
+    them (koji/daemon.py readyForTask: "Host is disabled") and the scheduler never reclaims them
+    (kojihub/scheduler.py check_active_tasks skips a host not enabled: "# host disabled? # TODO";
+    koji.md section 9), so a drain would wait for them forever. They are freed for another host.
+    A task the scheduler gave a host just before it was disabled is the usual case (a light host
+    drained with parents assigned, or the scheduler's run between the controller's observation and
+    its disableHost). OPEN tasks run on; hosts this loop enables again (`enabled_now`) keep theirs."""
+    keep = set(enabled_now)
+    return sorted(t.id for h in state.hosts if not h.enabled and ours(h.name) and h.name not in keep
+                  for t in busy.get(h.name, []) if t.state == ASSIGNED)
+
+
 # --- metrics and the plan ----------------------------------------------------------------------
 
 METRIC_NAMES = (
@@ -1061,6 +1077,8 @@ def plan(state: Observed, policy: Policy) -> Plan:
     drains = choose_drains(state, policy, targets, busy)
     back = cancel_drains(state, targets, busy) if policy.pack else []
     free, vanished = repairs(state, busy)
+    free = sorted(set(free) | set(stranded(state, busy, lambda name: slot_arch(name) is not None,
+                                           [r.slot for r in regs] + [i.slot or "" for i in back])))
     notes = [f"{a}: queued {d.queued_weight:g}, running {d.running_weight:g}, target {d.target}"
              for a, d in sorted(targets.items())]
     notes += [f"drain {i.id} ({i.slot}): {'surplus' if dec else 'out of date or group max 0'}"

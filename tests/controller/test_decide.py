@@ -287,6 +287,30 @@ def test_dead_machine_still_in_service_is_repaired():
     assert p.free_tasks == (1,)
 
 
+def test_a_disabled_builder_s_assigned_tasks_are_freed_its_open_ones_run_on():
+    """koji 1.35.3: kojid on a disabled host never opens an ASSIGNED task (koji/daemon.py
+    readyForTask, "Host is disabled") and the scheduler never reclaims it (kojihub/scheduler.py
+    check_active_tasks: "# host disabled? # TODO"), so the drain would wait for it forever."""
+    draining = inst(1, drain_started=NOW - 60)
+    tasks = [task(1, state=OPEN, weight=1.5, host_name="x86-64-01"),
+             task(2, state=ASSIGNED, weight=1.5, host_name="x86-64-01")]
+    hosts = [host("x86-64-01", enabled=False), host("x86-64-02")]
+    p = d.plan(obs(tasks, hosts, [draining, inst(2)], [group(desired=2)]), FILL_ONLY)
+    assert not p.cancel_drain and p.free_tasks == (2,) and p.run_scheduler and not p.terminate
+    # enabled, the host opens it itself: nothing to free
+    p = d.plan(obs(tasks, [host("x86-64-01")], [inst(1)], [group(desired=1)]), POLICY)
+    assert p.free_tasks == ()
+
+
+def test_a_drain_called_back_keeps_its_assigned_tasks():
+    """A draining builder taken back this loop is enabled again and opens what it was given."""
+    tasks = [task(1, state=OPEN, weight=2.0, host_name="x86-64-01"),
+             task(2, state=ASSIGNED, weight=1.5, host_name="x86-64-01")] + [task(10 + i, weight=2.0) for i in range(4)]
+    p = d.plan(obs(tasks, [host("x86-64-01", enabled=False)], [inst(1, drain_started=NOW - 60)],
+                   [group(desired=1)]), POLICY)
+    assert [i.slot for i in p.cancel_drain] == ["x86-64-01"] and p.free_tasks == ()
+
+
 # --- registration -------------------------------------------------------------------------------
 
 KEY_A, KEY_B = "a" * 64, "b" * 64

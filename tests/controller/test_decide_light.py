@@ -153,6 +153,21 @@ def test_a_vanished_light_host_has_its_tasks_freed():
     assert p.free_tasks == (5,) and p.disable_hosts == ("light-003",)
 
 
+def test_a_drained_light_host_s_assigned_parents_are_freed():
+    """A light host drained while the scheduler had given it parents it had not opened yet: kojid
+    on a disabled host never opens them and the scheduler never reclaims them (koji 1.35.3
+    koji/daemon.py readyForTask, kojihub/scheduler.py check_active_tasks). Before, the drain waited
+    for them forever: the buildkite-like peer's mass rebuild, seed 2, ended with 15 builds never
+    finished and a light host kept 14 days. The waiting parent it holds is left alone."""
+    held = [parent(5, host="light-001"), parent(6, d.ASSIGNED, host="light-001", waiting=False),
+            parent(7, d.ASSIGNED, host="light-001", waiting=False)]
+    p = d.light_plan(obs(held, (HUB, lhost(1, enabled=False)), [light(1, drain_started=NOW - 60)], desired=1),
+                     POLICY)
+    assert p.free_tasks == (6, 7) and not p.terminate
+    p = d.light_plan(obs(held, (HUB, lhost(1)), [light(1)], desired=1), POLICY)
+    assert p.free_tasks == ()
+
+
 def test_group_max_zero_drains_every_light_host():
     hosts = (HUB, lhost(1))
     p = d.light_plan(obs([parent(5, host="light-001")], hosts, [light(1)], hi=0, desired=1), POLICY)
