@@ -370,6 +370,11 @@ class Engine:
 
     def _poll_for_scheduler(self, host: Host) -> None:
         self.sched_pending = False
+        if not host.alive:
+            # the host chosen to run the scheduler stopped before its poll (a builder terminated):
+            # every other kojid still polls, and the first one that qualifies runs it
+            self._sched_due(self.sched_gen)
+            return
         self._poll(host)
 
     def _resched(self, gen: int) -> None:

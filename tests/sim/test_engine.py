@@ -150,3 +150,19 @@ def test_observed_builders_carry_their_vcpus_and_no_bootstrap_failure(workload, 
     monkeypatch.setattr(decide, "plan", spy)
     Engine(workload, ControllerFleet(), SimConfig(vcpus=16, limit_s=3600)).run()
     assert seen and all(i.vcpus == 16 and i.bootstrap_failure is None for i in seen)
+
+
+def test_the_scheduler_runs_on_when_the_host_picked_for_it_is_gone():
+    """Koji's scheduler runs at the first check-in of any ready host at least RunInterval after its
+    last run (kojihub/scheduler.py). The engine simulates only the poll of the host it picks; when
+    that host was a builder that terminated before its poll (the buildkite-like peer's idle
+    builders leave on their own), no run followed, and the hub's own kojid, polling but not
+    simulated, never took the parents that arrived next: diurnal seed 5 ended with 27 builds never
+    started. Now another qualifying host runs it."""
+    from dataclasses import replace
+
+    from kojistack.sim.peers import BuildkiteLikeFleet
+    from kojistack.sim.workloads import make_workload
+
+    rec = Engine(make_workload("diurnal", 5), BuildkiteLikeFleet(), replace(SimConfig(), seed=5)).run()
+    assert not rec.truncated and all(t.state == CLOSED for t in rec.tasks)
