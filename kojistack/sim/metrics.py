@@ -3,7 +3,11 @@ and the real-boot oracle, derived from the zero-boot oracle's builder intervals.
 
 Queue wait of a task = the time it spent FREE or ASSIGNED, over all its runs (create -> start
 when it never restarts). Waits are of builder tasks (buildArch and the like); the parents' waits
-for the light channel are reported on their own line.
+for the light channel are reported on their own line. A build's wait (`build_wait_s`) is all the
+time the build spent queued, whoever held it up: its parent's wait for the light channel plus, for
+each wave of its children, the longest wait among them. Builder-task waits alone can be made short
+by starting parents late (the children then queue less because they exist later, while the build
+waits as long): that is how a stack whose parents could not start scored well before issue 14.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .engine import BUILDER_CHANNELS, Instance, Record
-from .koji_model import CLOSED
+from .koji_model import CLOSED, Task
 from .light import LIGHT_HOST_PRICE
 
 # On-demand Linux prices, us-east-1, USD per hour, from the AWS EC2 On-Demand pricing page
@@ -48,6 +52,7 @@ class Result:
     light_full_share: float             # share of parents that waited while the light channel was full
     light_hours: float = 0.0            # hours of light-channel hosts (not builders)
     light_cost_usd: float = 0.0
+    build_p95_wait_s: float = 0.0       # p95 of build_wait_s over the finished builds
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +65,16 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100.0 * len(ordered)))
     return ordered[rank - 1]
+
+
+def build_wait_s(parent: Task) -> float:
+    """All the time a build spent queued: its parent's wait, plus the longest wait of each wave of
+    its builder children (a wave's children are created together; the next wave waits for it)."""
+    waves: dict[float, float] = {}
+    for child in parent.children:
+        if child.channel in BUILDER_CHANNELS:
+            waves[child.create_ts] = max(waves.get(child.create_ts, 0.0), child.wait_s)
+    return parent.wait_s + sum(waves.values())
 
 
 def builder_hours(instances: list[Instance]) -> dict[str, float]:
@@ -84,7 +99,8 @@ def summarise(fleet: str, rec: Record, capacity: float, hours: dict[str, float] 
     waits = [t.wait_s for t in done]
     below = [t.wait_s for t in done if not t.capped]
     capped = [t.wait_s for t in done if t.capped]
-    parents = [t.wait_s for t in rec.tasks if t.method == "build" and t.state == CLOSED]
+    built = [t for t in rec.tasks if t.method == "build" and t.state == CLOSED]
+    parents = [t.wait_s for t in built]
     hours = builder_hours(rec.instances) if hours is None else hours
     light_h = sum((i.ended - i.launched_at) / 3600.0 for i in rec.instances if i.role == "light")
     paid_capacity_s = sum(hours.values()) * 3600.0 * capacity
@@ -104,6 +120,7 @@ def summarise(fleet: str, rec: Record, capacity: float, hours: dict[str, float] 
         light_full_share=(sum(1 for t in rec.tasks if t.method == "build" and t.capped)
                           / len(parents)) if parents else 0.0,
         light_hours=light_h, light_cost_usd=light_h * LIGHT_HOST_PRICE,
+        build_p95_wait_s=percentile([build_wait_s(t) for t in built if t.parent is None], 95),
     )
 
 

@@ -36,3 +36,21 @@ def test_fixed_sizes_are_the_oracles_peak_and_mean():
 
 def test_cost_uses_the_price_table():
     assert cost({"x86_64": 10, "aarch64": 10}) == pytest.approx(10 * 0.340 + 10 * 0.289)
+
+
+def test_a_build_s_wait_is_its_parent_s_plus_each_wave_s_longest():
+    """The packager's view: the parent queued 100 s; the SRPM wave's child 40 s; of the buildArch
+    wave (created together) the longest, 50 s. A light-channel child (e.g. a tagBuild) is not the
+    builders' queue and does not count; nor do parallel children beyond each wave's longest."""
+    from kojistack.sim.koji_model import Task
+    from kojistack.sim.metrics import build_wait_s
+
+    def task(i, channel, create, wait, parent=None):
+        t = Task(i, "build" if parent is None else "buildArch", "noarch", channel, 20, 10.0, 1.5, parent=parent)
+        t.create_ts, t.wait_s = create, wait
+        return t
+
+    build = task(1, "light", 0.0, 100.0)
+    build.children = [task(2, "default", 110.0, 40.0, build), task(3, "default", 600.0, 30.0, build),
+                      task(4, "default", 600.0, 50.0, build), task(5, "light", 900.0, 500.0, build)]
+    assert build_wait_s(build) == 100.0 + 40.0 + 50.0
