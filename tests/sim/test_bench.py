@@ -81,3 +81,34 @@ def test_a_run_that_never_finished_shows_no_makespan_and_the_bar_says_so():
     line = bench._verdict([ctl, done, stuck])
     assert line.endswith("left tasks unfinished: target-tracking (15); a p95 counts finished tasks only")
     assert "buildkite-like" not in line.split(" - ")[1]
+
+
+def test_builder_hours_are_compared_at_the_best_peer_s_p95():
+    """The bar: "no more builder-hours than the best peer at the same p95". The shipped controller
+    waits 30 s on 74 h where the best peer waits 100 s on 73 h: not the same p95. With less room
+    kept (ROOM) the controller waits 30 s... on 66 h: that setting is held to the peer's hours. A
+    setting whose p95 is above the peer's cannot be picked; with none at or below it, MISSED. The
+    p95 lines judge the shipped controller only, for builder tasks and for whole builds."""
+    from kojistack.sim.run import bound_result
+
+    base = bound_result(make_workload("steady", 1), SHIPPED)
+    ctl = dataclasses.replace(base, fleet="controller", p95_wait_s=30.0, build_p95_wait_s=90.0, builder_hours=74.2)
+    peer = dataclasses.replace(base, fleet="buildkite-like", p95_wait_s=100.0, build_p95_wait_s=80.0,
+                               builder_hours=73.0)
+    slow = dataclasses.replace(base, fleet="target-tracking", p95_wait_s=185.0, build_p95_wait_s=250.0,
+                               builder_hours=61.3)
+    room = dataclasses.replace(ctl, p95_wait_s=30.0, builder_hours=66.3)
+    bar = bench.Bar.of([ctl, peer, slow], room)
+    assert bar.pick == (f"room {bench.ROOM}", room) and bar.hours_ok and bar.p95_ok and not bar.build_ok
+    assert bar.flags() == "   build p95 above a peer"
+    assert not bench.Bar.of([ctl, peer, slow]).hours_ok                   # the shipped setting alone: 74.2 > 73.0
+    late = dataclasses.replace(room, p95_wait_s=120.0)
+    assert bench.Bar.of([ctl, peer, slow], late).pick == ("shipped", ctl)
+    hopeless = dataclasses.replace(ctl, p95_wait_s=150.0)
+    assert bench.Bar.of([hopeless, peer, slow], late).pick is None
+    assert "no controller setting reaches it: MISSED" in bench._verdict([hopeless, peer, slow], late)
+    # fewer builder-hours than the best peer is met whatever the p95 (a capped mass rebuild)
+    cheap = dataclasses.replace(hopeless, builder_hours=70.0)
+    assert bench.Bar.of([cheap, peer, slow]).hours_ok and not bench.Bar.of([cheap, peer, slow]).p95_ok
+    assert "bar: builder-hours: controller 70.0 h <= the best peer's (buildkite-like, p95 100 s) 73.0 h: met" \
+        in bench._verdict([cheap, peer, slow])
