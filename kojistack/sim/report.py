@@ -9,7 +9,7 @@ from .metrics import PRICE_PER_HOUR, PRICE_REGION, PRICES_TAKEN, Result
 from .run import Comparison, boot_total_s
 
 _HEAD = (f"{'fleet':<17} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'<max p95':>9} {'(n)':>6} {'capped p95':>10}"
-         f" {'(n)':>5} {'parent p95':>10} {'restarts':>8} {'builder-h':>9} {'cost $':>8} {'util':>5}"
+         f" {'(n)':>5} {'parent p95':>10} {'build p95':>9} {'restarts':>8} {'builder-h':>9} {'cost $':>8} {'util':>5}"
          f" {'makespan h':>10} {'peak x86/arm':>12}")
 
 
@@ -17,7 +17,7 @@ def _row(r: Result) -> str:
     peak = f"{r.peak_builders.get('x86_64', 0)}/{r.peak_builders.get('aarch64', 0)}"
     return (f"{r.fleet:<17} {r.p50_wait_s:6.0f} {r.p95_wait_s:6.0f} {r.max_wait_s:6.0f}"
             f" {r.below_max_p95_wait_s:9.0f} {r.below_max_tasks:6d} {r.capped_p95_wait_s:10.0f} {r.capped_tasks:5d}"
-            f" {r.parent_p95_wait_s:10.0f} {r.restarts:8d} {r.builder_hours:9.1f} {r.cost_usd:8.2f}"
+            f" {r.parent_p95_wait_s:10.0f} {r.build_p95_wait_s:9.0f} {r.restarts:8d} {r.builder_hours:9.1f} {r.cost_usd:8.2f}"
             f" {r.utilisation:5.2f} {r.makespan_s / 3600:10.2f} {peak:>12}")
 
 

@@ -15,6 +15,7 @@ def test_simulate_prints_the_table_and_writes_the_plot(tmp_path):
     assert lines[0].startswith("workload steady (seed 1)")
     assert [ln.split()[0] for ln in lines[2:7]] == ["controller", "oracle-real-boot", "oracle-zero-boot",
                                                    "fixed-peak", "fixed-mean"]
+    assert "build p95" in lines[1]      # a build's whole wait, parent and children (metrics.build_wait_s)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
@@ -28,6 +29,7 @@ def test_simulate_json_is_deterministic_and_carries_the_price_date():
     assert doc["prices"]["taken"] and doc["prices"]["per_hour"]["x86_64"]["type"] == "c6i.2xlarge"
     assert [r["fleet"] for r in doc["results"]] == ["controller"]
     assert doc["config"]["spot_rate_per_hour"] == 0.5
+    assert doc["results"][0]["build_p95_wait_s"] >= doc["results"][0]["parent_p95_wait_s"]
 
 
 def test_simulate_refuses_bad_input_in_the_users_terms(tmp_path):
