@@ -15,6 +15,7 @@ calls the same functions. Every rule of the builder fleet lives here:
 - a scheduler run is forced when FREE builder work waits while a ready builder has room for it;
 - the terminate hook as a backstop: disable, heartbeat while tasks run up to a limit, complete;
 - repair: tasks OPEN/ASSIGNED on a host whose instance is gone are freed, its host disabled;
+  tasks ASSIGNED to one of our hosts that Koji shows disabled are freed (`stranded`);
 - registration: a CSR is signed only when its key hash equals the instance's own tag and no
   other instance carries that hash; slots come from a fixed pool per arch and are re-used;
 - light hosts (`light_plan`, part of every `Plan`): the light channel's capacity beyond the hub's
