@@ -263,7 +263,10 @@ class Hub:
             task.children = []
             task.wave = 0
             task.queued_since = now          # a FREE/ASSIGNED spell goes on; a lost run starts a new one
-        task.state, task.host, task.weight, task.waiting = FREE, None, NEW_TASK_WEIGHT, False
+        # the hub's Task.free sets only state and host (koji 1.35.3 kojihub.py 322-343): the weight
+        # kojid set at open stays, and the scheduler places the task again by it. `waiting` is
+        # cleared here (the hub leaves the column too; kojid's next run sets it when it waits)
+        task.state, task.host, task.waiting = FREE, None, False
         task.run_token += 1
         self._push_free(task)
 

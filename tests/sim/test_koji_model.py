@@ -96,3 +96,19 @@ def test_an_assignment_not_taken_is_freed_after_the_timeout_with_a_soft_refusal(
     assert t.state == FREE and t.refused == {host.name: ASSIGN_TIMEOUT_S + 1}
     hub.run_scheduler(2 * ASSIGN_TIMEOUT_S)     # the refusal keeps it off this host for a while
     assert t.state == FREE
+
+
+def test_a_freed_task_keeps_the_weight_kojid_gave_it():
+    """The hub's Task.free sets only state and host (koji 1.35.3 kojihub.py 322-343), so a task
+    freed after kojid opened it (a lost builder, freeTask) is placed again at the weight kojid's
+    handler set, not at a new task's 1.0 (the controller's observation relies on the same:
+    kojiport.observe reads the FREE tasks that ever started for their weight)."""
+    hub, host = _hub(capacity=8.0)
+    t = _task(1, weight=2.5)
+    hub.create(t, 0.0)
+    assert t.weight == 1.0                      # a new task: schema.sql task.weight DEFAULT 1.0
+    hub.run_scheduler(0.0)
+    hub.poll(host, 15.0)
+    assert t.state == OPEN and t.weight == 2.5
+    hub.free_task(t, 30.0)
+    assert t.state == FREE and t.weight == 2.5 and t.restarts == 1
