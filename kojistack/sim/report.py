@@ -17,8 +17,8 @@ def _row(r: Result) -> str:
     peak = f"{r.peak_builders.get('x86_64', 0)}/{r.peak_builders.get('aarch64', 0)}"
     return (f"{r.fleet:<17} {r.p50_wait_s:6.0f} {r.p95_wait_s:6.0f} {r.max_wait_s:6.0f}"
             f" {r.below_max_p95_wait_s:9.0f} {r.below_max_tasks:6d} {r.capped_p95_wait_s:10.0f} {r.capped_tasks:5d}"
-            f" {r.parent_p95_wait_s:10.0f} {r.build_p95_wait_s:9.0f} {r.restarts:8d} {r.builder_hours:9.1f} {r.cost_usd:8.2f}"
-            f" {r.utilisation:5.2f} {r.makespan_s / 3600:10.2f} {peak:>12}")
+            f" {r.parent_p95_wait_s:10.0f} {r.build_p95_wait_s:9.0f} {r.restarts:8d} {r.builder_hours:9.1f}"
+            f" {r.cost_usd:8.2f} {r.utilisation:5.2f} {r.makespan_s / 3600:10.2f} {peak:>12}")
 
 
 def wait_bound_s(cmp: Comparison) -> float:

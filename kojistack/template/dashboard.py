@@ -1,5 +1,6 @@
 """Adds the CloudWatch dashboard: the controller's per-arch metrics (queued and running task
-weight, builders in service, unservable tasks, launch failures) and each group's instance counts."""
+weight, builders in service, unservable tasks, launch failures), the light channel's (build
+parents waiting and the light hosts serving them) and each group's instance counts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from troposphere.cloudwatch import Dashboard
 
 from .. import ids, names
 from ..config import Config
+from ..controller.decide import LIGHT, LIGHT_METRIC_NAMES
 
 # Metric names the controller publishes (kojistack/controller), dimension Arch.
 CONTROLLER_METRICS = (
@@ -39,8 +41,13 @@ def dashboard_body(cfg: Config) -> str:
     widgets.append(_widget("Unservable task weight (no group serves the arch)",
                            [[{"expression": UNSERVABLE, "id": "unservable", "label": "by task arch"}]],
                            12 * (len(widgets) % 2), 6 * (len(widgets) // 2)))
+    # published by the controller with dimension Arch=light (decide.light_metrics)
+    widgets.append(_widget("Light channel: active build parents and light hosts",
+                           [[names.METRICS_NAMESPACE, metric, "Arch", LIGHT] for metric in LIGHT_METRIC_NAMES],
+                           12 * (len(widgets) % 2), 6 * (len(widgets) // 2)))
     groups = [["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", names.builder_group_name(a)]
               for a in cfg.arches]
+    groups.append(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", names.LIGHT_GROUP_NAME])
     groups.append(["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", names.HUB_GROUP_NAME])
     widgets.append(_widget("Instances in service per group", groups, 12 * (len(widgets) % 2),
                            6 * (len(widgets) // 2)))

@@ -66,3 +66,21 @@ def test_cloudwatch_may_use_the_key_only_for_this_stacks_alarms(default):
     assert sorted(cw["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert cw["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Fn::Sub": "${AWS::AccountId}"}
     assert cw["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":alarm:" + names.ALARM_NAME_PREFIX + "*")
+
+
+def test_the_dashboard_shows_every_metric_the_controller_publishes_and_every_group(default):
+    """The builders' per-arch metrics and the light channel's (dimension Arch=light, only published
+    by a stack with the light hosts' group: decide.light_metrics), and each group's instances."""
+    import json
+
+    from kojistack.controller import decide
+
+    body = default["Resources"][ids.DASHBOARD]["Properties"]["DashboardBody"]["Fn::Sub"]
+    series = [m for w in json.loads(body)["widgets"] for m in w["properties"]["metrics"]]
+    plotted = {(m[1], m[3]) for m in series if m[0] == names.METRICS_NAMESPACE}
+    per_arch = set(decide.METRIC_NAMES) - {"UnservableTaskWeight", "FreedTasks", "RefusedRegistrations"}
+    assert {(m, a) for m in per_arch for a in ("x86_64", "aarch64")} <= plotted
+    assert {(m, decide.LIGHT) for m in decide.LIGHT_METRIC_NAMES} <= plotted
+    groups = {m[3] for m in series if m[0] == "AWS/AutoScaling"}
+    assert groups == {names.builder_group_name("x86_64"), names.builder_group_name("aarch64"),
+                      names.LIGHT_GROUP_NAME, names.HUB_GROUP_NAME}
