@@ -21,6 +21,7 @@ TAG_CSR_SHA256 = "kojistack:csr-sha256"  # set by a builder on itself: the SHA-2
 TAG_SLOT = "kojistack:slot"  # set by the controller: the builder's koji host name
 TAG_DRAIN_STARTED = "kojistack:drain-started"  # set by the controller: when a drain began
 TAG_IDLE_MINUTES = "kojistack:idle-minutes"  # on a builder group: idle time before scale-in
+TAG_SPARE_TASKS = "kojistack:spare-tasks"  # on a builder group: room kept for arriving build tasks
 
 # A builder's slot (koji host name and certificate CN): <arch prefix>-NN, up to 4 digits
 # (controller.settings.MAX_SLOTS; controller.decide.SLOT_PATTERN must match the same names)
@@ -109,8 +110,8 @@ SHARED: dict[str, str] = {
     "HUB_LAUNCH_HOOK": HUB_LAUNCH_HOOK,
     "BUILDER_LAUNCH_HOOK": BUILDER_LAUNCH_HOOK, "BUILDER_TERMINATE_HOOK": BUILDER_TERMINATE_HOOK,
     "TAG_STACK": TAG_STACK, "TAG_CSR_SHA256": TAG_CSR_SHA256, "TAG_SLOT": TAG_SLOT,
-    "TAG_DRAIN_STARTED": TAG_DRAIN_STARTED, "TAG_IDLE_MINUTES": TAG_IDLE_MINUTES, "SLOT_RE": SLOT_RE,
-    "LIGHT_SLOT_RE": LIGHT_SLOT_RE,
+    "TAG_DRAIN_STARTED": TAG_DRAIN_STARTED, "TAG_IDLE_MINUTES": TAG_IDLE_MINUTES,
+    "TAG_SPARE_TASKS": TAG_SPARE_TASKS, "SLOT_RE": SLOT_RE, "LIGHT_SLOT_RE": LIGHT_SLOT_RE,
 }
 CHANNELS: dict[str, str] = {
     "CHANNEL_DEFAULT": CHANNEL_DEFAULT, "CHANNEL_CREATEREPO": CHANNEL_CREATEREPO, "CHANNEL_LIGHT": CHANNEL_LIGHT,

@@ -59,9 +59,9 @@ SLOT_PATTERN = re.compile("^(" + "|".join(ARCH_SLOT_PREFIX.values()) + ")-[0-9]{
 NOARCH = "noarch"
 
 # Tag keys (names.TAG_SLOT, TAG_CSR_SHA256, TAG_DRAIN_STARTED, and on the builder *group*
-# TAG_IDLE_MINUTES, the BuilderIdleMinutes parameter read every loop, so changing it touches only
-# the group's tags, never the hub) are declared in kojistack/names.py and reach the controller as
-# settings.Names: the decisions here never see a tag key.
+# TAG_IDLE_MINUTES and TAG_SPARE_TASKS, the BuilderIdleMinutes and BuilderSpareTasks parameters read
+# every loop, so changing one touches only the group's tags, never the hub) are declared in
+# kojistack/names.py and reach the controller as settings.Names: the decisions here never see a tag key.
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ class Group:
     capacity_per_builder: float  # Koji capacity (weight units) of one builder
     launch_failures: int = 0  # failed scaling activities in the last metric period
     idle_seconds: Optional[float] = None  # from the group's TAG_IDLE_MINUTES; None: Policy.idle_seconds
+    spare_tasks: Optional[int] = None  # from the group's TAG_SPARE_TASKS; None: Policy.spare_tasks
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ CAPACITY_OVERCOMMIT = 5.0
 #: builder/kojid BuildArchTask's base weight (before the per-hour adjustment)
 BUILD_ARCH_WEIGHT = 1.5
 #: Policy.spare_tasks and spare_fraction as shipped (settings: KOJISTACK_BUILDER_SPARE_TASKS,
-#: KOJISTACK_BUILDER_SPARE_FRACTION)
+#: KOJISTACK_BUILDER_SPARE_FRACTION). A builder group's TAG_SPARE_TASKS (the BuilderSpareTasks
+#: parameter, whose default is this value: tests/template/test_updates.py) overrides spare_tasks
 SPARE_TASKS = 2
 SPARE_FRACTION = 0.05
 
@@ -177,7 +179,8 @@ class Policy:
     #: `queued_task_weight`: a build that arrives while a new builder boots (3 minutes and more on
     #: EC2) starts at once instead of waiting for that boot. Arrivals grow with the work, so the
     #: room does: `spare_fraction` of the arch's tasks (queued and running), at least `spare_tasks`
-    #: (the fraction matters at scale, beyond 40 tasks of an arch: docs/simulator.md, finding 9)
+    #: (the fraction matters at scale, beyond 40 tasks of an arch: docs/simulator.md, finding 9);
+    #: `spare_tasks` 0 keeps no room, the fraction's neither (`spare_room`)
     spare_tasks: int = SPARE_TASKS
     spare_fraction: float = SPARE_FRACTION
     #: what a FREE task weighs at least: the hub shows a new task at 1.0 until kojid opens it and
@@ -608,7 +611,8 @@ def demand(state: Observed, policy: Policy) -> tuple[dict[str, Demand], dict[str
     tasks count for their host's arch. A FREE task weighs at least `policy.queued_task_weight`; a
     FREE noarch task counts once: for the arch with spare in-service capacity, else the primary
     arch. The target is the builders Koji would fill with that work (`Fill`), with room for
-    `spare_room` more tasks while there is work, and `policy.headroom_weight` of room.
+    `spare_room` more tasks while there is work (at least the group's `spare_tasks` when its tag
+    set one, else `policy.spare_tasks`), and `policy.headroom_weight` of room.
     """
     groups = {g.arch: g for g in state.groups if g.max_size > 0}
     tally = _Tally(groups, policy)
@@ -623,7 +627,7 @@ def demand(state: Observed, policy: Policy) -> tuple[dict[str, Demand], dict[str
         tally.queue(arch, queued_weight(t, policy))
         spare[arch] = spare.get(arch, 0.0) - queued_weight(t, policy)
     result = {arch: Demand(tally.queued[arch], tally.running[arch],
-                           _clamp(_target(tally.fill[arch], policy), g.min_size, g.max_size))
+                           _clamp(_target(tally.fill[arch], policy, g.spare_tasks), g.min_size, g.max_size))
               for arch, g in groups.items()}
     for g in state.groups:
         if g.max_size <= 0:
@@ -700,16 +704,22 @@ class _Tally:
             self.unservable[t.arch] = self.unservable.get(t.arch, 0.0) + task_weight(t)
 
 
-def spare_room(tasks: int, policy: Policy) -> int:
-    """Tasks of room an arch keeps while it has `tasks` (queued and running, > 0)."""
-    return max(policy.spare_tasks, math.ceil(round(policy.spare_fraction * tasks, 9)))
+def spare_room(tasks: int, policy: Policy, spare_tasks: Optional[int] = None) -> int:
+    """Tasks of room an arch keeps while it has `tasks` (queued and running, > 0): at least
+    `spare_tasks` (its group's; None: `policy.spare_tasks`), and `policy.spare_fraction` of the
+    tasks. A `spare_tasks` of 0 keeps no room at all, the fraction's neither: the fraction rounds
+    up, so it would keep a task of room for any work, and 0 would be 1."""
+    least = policy.spare_tasks if spare_tasks is None else spare_tasks
+    if least <= 0:
+        return 0
+    return max(least, math.ceil(round(policy.spare_fraction * tasks, 9)))
 
 
-def _target(fill: Fill, policy: Policy) -> int:
+def _target(fill: Fill, policy: Policy, spare_tasks: Optional[int] = None) -> int:
     """Builders for an arch's work as Koji fills them, with room for `spare_room` more tasks
     while there is work, and at least `policy.headroom_weight` of room (even with none)."""
     if fill.builders:
-        for _ in range(spare_room(fill.total, policy)):
+        for _ in range(spare_room(fill.total, policy, spare_tasks)):
             fill.add(policy.queued_task_weight)
     if policy.headroom_weight > 0:
         room = max(0.0, fill.capacity - fill.load) if fill.builders else 0.0

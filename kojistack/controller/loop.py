@@ -37,6 +37,25 @@ def group_idle_seconds(row: dict[str, Any], key: str) -> Optional[float]:
     return None
 
 
+#: the most room a group's tag may ask for: BuilderSpareTasks allows 0 to 8; a tag edited by hand
+#: beyond this is refused with a warning (decide places each task of room in turn)
+MAX_SPARE_TASKS = 1000
+
+
+def group_spare_tasks(row: dict[str, Any], key: str) -> Optional[int]:
+    """The group's room for arriving build tasks (tag `key`, names.TAG_SPARE_TASKS: a whole number
+    from 0 to MAX_SPARE_TASKS), if set and valid; None: the policy's (KOJISTACK_BUILDER_SPARE_TASKS)."""
+    for tag in row.get("Tags") or []:
+        if tag.get("Key") == key:
+            value = str(tag.get("Value", "")).strip()
+            if not (value.isascii() and value.isdigit() and int(value) <= MAX_SPARE_TASKS):
+                log.warning("group %s: tag %s=%r is not a whole number of tasks from 0 to %d; using the default",
+                            row.get("AutoScalingGroupName"), key, tag.get("Value"), MAX_SPARE_TASKS)
+                return None
+            return int(value)
+    return None
+
+
 @dataclass
 class Controller:
     """One controller: settings plus its three ports and a clock."""
@@ -86,7 +105,8 @@ class Controller:
             per_builder = decide.builder_capacity(min(group_vcpus.values()) if group_vcpus else 2)
             groups.append(Group(g["AutoScalingGroupName"], arch, g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
                                 per_builder, self._launch_failures(g["AutoScalingGroupName"], since),
-                                idle_seconds=group_idle_seconds(g, self.settings.names.tag_idle_minutes)))
+                                idle_seconds=group_idle_seconds(g, self.settings.names.tag_idle_minutes),
+                                spare_tasks=group_spare_tasks(g, self.settings.names.tag_spare_tasks)))
             for i in g.get("Instances", []):
                 instances.append(self._instance(i, arch, ec2.get(i["InstanceId"]), vcpus, current_version, now))
         tasks, hosts = self.koji.observe({i.slot for i in instances if i.slot and i.lifecycle == decide.IN_SERVICE},

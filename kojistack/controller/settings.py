@@ -30,6 +30,7 @@ class Names:
     tag_csr_sha256: str
     tag_drain_started: str
     tag_idle_minutes: str
+    tag_spare_tasks: str
     channel_default: str  # koji's: the builders' channel
     channel_createrepo: str  # koji's: newRepo tasks, served by the hub's kojid
     channel_light: str  # the stack's: coordination tasks, served by the hub's kojid
@@ -47,8 +48,9 @@ class Names:
 _NAME_KEYS = {"launch_hook": "BUILDER_LAUNCH_HOOK", "terminate_hook": "BUILDER_TERMINATE_HOOK",
               "tag_slot": "TAG_SLOT", "tag_csr_sha256": "TAG_CSR_SHA256",
               "tag_drain_started": "TAG_DRAIN_STARTED", "tag_idle_minutes": "TAG_IDLE_MINUTES",
-              "channel_default": "CHANNEL_DEFAULT", "channel_createrepo": "CHANNEL_CREATEREPO",
-              "channel_light": "CHANNEL_LIGHT", "controller_user": "USER_CONTROLLER"}
+              "tag_spare_tasks": "TAG_SPARE_TASKS", "channel_default": "CHANNEL_DEFAULT",
+              "channel_createrepo": "CHANNEL_CREATEREPO", "channel_light": "CHANNEL_LIGHT",
+              "controller_user": "USER_CONTROLLER"}
 
 
 def names_from_env(env: Mapping[str, str]) -> Names:
@@ -126,7 +128,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         if arch not in ("x86_64", "aarch64"):
             raise SettingsError(f"KOJISTACK_ARCHES: unknown arch {arch!r} (x86_64 or aarch64)")
     try:
-        # builder sizes and idle minutes come from the groups at run time (loop.observe), not from here
+        # builder sizes, idle minutes and spare tasks come from the groups at run time (loop.observe);
+        # these are the fallbacks for a group without a valid tag
         idle = float(env.get("KOJISTACK_BUILDER_IDLE_MINUTES", "10")) * 60
         headroom = float(env.get("KOJISTACK_BUILDER_HEADROOM_WEIGHT", "0"))
         spare = int(env.get("KOJISTACK_BUILDER_SPARE_TASKS", str(SPARE_TASKS)))

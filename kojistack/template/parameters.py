@@ -72,6 +72,13 @@ BUILDER_ON_DEMAND_BASE = "BuilderOnDemandBase"
 BUILDER_ON_DEMAND_PERCENTAGE = "BuilderOnDemandPercentage"
 BUILDER_VOLUME_GIB = "BuilderVolumeGiB"
 BUILDER_IDLE_MINUTES = "BuilderIdleMinutes"
+BUILDER_SPARE_TASKS = "BuilderSpareTasks"
+#: BuilderSpareTasks' default and values: the controller's own default is controller.decide.SPARE_TASKS
+#: (the template may not import the controller, tests/test_wings.py; tests/template/test_updates.py
+#: holds the two equal), and its share of the arch's tasks at scale controller.decide.SPARE_FRACTION
+BUILDER_SPARE_TASKS_DEFAULT = 2
+BUILDER_SPARE_FRACTION_PERCENT = 5
+BUILDER_SPARE_TASKS_VALUES = ("0", "1", "2", "3", "4", "6", "8")
 LIGHT_HOSTS_MAX = "LightHostsMax"
 #: LightHostsMax's default: 100 light hosts of 274 waiting build parents each (kojistack/sim/light.py)
 LIGHT_HOSTS_MAX_DEFAULT = 100
@@ -248,6 +255,13 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
     add(b, "Idle minutes before scale-in", BUILDER_IDLE_MINUTES, Type="Number", Default="10",
         AllowedValues=["5", "10", "15", "20", "30", "60"], ConstraintDescription="one of 5, 10, 15, 20, 30, 60",
         Description="A builder with no task for this long is drained and terminated.")
+    add(b, "Room kept for arriving builds (tasks)", BUILDER_SPARE_TASKS, Type="Number",
+        Default=str(BUILDER_SPARE_TASKS_DEFAULT), AllowedValues=list(BUILDER_SPARE_TASKS_VALUES),
+        ConstraintDescription="one of " + ", ".join(BUILDER_SPARE_TASKS_VALUES),
+        Description="While an arch has builder work, its builders keep room for this many more build tasks "
+                    f"(and for {BUILDER_SPARE_FRACTION_PERCENT} % of the arch's tasks at scale), so a build "
+                    "arriving while a new builder boots (3 minutes and more) starts at once. Lower: fewer "
+                    "builder-hours, longer waits; 0 keeps room only at scale.")
     add(b, "Light hosts, maximum", LIGHT_HOSTS_MAX, Type="Number", Default=str(LIGHT_HOSTS_MAX_DEFAULT),
         MinValue=0, MaxValue=1000, ConstraintDescription="0 to 1000",
         Description="Most light hosts the controller may run. A build parent waits for its children in a "

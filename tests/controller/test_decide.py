@@ -169,6 +169,36 @@ def test_the_room_kept_grows_with_the_work():
     assert target(100) == 18
 
 
+@pytest.mark.parametrize("work,policy_room,group_room,expected,why", [
+    ("full", 2, None, 2, "no group room: the policy's two tasks, one more builder"),
+    ("full", 2, 2, 2, "the group's room of two (BuilderSpareTasks as shipped): one more builder"),
+    ("full", 2, 0, 1, "the group's room of 0 overrides the policy's: no builder kept for arrivals"),
+    ("full", 0, 2, 2, "the group's room of 2 overrides the policy's 0"),
+    ("full", 2, 6, 2, "room for six tasks of 1.5 fills one more builder of 8"),
+    ("full", 2, 7, 3, "the seventh needs a third"),
+    ("partly full", 0, 2, 1, "a builder at 6.4 of 8 takes two more tasks of 1.5 (Koji overcommits the last)"),
+    ("partly full", 2, 3, 2, "but not three: a room of three needs a second builder"),
+    ("none", 2, 8, 0, "an arch without work keeps no room, whatever the group's"),
+    ("100 queued", 2, None, 18, "at scale the fraction's room: 5 % of 100, five tasks, an 18th builder"),
+    ("100 queued", 2, 1, 18, "a room of one: the fraction's all the same"),
+    ("100 queued", 2, 8, 18, "a room above the fraction's, eight tasks: two on the 17th builder, six on an 18th"),
+    ("100 queued", 2, 0, 17, "a room of 0 keeps none, the fraction's neither: Koji's fill alone"),
+])
+def test_the_group_sets_the_room_kept(work, policy_room, group_room, expected, why):
+    """Issue 14, item 7: the room kept for arriving builds is the builder group's (its tag
+    names.TAG_SPARE_TASKS, the BuilderSpareTasks parameter) when set, else the policy's. The same
+    work gets a different target for a different room; 0 keeps none at all (the fraction, rounded
+    up, would otherwise keep a task of room for any work, and make 0 the same as 1)."""
+    if work == "100 queued":
+        tasks, hosts, insts, groups = [task(i) for i in range(100)], [], [], [group(cap=8.0, hi=50)]
+    else:
+        tasks, hosts, insts, groups = _full_builders(1, 4 if work == "partly full" else 5, 1.6)
+        tasks = [] if work == "none" else tasks
+    groups = [replace(g, spare_tasks=group_room) for g in groups]
+    targets, _ = d.demand(obs(tasks, hosts, insts, groups), replace(POLICY, spare_tasks=policy_room))
+    assert targets["x86_64"].target == expected, why
+
+
 # --- scale-in -----------------------------------------------------------------------------------
 
 def test_empty_queue_drains_idle_builders_but_not_busy_ones():

@@ -24,7 +24,7 @@ import tarfile
 import pytest
 from moto import mock_aws
 
-from kojistack import names
+from kojistack import ids, names
 from kojistack.config import ArchConfig, Config
 from kojistack.template.compose import build_template
 from support.paths import REPO
@@ -34,6 +34,7 @@ NEW = {
     "BUILDER_TERMINATE_HOOK": "ks-renamed-drain", "TAG_STACK": "ks-renamed:stack",
     "TAG_CSR_SHA256": "ks-renamed:csr", "TAG_SLOT": "ks-renamed:slot",
     "TAG_DRAIN_STARTED": "ks-renamed:drain", "TAG_IDLE_MINUTES": "ks-renamed:idle",
+    "TAG_SPARE_TASKS": "ks-renamed:spare",
     "SLOT_RE": "^(x86-64|aarch64)-[0-9][0-9]$", "LIGHT_SLOT_RE": "^lite-[0-9]{3}$",
 }
 CONFIG = Config(builders=(ArchConfig("x86_64", ("c6i.xlarge",)),))
@@ -84,7 +85,7 @@ def test_a_renamed_name_reaches_the_template_and_every_payload(key, monkeypatch)
 @pytest.fixture
 def renamed(monkeypatch):
     for key in ("BUILDER_LAUNCH_HOOK", "BUILDER_TERMINATE_HOOK", "TAG_CSR_SHA256", "TAG_SLOT",
-                "TAG_DRAIN_STARTED", "TAG_IDLE_MINUTES"):
+                "TAG_DRAIN_STARTED", "TAG_IDLE_MINUTES", "TAG_SPARE_TASKS"):
         monkeypatch.setattr(names, key, NEW[key])
 
 
@@ -114,6 +115,35 @@ def test_renamed_hooks_and_tags_still_register_and_drain_builders(renamed, tmp_p
                 == "DELETE_COMPLETE"
         finally:
             w.stop()
+
+
+#: the builder groups' tags the controller reads every loop: {names key: (its reader in loop, tag value, read)}
+GROUP_TAGS = {"TAG_IDLE_MINUTES": ("group_idle_seconds", "tag_idle_minutes", "30", 1800.0),
+              "TAG_SPARE_TASKS": ("group_spare_tasks", "tag_spare_tasks", "4", 4)}
+
+
+@pytest.mark.parametrize("key", sorted(GROUP_TAGS))
+def test_a_renamed_group_tag_reaches_the_controller(key, monkeypatch):
+    """Renamed in kojistack/names.py, a builder group's knob tag is the key the template sets on
+    every builder group and the key the controller, configured from the hub payload's names.env
+    (settings.from_env, as on the hub), reads from that group."""
+    from kojistack.controller import loop, settings
+
+    reader, field, value, read = GROUP_TAGS[key]
+    monkeypatch.setattr(names, key, NEW[key])
+    t = json.loads(json.dumps(build_template(Config(), "new").to_dict()))
+    for arch in Config().arches:
+        tags = t["Resources"][ids.builder_group(arch)]["Properties"]["Tags"]
+        assert NEW[key] in {tag["Key"] for tag in tags}, arch
+    (env_text,) = {files[names.NAMES_ENV] for files in _payloads(t).values()}
+    env = {f"KOJISTACK_{k}": v for k, v in re.findall(r"^KOJISTACK_(\w+)='(.*)'$", env_text, re.M)}
+    stack = {"KOJISTACK_STACK_NAME": "ks", "KOJISTACK_REGION": "us-east-1", "KOJISTACK_ARCHES": "x86_64",
+             "KOJISTACK_INTERNAL_NLB_DNS": "int", "KOJISTACK_METRICS_NAMESPACE": "kojistack/ks",
+             "KOJISTACK_SSM_PREFIX": "/kojistack/ks/u"}
+    tag = getattr(settings.from_env({**stack, **env}).names, field)
+    assert tag == NEW[key]
+    row = {"AutoScalingGroupName": "ks-builders-x86_64", "Tags": [{"Key": NEW[key], "Value": value}]}
+    assert getattr(loop, reader)(row, tag) == read
 
 
 @pytest.mark.parametrize("name", ["SLOT_RE", "LIGHT_SLOT_RE"])
