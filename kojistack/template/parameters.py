@@ -261,7 +261,7 @@ def add_parameters(t: Template, cfg: Config, variant: str) -> Params:
         Description="While an arch has builder work, its builders keep room for this many more build tasks "
                     f"(and for {BUILDER_SPARE_FRACTION_PERCENT} % of the arch's tasks at scale), so a build "
                     "arriving while a new builder boots (3 minutes and more) starts at once. Lower: fewer "
-                    "builder-hours, longer waits; 0 keeps room only at scale.")
+                    "builder-hours, longer waits. 0 keeps no room at all, not even at scale.")
     add(b, "Light hosts, maximum", LIGHT_HOSTS_MAX, Type="Number", Default=str(LIGHT_HOSTS_MAX_DEFAULT),
         MinValue=0, MaxValue=1000, ConstraintDescription="0 to 1000",
         Description="Most light hosts the controller may run. A build parent waits for its children in a "

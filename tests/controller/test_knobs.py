@@ -47,7 +47,8 @@ def test_the_spare_tasks_tag_is_read_from_the_group_row(caplog):
     non-ASCII digit int() refuses, a size no parameter allows) is the policy's, with a warning."""
     def row(value):
         return {"AutoScalingGroupName": "ks-builders-x86_64",
-                "Tags": [{"Key": names.TAG_IDLE_MINUTES, "Value": "10"}, {"Key": names.TAG_SPARE_TASKS, "Value": value}]}
+                "Tags": [{"Key": names.TAG_IDLE_MINUTES, "Value": "10"},
+                         {"Key": names.TAG_SPARE_TASKS, "Value": value}]}
     assert group_spare_tasks(row("2"), names.TAG_SPARE_TASKS) == 2
     assert group_spare_tasks(row("0"), names.TAG_SPARE_TASKS) == 0
     assert group_spare_tasks(row("8"), names.TAG_SPARE_TASKS) == 8
