@@ -12,6 +12,11 @@
 #      builds: the hub's kojid passes the policies and creates the builder's tasks (rebuildSRPM first), the
 #      builder runs them up to mock (not installed here: where they stop); an SCM build (AllowedScms empty) gets past the
 #      builder's SCM check for the admin (and stops at mock) and is refused there for the packager
+#   6b. a light host (slot light-001, registered as the stack does: examples/builder-register.sh with
+#      KOJISTACK_ROLE=light) runs its own kojid while the builder's still runs; with the hub's kojid out of the
+#      light channel, the packager's real SRPM build's parent (`build`) opens on light-001, passes the hub's
+#      policies and creates its rebuildSRPM, which the builder takes; light-001's kojid is offered no
+#      default-channel task, and its maxjobs (kojid.conf and what it reports) is decide.light_slots(MemTotal)
 #   7. koji-gc, koji-sweep-db, kojistack-prune (the prune timer's service) run without error; kojira has
 #      logged no error
 set -u
@@ -170,6 +175,90 @@ for who in admin packager; do
   fi
   ns "$ADMIN cancel ${TASK[scm-$who]}" >/dev/null 2>&1
 done
+
+echo "=== 6b. a light host's kojid takes the build parent (the builder's kojid still runs)"
+LSLOT=light-001
+HUB_HOST=$(ns ". /opt/kojistack/names.env && echo \$KOJISTACK_HUB_HOST")  # kojihub-builder
+LB=$D/builders/$LSLOT/kojid
+stop_light() { ns "p=\$(cat /run/harness/kojid-$LSLOT.pid 2>/dev/null) && kill \$p 2>/dev/null; rm -f /run/harness/kojid-$LSLOT.pid"; }
+stop_light
+# check.sh section 4 registered light-001 (aarch64) and drained it; the stack reuses the slot for a new instance
+if ns "KOJISTACK_ROLE=light $D/examples/builder-register.sh i-0aaaabbbbcccc0101 $LSLOT x86_64" \
+    > "$D/logs/check-light-register.log" 2>&1; then
+  lid=$(ns "$ADMIN call --json-output getHost $LSLOT" | json 'd["id"]')
+  channels=$(ns "$ADMIN call --json-output listChannels hostID=$lid" | json '" ".join(sorted(c["name"] for c in d))')
+  host=$(ns "$ADMIN call --json-output getHost $LSLOT" | json '"arches %s capacity %s enabled %s" % (d["arches"], d["capacity"], d["enabled"])')
+  subject=$(openssl x509 -in "$LB/client.pem" -noout -subject -issuer -nameopt RFC2253 | tr '\n' ' ')
+  if [ "$channels" = light ] && grep -q "^logged in as $LSLOT usertype 1" "$D/logs/check-light-register.log"; then
+    pass "$LSLOT registered as decide.light_plan does: channels '$channels', $host; certificate $subject; its login through httpd's slot guard: $(grep '^logged in as' "$D/logs/check-light-register.log")"
+  else
+    bad "$LSLOT registration: channels '$channels', $host (log $D/logs/check-light-register.log)"
+  fi
+else
+  bad "light host registration failed (log $D/logs/check-light-register.log):"; tail -5 "$D/logs/check-light-register.log"; lid=""
+fi
+# its maxjobs: kojistack-kojid-conf's (light role) against the controller's own formula decide.light_slots(MemTotal MiB)
+conf_maxjobs=$(sed -n 's/^maxjobs = //p' "$LB/kojid.conf" 2>/dev/null)
+want_maxjobs=$(ns "PYTHONPATH=/opt/kojistack/lib python3 -c 'from kojistack_controller import decide
+print(decide.light_slots(int(next(l.split()[1] for l in open(\"/proc/meminfo\") if l.startswith(\"MemTotal:\"))) // 1024))'")
+# the hub's kojid (kojihub-builder, channels createrepo + light) leaves the light channel meanwhile, so the parent
+# can only go to light-001; it keeps createrepo (a --wait-repo build needs a new repo)
+ns "$ADMIN remove-host-from-channel $HUB_HOST light" >/dev/null 2>&1 || bad "could not take $HUB_HOST out of channel light"
+ns "mkdir -p /run/harness; : > /var/log/kojid-$LSLOT.stdout; (cd /; exec setsid /bin/bash -c 'echo \$\$ > /run/harness/kojid-$LSLOT.pid; exec \"\$@\"' _ \
+    /usr/sbin/kojid --fg --force-lock --verbose -c $LB/kojid.conf >> /var/log/kojid-$LSLOT.stdout 2>&1 < /dev/null) &
+    sleep 2"
+out=$(ns "koji --config $W/rh-packager.conf -p rh-packager build --wait-repo --nowait kojistack $srpm" 2>&1)
+TASK[light]=$(sed -n 's/^Created task: \([0-9]*\)$/\1/p' <<< "$out")
+echo "    rh-packager real build: task ${TASK[light]:-none}"
+for _ in $(seq 1 60); do
+  ns "$ADMIN call scheduler.doRun force=True" >/dev/null 2>&1
+  [ -n "$(builder_task "${TASK[light]:-0}" rebuildSRPM)" ] && break
+  sleep 10
+done
+read -r pstate phost pchannel <<< "$(ns "$ADMIN call --json-output getTaskInfo ${TASK[light]:-0}" | json '"%s %s %s" % (d["state"], d["host_id"], d["channel_id"])')"
+light_channel=$(ns "$ADMIN call --json-output getChannel light" | json 'd["id"]')
+if [ -n "$lid" ] && [ "$phost" = "$lid" ] && [ "$pchannel" = "$light_channel" ]; then
+  pass "real build (task ${TASK[light]}): its build parent is opened on $LSLOT (getTaskInfo host_id $phost = $LSLOT's id, channel light, state $pstate)"
+else
+  bad "real build (task ${TASK[light]:-none}): parent on host ${phost:-none} channel ${pchannel:-none} state ${pstate:-none}, not on $LSLOT (${lid:-?}): $(tail -3 "$D/ovl/_var/upper/log/kojid-$LSLOT.stdout" 2>/dev/null | tr '\n' ' ')"
+fi
+read -r id state host method <<< "$(builder_task "${TASK[light]:-0}" rebuildSRPM)"
+if [ -n "${id:-}" ] && [ "$host" = "$host_id" ]; then
+  pass "real build (task ${TASK[light]}): past every policy on $LSLOT's kojid; its $method $id ran on $SLOT and stopped at: $(result "$id")"
+else
+  bad "real build (task ${TASK[light]:-none}): no rebuildSRPM ended on $SLOT (${id:-none} ${host:-}): $(ns "$ADMIN taskinfo ${TASK[light]:-0}" | tail -3 | tr '\n' ' ')"
+fi
+# light-001's kojid: every task the hub's scheduler offered it (scheduler.getTaskRuns: one run per assignment to a
+# host, host.getTasks hands kojid exactly these) and every task its log says it took ("Attempting to take task N") is
+# a light-channel task; the default channel's rebuildSRPM never reached it
+L=$D/ovl/_var/upper/log/kojid-$LSLOT.stdout
+taken=$(sed -n 's/.*Attempting to take task \([0-9]*\).*/\1/p' "$L" 2>/dev/null | sort -un | tr '\n' ' ')
+offered=$(ns "$ADMIN call --json-input --json-output scheduler.getTaskRuns 'clauses=[[\"host_id\", \"=\", ${lid:-0}]]' \
+    'fields=[\"task_id\", \"method\", \"channel_id\"]'" 2>/dev/null \
+  | json '" ".join("%s:%s:%s" % (r["task_id"], r["method"], r["channel_id"]) for r in sorted(d, key=lambda r: r["task_id"]))')
+took=$(for t in $taken; do ns "$ADMIN call --json-output getTaskInfo $t" | json '"%s:%s:%s" % (d["id"], d["method"], d["channel_id"])'; done | tr '\n' ' ')
+others=$(for t in $offered $took; do [[ $t == *:*:"$light_channel" ]] || echo "$t"; done | tr '\n' ' ')
+if [ -n "$taken" ] && [[ " $offered " == *" ${TASK[light]:-x}:build:"* ]] && [[ " $took " == *" ${TASK[light]:-x}:build:"* ]] \
+    && [ -z "${others// /}" ] && ! grep -qE "task ${id:-x}([^0-9]|$)" "$L"; then
+  pass "$LSLOT was offered only light-channel tasks (task:method:channel $offered; channel light is $light_channel) and its kojid took $took; never the default channel's $method ${id:-}"
+else
+  bad "$LSLOT: offered '$offered', its kojid took '$took'; not light-channel: '$others' (light is ${light_channel:-?}; log $L)"
+fi
+reported=$(ns "$ADMIN call --json-output scheduler.getHostData ${lid:-0}" 2>/dev/null | json 'd[0]["data"]["maxjobs"] if d else ""')
+if [ -n "$want_maxjobs" ] && [ "$conf_maxjobs" = "$want_maxjobs" ] && [ "$reported" = "$want_maxjobs" ]; then
+  pass "$LSLOT's kojid.conf (kojistack-kojid-conf, light role): maxjobs = $conf_maxjobs = decide.light_slots(MemTotal); its running kojid reports maxjobs $reported (scheduler.getHostData)"
+else
+  bad "$LSLOT's maxjobs: kojid.conf '$conf_maxjobs', its kojid reports '$reported', decide.light_slots(MemTotal) '$want_maxjobs'"
+fi
+ns "$ADMIN cancel ${TASK[light]:-0}" >/dev/null 2>&1
+stop_light
+# the harness as it was: the hub's kojid back in the light channel, light-001 drained (disabled) as check.sh left it
+ns "$ADMIN add-host-to-channel $HUB_HOST light" >/dev/null 2>&1
+ns "$ADMIN disable-host $LSLOT" >/dev/null 2>&1
+hub_channels=$(ns "$ADMIN call --json-output listChannels hostID=$(ns "$ADMIN call --json-output getHost $HUB_HOST" | json 'd["id"]')" \
+  | json '" ".join(sorted(c["name"] for c in d))')
+if [[ " $hub_channels " == *" light "* ]]; then pass "$HUB_HOST back in the light channel ($hub_channels); $LSLOT's kojid stopped and the host disabled"
+else bad "$HUB_HOST's channels after 6b: $hub_channels"; fi
 stop_builder
 
 echo "=== 7. koji-gc, koji-sweep-db, the prune timer's service, kojira"
