@@ -260,3 +260,22 @@ def test_a_light_host_takes_only_a_light_slot_certificate(box):
     assert proc.returncode == 0 and "registered as light-007" in proc.stderr, proc.stderr
     proc = bootstrap(env, "rm -f $KOJISTACK_KOJID_DIR/client.pem", "identity")  # a builder refuses it
     assert proc.returncode != 0 and "not a builder slot name" in proc.stderr
+
+
+@pytest.mark.parametrize("role", ["builder", "light"])
+def test_every_role_installs_the_koji_log_rotation(box, role):
+    """kojid logs to /var/log/kojid.log on every host; a light host (issue 14) skips the storage step
+    (no buildroot) but its kojid logs all the same, so the rotation rule is not part of storage. main()
+    runs with every step and the system calls it makes stubbed (install recorded)."""
+    root, env, _ = box
+    calls = root / "calls"
+    stubs = "; ".join(f"{f}() {{ echo {f} >> {calls}; }}" for f in
+                      ("load_env", "trust", "hand_over", "packages", "storage", "identity", "start_kojid"))
+    script = (f'. "{BIN / "kojistack-bootstrap"}"; {stubs}; '
+              f'install() {{ echo "install $*" >> {calls}; }}; main')
+    proc = subprocess.run(["bash", "-c", script], env=dict(env, KOJISTACK_ROLE=role, KOJISTACK_RUN_DIR=str(root / "run")),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    done = calls.read_text().splitlines()
+    assert "install -m 0644 /opt/kojistack/common/conf/logrotate-koji /etc/logrotate.d/kojistack" in done, done
+    assert ("storage" in done) == (role == "builder") and done[-1] == "start_kojid"
