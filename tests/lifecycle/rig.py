@@ -17,7 +17,9 @@ the network paths (tests/fakes/vpc.py), Auto Scaling (tests/fakes/autoscaling.py
     Scaling API refuses DeleteAutoScalingGroup while instances remain: "You cannot delete an
     AutoScalingGroup while there are instances or pending Spot instance request(s) still in the
     group."); a rolling update replaces MaxBatchSize instances at a time and waits PauseTime for
-    their signals when WaitOnResourceSignals ([Update] in tests/fakes/cloudformation.py).
+    their signals when WaitOnResourceSignals ([Update] in tests/fakes/cloudformation.py); its Tags
+    are the group's (DescribeAutoScalingGroups, where the controller reads its knobs), changed in
+    place by an update ([ASG] Tags: "Update requires: No interruption").
   - AWS::EC2::LaunchTemplate: a change of LaunchTemplateData makes a new version, which
     GetAtt LatestVersionNumber returns ([LT] "LatestVersionNumber: The latest version number");
     a name is 3-128 characters of [a-zA-Z0-9().-/_] (EC2 API CreateLaunchTemplate).
@@ -164,6 +166,7 @@ class Groups(Handler):
         g.protect = bool(p.get("NewInstancesProtectedFromScaleIn", False))
         g.heartbeat_timeout = float(max((h.get("HeartbeatTimeout", 3600) for h in
                                          p.get("LifecycleHookSpecificationList", [])), default=3600))
+        g.tags = _group_tags(p)
         r.physical_id = name
         self.world.group_lid[name] = r.lid
 
@@ -171,6 +174,7 @@ class Groups(Handler):
         g = self.world.asg.groups[r.physical_id]
         p = r.props
         g.min_size, g.max_size = int(p["MinSize"]), int(p["MaxSize"])
+        g.tags = _group_tags(p)
         g.desired = int(p["DesiredCapacity"]) if "DesiredCapacity" in p else min(max(g.desired, g.min_size), g.max_size)
         spec, _ = _launch(stack, p)
         old_spec, _ = _launch(stack, old_props)
@@ -208,6 +212,11 @@ class Groups(Handler):
     def delete(self, stack: Stack, r: Resource) -> None:
         self.world.asg.set_sizes(r.physical_id, 0, 0, 0)
         self.delete_deadline[r.lid] = stack.clock() + DELETE_WAIT_SECONDS
+
+
+def _group_tags(p: dict) -> dict[str, str]:
+    """A group's tags from its properties ([ASG] Tags: Key, Value, PropagateAtLaunch)."""
+    return {t["Key"]: str(t["Value"]) for t in p.get("Tags", [])}
 
 
 def _launch(stack: Stack, p: dict) -> tuple:

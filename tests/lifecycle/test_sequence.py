@@ -240,6 +240,24 @@ def test_a_scaling_knob_reaches_the_builder_group(make):
     assert [g.max_size for g in state.groups] == [12]
 
 
+def test_the_room_kept_for_arriving_builds_is_a_group_tag_update(make):
+    """Issue 14, item 7: BuilderSpareTasks reaches the controller as the builder group's tag; a
+    stack update of it changes the group in place (its tags), not its launch template nor the hub,
+    and the controller's next loop reads the new room."""
+    w = make()
+    create(w)
+    (hub,) = w.live(ids.HUB_GROUP)
+    builders = w.live(X86)
+    state, _, _ = w.controller.once()
+    assert [g.spare_tasks for g in state.groups] == [2]
+    w.stack.update(template(), {"BuilderSpareTasks": "0"})
+    assert w.run(("UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED")) == "UPDATE_COMPLETE"
+    assert w.stack.changed() == [X86]
+    state, _, _ = w.controller.once()
+    assert [g.spare_tasks for g in state.groups] == [0]
+    assert w.live(ids.HUB_GROUP) == [hub] and w.live(X86) == builders
+
+
 # --- 7. a koji upgrade and its rollback ----------------------------------------------------------
 
 def test_a_koji_upgrade_replaces_the_hub_through_the_rolling_update(make):
