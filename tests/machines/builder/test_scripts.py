@@ -273,8 +273,8 @@ def test_every_role_installs_the_koji_log_rotation(box, role):
                       ("load_env", "trust", "hand_over", "packages", "storage", "identity", "start_kojid"))
     script = (f'. "{BIN / "kojistack-bootstrap"}"; {stubs}; '
               f'install() {{ echo "install $*" >> {calls}; }}; main')
-    proc = subprocess.run(["bash", "-c", script], env=dict(env, KOJISTACK_ROLE=role, KOJISTACK_RUN_DIR=str(root / "run")),
-                          capture_output=True, text=True)
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                          env=dict(env, KOJISTACK_ROLE=role, KOJISTACK_RUN_DIR=str(root / "run")))
     assert proc.returncode == 0, proc.stderr
     done = calls.read_text().splitlines()
     assert "install -m 0644 /opt/kojistack/common/conf/logrotate-koji /etc/logrotate.d/kojistack" in done, done
