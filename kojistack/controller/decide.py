@@ -491,9 +491,7 @@ def light_plan(state: Observed, policy: Policy) -> LightPlan:
     n_kept = len(kept) + len(back)
     drains = _light_drains(state, kept, busy, n_kept - target)
     terms, complete, beats, disable = _light_progress(state, policy, g, back, busy)
-    free, vanished = _light_repairs(state, busy)
-    free = sorted(set(free) | set(stranded(state, busy, LIGHT_SLOT_PATTERN.fullmatch,
-                                           [r.slot for r in regs] + [i.slot or "" for i in back])))
+    free, vanished = _light_repairs(state, busy, regs, back)
     return LightPlan(
         desired=_light_desired(g, len(live), n_kept, target), register=tuple(regs), refuse=tuple(refusals),
         start_drain=tuple(drains) + _hook_drains(state.light_instances),
@@ -577,8 +575,12 @@ def light_metrics(state: Observed, lp: LightPlan) -> list[Metric]:
             Metric("DesiredLightHosts", LIGHT, float(lp.target))]
 
 
-def _light_repairs(state: Observed, busy: Mapping[str, list[Task]]) -> tuple[list[int], list[str]]:
-    """(tasks to free, hosts to disable) of light slots no live light host holds (`repairs` for builders)."""
+def _light_repairs(state: Observed, busy: Mapping[str, list[Task]], regs: Sequence[Registration] = (),
+                   back: Sequence[Instance] = ()) -> tuple[list[int], list[str]]:
+    """(tasks to free, hosts to disable) of light slots no live light host holds (`repairs` for
+    builders); the tasks to free include those `stranded` on a disabled light host other than
+    the ones this loop registers or calls back (`regs`, `back`: enabled again)."""
+    enabled_now = [r.slot for r in regs] + [i.slot or "" for i in back]
     held = {i.slot for i in state.light_instances if i.slot and is_live(i)}
     free: list[int] = []
     disable: list[str] = []
@@ -588,7 +590,7 @@ def _light_repairs(state: Observed, busy: Mapping[str, list[Task]]) -> tuple[lis
         free.extend(sorted(t.id for t in busy.get(h.name, [])))
         if h.enabled:
             disable.append(h.name)
-    return free, disable
+    return sorted(set(free) | set(stranded(state, busy, LIGHT_SLOT_PATTERN.fullmatch, enabled_now))), disable
 
 
 def builder_capacity(vcpus: int) -> float:

@@ -84,3 +84,8 @@ def test_the_dashboard_shows_every_metric_the_controller_publishes_and_every_gro
     groups = {m[3] for m in series if m[0] == "AWS/AutoScaling"}
     assert groups == {names.builder_group_name("x86_64"), names.builder_group_name("aarch64"),
                       names.LIGHT_GROUP_NAME, names.HUB_GROUP_NAME}
+    # the template may not import the controller (tests/test_wings.py): its copies are held equal here
+    from kojistack.template import dashboard
+
+    assert dashboard.LIGHT_METRICS == decide.LIGHT_METRIC_NAMES and dashboard.LIGHT_ARCH == decide.LIGHT
+    assert {m for m, _ in dashboard.CONTROLLER_METRICS} <= set(decide.METRIC_NAMES)
