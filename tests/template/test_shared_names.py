@@ -172,6 +172,7 @@ NOT_CHANNELS = {
     ("kojistack/sim/engine.py", "light"): 4,  # the role of a simulated light host, not its channel
     ("kojistack/sim/metrics.py", "light"): 1,  # the same role
     ("kojistack/template/light.py", "light"): 2,  # a light host's KOJISTACK_ROLE and its Name tag suffix
+    ("kojistack/template/dashboard.py", "light"): 1,  # the light metrics' Arch dimension (decide.LIGHT)
     ("kojistack/sim/engine.py", "createrepo"): 1,  # koji's task method createrepo (newRepo's children)
     ("kojistack/sim/trace.py", "createrepo"): 1,  # the same method, in a recorded trace
 }
