@@ -244,11 +244,14 @@ if [ -n "$taken" ] && [[ " $offered " == *" ${TASK[light]:-x}:build:"* ]] && [[ 
 else
   bad "$LSLOT: offered '$offered', its kojid took '$took'; not light-channel: '$others' (light is ${light_channel:-?}; log $L)"
 fi
-reported=$(ns "$ADMIN call --json-output scheduler.getHostData ${lid:-0}" 2>/dev/null | json 'd[0]["data"]["maxjobs"] if d else ""')
-if [ -n "$want_maxjobs" ] && [ "$conf_maxjobs" = "$want_maxjobs" ] && [ "$reported" = "$want_maxjobs" ]; then
-  pass "$LSLOT's kojid.conf (kojistack-kojid-conf, light role): maxjobs = $conf_maxjobs = decide.light_slots(MemTotal); its running kojid reports maxjobs $reported (scheduler.getHostData)"
+# host data as the running kojid sends it every loop (koji/daemon.py _get_host_data: its handlers' methods, build
+# among them, and maxjobs), not as builder-register.sh's start-up call sent it (methods buildArch only)
+read -r reported methods <<< "$(ns "$ADMIN call --json-output scheduler.getHostData ${lid:-0}" 2>/dev/null \
+  | json '"%s %s" % (d[0]["data"]["maxjobs"], len(d[0]["data"]["methods"])) if d and "build" in d[0]["data"]["methods"] else ""')"
+if [ -n "$want_maxjobs" ] && [ "$conf_maxjobs" = "$want_maxjobs" ] && [ "${reported:-}" = "$want_maxjobs" ]; then
+  pass "$LSLOT's kojid.conf (kojistack-kojid-conf, light role): maxjobs = $conf_maxjobs = decide.light_slots(MemTotal); its running kojid reports maxjobs $reported with its $methods methods (scheduler.getHostData)"
 else
-  bad "$LSLOT's maxjobs: kojid.conf '$conf_maxjobs', its kojid reports '$reported', decide.light_slots(MemTotal) '$want_maxjobs'"
+  bad "$LSLOT's maxjobs: kojid.conf '$conf_maxjobs', its kojid reports '${reported:-}', decide.light_slots(MemTotal) '$want_maxjobs'"
 fi
 ns "$ADMIN cancel ${TASK[light]:-0}" >/dev/null 2>&1
 stop_light
