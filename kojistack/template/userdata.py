@@ -122,7 +122,7 @@ LONGEST = {
 LONGEST_PARAMS = {"FileSystemId": 21, "DbAddress": 120, "DbPort": 5, "DbInstanceClass": 14,
                   "PublicNlbDns": 82, "InternalNlbDns": 82, "PublicTargetGroup": 140, "InternalTargetGroup": 140,
                   "CustomDomain": 253, "AdminUserName": 32, "KojiVersion": 12, "AllowedScms": 512,
-                  "SeedBuildEnvironment": 5, "BuilderIdleMinutes": 2, "StackUuid": 36,
+                  "SeedBuildEnvironment": 5, "StackUuid": 36,
                   # secret ARNs: partition, region, account, generated name "<LogicalId>-<12>-<6>"
                   **{k: 160 for k in ("DbMasterSecret", "KojiDbSecret", "WebSecret", "CaSecret", "BuilderCaSecret",
                                       "AdminSecret")},

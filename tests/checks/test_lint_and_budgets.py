@@ -66,3 +66,10 @@ def test_user_data_fits_its_budget_with_longest_values(name, text):
     assert size <= USER_DATA_BUDGET < USER_DATA_LIMIT, f"{name}: {size} bytes"
     for var in used_names(text):
         assert var.startswith("AWS::") or var in LONGEST or var.startswith("Builder"), var
+
+
+def test_every_longest_value_is_of_a_name_some_user_data_uses():
+    """A stale entry would measure a name no user data carries, and hide that the table no longer
+    follows the user data (BuilderIdleMinutes left the hub's user data for a group tag)."""
+    used = {var for _, text in user_data_texts() for var in used_names(text)}
+    assert set(LONGEST) - used == set()
