@@ -10,6 +10,10 @@
 #      (the distro's repos cannot be fetched here, so no mock build runs); the other's fail on policy.
 #   4. a light host (examples/light-host.py): the controller registers light-001 in channel `light` only
 #      (addHost's `default` removed), observes it as a light-channel host, drains it when surplus
+#   5. tasks stranded on a disabled host (examples/stranded.py): an ASSIGNED task whose run is past AssignTimeout
+#      is freed by the scheduler on an enabled host but stays ASSIGNED on a disabled builder slot (x86-64-03) and
+#      on light-001 (the premise of decide.stranded); the controller's plan/light_plan list those tasks (not an
+#      OPEN one) and KojiPort.free frees them; the example cancels its tasks
 set -u
 D=${1:?usage: check.sh DIR}
 D=$(cd "$D" && pwd)
@@ -167,6 +171,30 @@ if ns "python3 $D/examples/light-host.py" > "$D/logs/check-light.log" 2>&1; then
   else bad "light-001's drain"; fi
 else
   bad "examples/light-host.py (log $D/logs/check-light.log):"; tail -5 "$D/logs/check-light.log"
+fi
+
+echo "=== 5. tasks stranded on a disabled host: the hub keeps them, the controller frees them (examples/stranded.py)"
+S=$D/logs/check-stranded.log
+if ns "python3 $D/examples/stranded.py" > "$S" 2>&1; then
+  sed 's/^/    /' "$S"
+  if grep -q "^control after a forced scheduler run: task [0-9]* FREE host None; .*'Task assignment timeout'" "$S"; then
+    pass "an enabled host's assignment past AssignTimeout is freed by the scheduler (Task assignment timeout)"
+  else bad "the control task on the enabled x86-64-03 was not freed"; fi
+  if grep -q "^forced scheduler run 3: A task [0-9]* ASSIGNED host x86-64-03; L task [0-9]* ASSIGNED host light-001$" "$S"; then
+    pass "after 3 forced scheduler runs, tasks assigned past AssignTimeout stay ASSIGNED on the disabled x86-64-03 and light-001"
+  else bad "a task on a disabled host did not stay ASSIGNED (the premise of decide.stranded)"; fi
+  if grep -q "^plan (demand, .*): free_tasks \[\] cancel_drain \['x86-64-03'\]" "$S" \
+      && grep -q "^plan (max 0, .*): free_tasks \['A'\] " "$S" && grep -q "^light plan: free_tasks \['L'\] " "$S"; then
+    pass "decide.plan frees the stranded builder task (not the OPEN one) unless it calls the drain back; light_plan frees light-001's"
+  else bad "the plans' free_tasks"; fi
+  if grep -Eq "^KojiPort.free freed \['A', 'L'\]: A task [0-9]+ (FREE host None|ASSIGNED host kojihub-builder); L task [0-9]+ (FREE host None|ASSIGNED host kojihub-builder); O task [0-9]+ OPEN host x86-64-03$" "$S"; then
+    pass "KojiPort.free: the stranded tasks left their disabled hosts, the OPEN task was left alone"
+  else bad "KojiPort.free"; fi
+  if grep -q "^cancelled the example's tasks .* \['CANCELED', 'CANCELED', 'CANCELED', 'CANCELED'\]$" "$S"; then
+    pass "the example's tasks are cancelled"
+  else bad "the example's tasks were not all cancelled"; fi
+else
+  bad "examples/stranded.py (log $S):"; tail -5 "$S"
 fi
 
 echo "=== result: $([ $fail = 0 ] && echo PASS || echo FAIL)"
